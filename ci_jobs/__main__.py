@@ -1,0 +1,7 @@
+"""`python -m ci_jobs` runs the command line."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

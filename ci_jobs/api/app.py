@@ -1,0 +1,46 @@
+"""The aiohttp application: one catch-all route dispatched by target service and path."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..config import Settings
+from . import ci, cos
+from .keys import SERVICE, SETTINGS, STORAGE
+from .middleware import ci_middleware
+from .routing import Target
+
+MAX_REQUEST_BODY = 5 * 1024**3  # a single PUT Object may be up to 5 GB (COS limit); CI bodies are capped in xmlio
+
+
+async def health(request: web.Request) -> web.Response:
+    """Liveness for load balancers and test harnesses."""
+    return web.json_response({"status": "ok"})
+
+
+async def reset(request: web.Request) -> web.Response:
+    """Wipe every job, queue change, callback and object (only with `admin = true`)."""
+    if not request.app[SETTINGS].server.admin:
+        raise web.HTTPNotFound()
+    await request.app[SERVICE].reset()
+    return web.json_response({"status": "reset"})
+
+
+async def dispatch(request: web.Request) -> web.StreamResponse:
+    """Send a resolved request to the CI or the COS handlers."""
+    target: Target = request["target"]
+    if target.service == "ci":
+        return await ci.handle(request, target)
+    return await cos.handle(request, target)
+
+
+def build_app(settings: Settings, service: object, storage: object) -> web.Application:
+    """Build the web application around already-constructed service and storage."""
+    app = web.Application(middlewares=[ci_middleware], client_max_size=MAX_REQUEST_BODY)
+    app[SETTINGS] = settings
+    app[SERVICE] = service  # type: ignore[assignment]
+    app[STORAGE] = storage  # type: ignore[assignment]
+    app.router.add_get("/-/health", health)
+    app.router.add_post("/-/reset", reset)
+    app.router.add_route("*", "/{tail:.*}", dispatch)
+    return app

@@ -1,0 +1,108 @@
+"""CI API handlers on the bucket host: /jobs, /queue, /mediabucket."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from ..errors import EntityTooLarge, MethodNotAllowed, NoSuchResource
+from ..service import Service
+from ..views import job_detail, queue_detail
+from ..xmlio import MAX_BODY
+from .keys import SERVICE, SETTINGS
+from .responses import xml_response
+from .routing import Target
+
+Handler = Callable[[web.Request, Target, str], Awaitable[web.StreamResponse]]
+
+
+async def read_body(request: web.Request, limit: int = MAX_BODY) -> bytes:
+    """Read a CI request body, refusing more than `limit` bytes without buffering them."""
+    if request.content_length is not None and request.content_length > limit:
+        raise EntityTooLarge(f"The request body exceeds {limit} bytes.")
+    chunks, size = [], 0
+    while True:
+        chunk = await request.content.read(65536)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > limit:
+            raise EntityTooLarge(f"The request body exceeds {limit} bytes.")
+        chunks.append(chunk)
+
+
+def _service(request: web.Request) -> Service:
+    return request.app[SERVICE]
+
+
+def _bucket(target: Target):  # type: ignore[no-untyped-def]
+    if target.bucket is None:
+        raise NoSuchResource("This operation needs a bucket host.")
+    return target.bucket
+
+
+async def jobs(request: web.Request, target: Target, rest: str) -> web.StreamResponse:
+    """POST /jobs, GET /jobs, GET /jobs/<ids>, PUT /jobs/<ids>?cancel."""
+    bucket = _bucket(target)
+    svc = _service(request)
+    if request.method == "POST" and not rest:
+        created = await svc.submit(bucket, await read_body(request))
+        return xml_response(request, "Response", {"JobsDetail": [job_detail(j) for j in created]})
+    if request.method == "GET" and not rest:
+        found, token = await svc.list_jobs(bucket, dict(request.query))
+        return xml_response(request, "Response", {"JobsDetail": [job_detail(j) for j in found],
+                                                  "NextToken": token})
+    if request.method == "GET":
+        found, missing = await svc.describe(bucket, rest)
+        body: dict[str, object] = {"JobsDetail": [job_detail(j) for j in found]}
+        if missing:
+            body["NonExistJobIds"] = ",".join(missing)
+        return xml_response(request, "Response", body)
+    if request.method == "PUT" and rest:
+        await svc.cancel(bucket, rest)
+        return web.Response(status=200)
+    raise MethodNotAllowed()
+
+
+async def queue(request: web.Request, target: Target, rest: str) -> web.StreamResponse:
+    """GET /queue and PUT /queue/<id>."""
+    bucket = _bucket(target)
+    svc = _service(request)
+    if request.method == "GET" and not rest:
+        page = await svc.describe_queues(bucket, dict(request.query))
+        body: dict[str, object] = {"TotalCount": page.total, "PageNumber": page.page, "PageSize": page.size,
+                                   "QueueList": [queue_detail(q) for q in page.queues]}
+        if page.missing:
+            body["NonExistPIDs"] = page.missing
+        return xml_response(request, "Response", body)
+    if request.method in ("PUT", "POST") and rest:
+        q = await svc.update_queue(bucket, rest, await read_body(request))
+        return xml_response(request, "Response", {"Queue": queue_detail(q)})
+    raise MethodNotAllowed()
+
+
+async def mediabucket(request: web.Request, target: Target, rest: str) -> web.StreamResponse:
+    """GET /mediabucket: every configured bucket counts as media-enabled."""
+    settings = request.app[SETTINGS]
+    account = request["account"]
+    names = {n for n in (request.query.get("bucketNames") or "").split(",") if n}
+    prefix = request.query.get("bucketName") or ""
+    regions = {r for r in (request.query.get("regions") or "").split(",") if r}
+    rows = [b for b in settings.buckets if b.appid == account.appid and (not names or b.name in names)
+            and b.name.startswith(prefix) and (not regions or b.region in regions)]
+    items = [{"BucketId": b.name, "Name": b.name, "Region": b.region, "CreateTime": "-"} for b in rows]
+    return xml_response(request, "Response", {"TotalCount": len(items), "PageNumber": 1,
+                                              "PageSize": max(len(items), 10), "MediaBucketList": items})
+
+
+ROUTES: dict[str, Handler] = {"jobs": jobs, "queue": queue, "mediabucket": mediabucket}
+
+
+async def handle(request: web.Request, target: Target) -> web.StreamResponse:
+    """Dispatch a CI request by its first path segment."""
+    root, _, rest = request.path.lstrip("/").partition("/")
+    handler = ROUTES.get(root)
+    if handler is None:
+        raise NoSuchResource(f"/{root} is not supported by this server.")
+    return await handler(request, target, rest.strip("/"))

@@ -1,0 +1,67 @@
+"""Which bucket and which service (cos / ci) a request is for, from its Host or absolute URI."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from ..config import Bucket, Settings
+from ..errors import NoSuchBucket
+
+_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]*-\d+)\.(?P<svc>cos|ci)\.(?P<region>[^.]+)\.(?P<rest>.+)$")
+_ACCOUNT = re.compile(r"^(?P<svc>ci|cos)\.(?P<region>[^.]+)\.")
+
+CI_ROOTS = frozenset({"jobs", "queue", "template", "workflow", "workflowexecution", "triggerworkflow",
+                      "inventorytriggerjob", "mediabucket", "pm3u8", "pic_jobs"})
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a request goes: a bucket (or None at account level) and `cos` or `ci`."""
+
+    bucket: Bucket | None
+    service: str
+    host: str
+
+
+def host_of(request: web.Request) -> str:
+    """The request's host name without port, lower-cased (absolute request URIs win)."""
+    host = request.url.host if request.url.is_absolute() and request.url.host else request.host
+    host = host.lower()
+    if host.startswith("["):
+        return host.split("]")[0] + "]"
+    return host.split(":", 1)[0]
+
+
+def is_ci_path(path: str) -> bool:
+    """True for the reserved CI API paths (/jobs, /queue, ...)."""
+    root = path.lstrip("/").split("/", 1)[0]
+    return root in CI_ROOTS
+
+
+def resolve(request: web.Request, settings: Settings) -> Target:
+    """Map Host to a configured bucket and service; unknown buckets raise NoSuchBucket."""
+    host = host_of(request)
+    m = _HOST.match(host)
+    if m:
+        bucket = settings.bucket(m["bucket"])
+        if bucket is None:
+            raise NoSuchBucket(resource=host)
+        svc = m["svc"]
+        if svc == "cos" and settings.server.ci_paths_on_cos_host and is_ci_path(request.path):
+            svc = "ci"
+        return Target(bucket, svc, host)
+    account = _ACCOUNT.match(host)
+    svc = "ci" if is_ci_path(request.path) else "cos"
+    if account and request.path.startswith("/mediabucket"):
+        return Target(None, "ci", host)
+    return Target(_default_bucket(settings), svc, host)
+
+
+def _default_bucket(settings: Settings) -> Bucket | None:
+    name = settings.server.default_bucket
+    if name:
+        return settings.bucket(name)
+    return settings.buckets[0] if settings.buckets else None

@@ -1,0 +1,101 @@
+"""`ci-jobs serve | check-config`: the command line, every flag also an environment variable."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import os
+import sys
+from typing import Any
+
+from . import __version__, config
+from .errors import CiJobsError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ci-jobs", description="A self-hosted CI (Cloud Infinite) job server.")
+    p.add_argument("--version", action="version", version=f"ci-jobs {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the API and the workers")
+    serve.add_argument("--config", default=os.environ.get("CI_JOBS_CONFIG"),
+                       help="TOML file over the shipped defaults (env CI_JOBS_CONFIG)")
+    serve.add_argument("--host", help="listen address (env CI_JOBS_HOST)")
+    serve.add_argument("--port", type=int, help="listen port (env CI_JOBS_PORT)")
+    serve.add_argument("--data-dir", dest="data_dir", help="store and buckets (env CI_JOBS_DATA_DIR)")
+    serve.add_argument("--ephemeral", action="store_true", default=None,
+                       help="keep everything in a temporary dir (env CI_JOBS_EPHEMERAL=1)")
+    serve.add_argument("--no-workers", dest="workers_enabled", action="store_false", default=None,
+                       help="API node only: run no jobs here (env CI_JOBS_WORKERS_ENABLED=0)")
+    serve.add_argument("--admin", action="store_true", default=None,
+                       help="expose POST /-/reset (env CI_JOBS_ADMIN=1)")
+    serve.add_argument("--log-level", default=os.environ.get("CI_JOBS_LOG_LEVEL", "INFO"))
+    check = sub.add_parser("check-config", help="print the effective settings and exit")
+    check.add_argument("--config", default=os.environ.get("CI_JOBS_CONFIG"))
+    return p
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def banner(settings: config.Settings) -> str:
+    """What `serve` prints at start: endpoint, demo credentials and an SDK snippet."""
+    s = settings.server
+    account = settings.accounts[0] if settings.accounts else None
+    bucket = settings.buckets[0] if settings.buckets else None
+    lines = [f"ci-jobs {__version__} listening on http://{s.host}:{s.port}  (data: {s.data_dir})"]
+    if account and bucket:
+        lines += [
+            f"  SecretId={account.secret_id} SecretKey={account.secret_key} APPID={account.appid}",
+            f"  bucket {bucket.name} in {bucket.region}",
+            "  SDK: CosS3Client(CosConfig(Region='{r}', SecretId='{i}', SecretKey='{k}', IP='{h}', Port={p}, "
+            "Scheme='http'))".format(r=bucket.region, i=account.secret_id, k=account.secret_key,
+                                     h=s.host, p=s.port),
+        ]
+    return "\n".join(lines)
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run the server until interrupted."""
+    from aiohttp import web  # noqa: PLC0415 - keep `check-config` light
+
+    from .server import create_app, prepare  # noqa: PLC0415
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    overrides: dict[str, Any] = {k: getattr(args, k) for k in
+                                 ("host", "port", "data_dir", "ephemeral", "workers_enabled", "admin")}
+    settings = prepare(config.load(args.config, overrides))
+    if (not _is_loopback(settings.server.host) and settings.uses_demo_key
+            and not settings.server.allow_public_with_demo_key):
+        print(f"refusing to listen on {settings.server.host} with the demo key configured; set your own "
+              "[[accounts]] or allow_public_with_demo_key = true", file=sys.stderr)
+        return 2
+    app = create_app(settings)
+    print(banner(settings), flush=True)
+    web.run_app(app, host=settings.server.host, port=settings.server.port, print=None,
+                access_log=None, handle_signals=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `ci-jobs` command."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return serve(args)
+        settings = config.load(args.config)
+        print(settings)
+        return 0
+    except CiJobsError as exc:
+        print(f"ci-jobs: {exc.message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""CI-style identifiers (job, queue, template, workflow, request) and timestamps."""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+
+LOCAL_TZ = timezone(timedelta(hours=8))
+
+
+def new_id(prefix: str) -> str:
+    """Return `prefix` + 32 lowercase hex, as CI formats JobId (j), QueueId (p), WorkflowId (w)."""
+    return prefix + uuid.uuid4().hex
+
+
+def new_template_id() -> str:
+    """Return a custom template id: `t1` + 32 hex."""
+    return "t1" + uuid.uuid4().hex
+
+
+def request_id() -> str:
+    """Return an opaque CI-style request id (base64 of hex time and random parts)."""
+    raw = f"{int(time.time()):08x}_{os.urandom(4).hex()}_{os.urandom(2).hex()}_{os.urandom(2).hex()}"
+    return base64.b64encode(raw.encode()).decode()
+
+
+def fmt_time(ts: float | None) -> str:
+    """Format a unix time as CI does (`2022-06-27T15:23:10+0800`); `-` when unset."""
+    if ts is None:
+        return "-"
+    return datetime.fromtimestamp(ts, LOCAL_TZ).strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def parse_time(text: str) -> float:
+    """Parse `%Y-%m-%dT%H:%M:%S%z` (also `+08:00`, a space instead of `T`, or a `Z`) to unix time."""
+    s = text.strip().replace(" ", "T", 1)
+    if s.endswith("Z"):
+        s = s[:-1] + "+0000"
+    for fmt in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            dt = datetime.strptime(s, fmt)
+        except ValueError:
+            continue
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=LOCAL_TZ)
+        return dt.timestamp()
+    raise ValueError(f"invalid time {text!r}, expected like 2022-06-27T15:23:10+0800")

@@ -1,0 +1,60 @@
+"""Callbacks: which destination a finished job notifies, the body it sends, and the delivery loop.
+
+Precedence (CI's): the job's own CallBack / CallBackType=TDMQ settings, else its queue's NotifyConfig
+when it is On and subscribes TaskFinish; `CallBack=no` silences both. Bodies are rendered once, when
+the job finishes, and stored in the outbox with the outcome, so delivery is at-least-once.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .. import xmlio
+from ..store import Callback, JobRecord, QueueRecord
+from ..views import job_detail, to_json_shape
+
+
+def target_for(job: JobRecord, queue: QueueRecord | None) -> dict[str, Any] | None:
+    """Where this job's TaskFinish callback goes, with its format; None for no callback."""
+    spec = job.spec
+    url = str(spec.get("CallBack") or "").strip()
+    kind = str(spec.get("CallBackType") or "Url").strip() or "Url"
+    fmt = str(spec.get("CallBackFormat") or "XML").strip().upper() or "XML"
+    if url.lower() == "no":
+        return None
+    if kind.upper() == "TDMQ":
+        mq = spec.get("CallBackMqConfig") or {}
+        return {"type": "TDMQ", "format": fmt, "mq": mq}
+    if url:
+        return {"type": "Url", "url": url, "format": fmt}
+    if queue is None:
+        return None
+    n = queue.notify
+    events = [e.strip() for e in str(n.get("Event", "")).split(",")]
+    if n.get("State") != "On" or "TaskFinish" not in events:
+        return None
+    fmt = str(n.get("ResultFormat") or "XML").upper()
+    if str(n.get("Type", "Url")).upper() == "TDMQ":
+        return {"type": "TDMQ", "format": fmt,
+                "mq": {"MqMode": n.get("MqMode", "Queue"), "MqName": n.get("MqName", ""),
+                       "MqRegion": n.get("MqRegion", "")}}
+    if not n.get("Url"):
+        return None
+    return {"type": "Url", "url": n["Url"], "format": fmt}
+
+
+def render(event: dict[str, Any], fmt: str) -> tuple[bytes, str]:
+    """Serialise a callback body as CI does: XML under <Response>, or the JSON shape."""
+    if fmt == "JSON":
+        return json.dumps(to_json_shape(event), ensure_ascii=False).encode(), "application/json"
+    return xmlio.dumps("Response", event), "application/xml"
+
+
+def task_finish(job: JobRecord, queue: QueueRecord | None) -> list[Callback]:
+    """The TaskFinish callback(s) for a job that just reached a final state."""
+    target = target_for(job, queue)
+    if target is None:
+        return []
+    body, ctype = render({"EventName": "TaskFinish", "JobsDetail": job_detail(job)}, target["format"])
+    return [Callback(target=target, body=body, content_type=ctype, job_id=job.job_id)]

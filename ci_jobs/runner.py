@@ -1,0 +1,202 @@
+"""Run one claimed job: fetch input, process in a worker, publish outputs, record the outcome.
+
+The runner renews its lease from the event loop (never from inside the frame loop), so a long
+decode cannot lose it; the same heartbeat carries progress and learns about a cancel request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import mimetypes
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from . import notify
+from .config import Settings
+from .errors import CiJobsError, JobFailed
+from .pool import Worker
+from .processors import Task
+from .storage import Storage
+from .store import Beat, Claim, JobRecord, JobState, Outcome, Store
+from .wildcards import expand
+
+log = logging.getLogger(__name__)
+
+
+class Runner:
+    """Turns a Claim into an Outcome on one worker."""
+
+    def __init__(self, store: Store, storage: Storage, settings: Settings, work_dir: Path) -> None:
+        self.store = store
+        self.storage = storage
+        self.settings = settings
+        self.work_dir = work_dir
+
+    async def run(self, claim: Claim, worker: Worker) -> JobState | None:
+        """Run the claimed job to its end; return the final state (None if the lease was lost)."""
+        job = claim.job
+        beat = _Heartbeat(self.store, claim, worker, self.settings.scheduler)
+        beat_task = asyncio.create_task(beat.run(), name=f"heartbeat-{job.job_id}")
+        try:
+            outcome = await self._execute(job, worker, beat)
+        finally:
+            beat_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat_task
+        if beat.lost:
+            log.warning("job %s: lease lost, outcome discarded", job.job_id)
+            return None
+        final = _final_record(job, outcome)
+        queue = await self._queue_of(job)
+        outcome.callbacks.extend(notify.task_finish(final, queue))
+        if not await self.store.finish(job.job_id, claim.token, time.time(), outcome):
+            log.warning("job %s: outcome refused (lease taken over)", job.job_id)
+            return None
+        return outcome.state
+
+    async def _queue_of(self, job: JobRecord) -> Any:
+        for q in await self.store.queues(job.bucket):
+            if q.queue_id == job.queue_id:
+                return q
+        return None
+
+    async def _execute(self, job: JobRecord, worker: Worker, beat: _Heartbeat) -> Outcome:
+        try:
+            async with self._staging(job) as outdir, self._inputs(job) as inputs:
+                task = Task(tag=job.tag, operation=job.spec.get("Operation", {}), inputs=tuple(inputs),
+                            outdir=str(outdir))
+                result = await worker.run(task, beat.set_progress)
+                return Outcome(JobState.SUCCESS, result=await self._publish(job, outdir, result))
+        except JobFailed as exc:
+            if beat.cancelled:
+                return Outcome(JobState.CANCEL, "Cancel", "The job was cancelled.")
+            return Outcome(JobState.FAILED, exc.code, exc.message)
+        except CiJobsError as exc:
+            return Outcome(JobState.FAILED, exc.code if exc.code != "NoSuchKey" else "InputNotFound",
+                           _input_message(job, exc))
+
+    @contextlib.asynccontextmanager
+    async def _staging(self, job: JobRecord) -> AsyncIterator[Path]:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        path = Path(tempfile.mkdtemp(prefix=f"{job.job_id}-", dir=self.work_dir))
+        try:
+            yield path
+        finally:
+            await asyncio.to_thread(shutil.rmtree, path, True)
+
+    @contextlib.asynccontextmanager
+    async def _inputs(self, job: JobRecord) -> AsyncIterator[list[str]]:
+        key = str((job.spec.get("Input") or {}).get("Object", ""))
+        if not key:
+            yield []
+            return
+        async with self.storage.local_input(job.bucket, key) as path:
+            yield [str(path)]
+
+    async def _publish(self, job: JobRecord, outdir: Path, result: dict[str, Any]) -> dict[str, Any]:
+        """Upload produced files under their expanded keys; return the job's result containers."""
+        op = job.spec.get("Operation", {})
+        out = op.get("Output") or {}
+        files = result.get("files", [])
+        extras: dict[str, Any] = {}
+        if result.get("media_info"):
+            extras["MediaInfo"] = result["media_info"]
+        if not out or not files:
+            if job.tag != "MediaInfo":
+                extras["MediaResult"] = {"OutputFile": {}}
+            return extras
+        main = [f for f in files if f.get("role", "main") == "main"]
+        sprites = [f for f in files if f.get("role") == "sprite"]
+        input_key = str((job.spec.get("Input") or {}).get("Object", ""))
+        output_file = await self._upload_group(job, outdir, main, str(out.get("Object", "")), out, result,
+                                               input_key)
+        if sprites:
+            output_file["SpriteOutputFile"] = await self._upload_group(
+                job, outdir, sprites, str(out.get("SpriteObject") or out.get("Object", "")), out,
+                {**result, "ext": "jpg"}, input_key)
+        extras["MediaResult"] = {"OutputFile": output_file}
+        return extras
+
+    async def _upload_group(self, job: JobRecord, outdir: Path, files: list[dict[str, Any]], pattern: str,
+                            out: dict[str, Any], result: dict[str, Any], input_key: str) -> dict[str, Any]:
+        names, md5s = [], []
+        many = len(files) > 1
+        for i, f in enumerate(files):
+            key = expand(pattern, ext=str(result.get("ext", "")), number=i, job_id=job.job_id,
+                         input_key=input_key)
+            if many and key == expand(pattern, ext=str(result.get("ext", "")), number=0, job_id=job.job_id,
+                                      input_key=input_key) and i:
+                key = _numbered(key, i)
+            ctype = mimetypes.guess_type(key)[0] or "application/octet-stream"
+            meta = await self.storage.put_file(str(out.get("Bucket") or job.bucket), key, outdir / f["name"],
+                                               content_type=ctype)
+            names.append(key)
+            md5s.append({"ObjectName": key, "Md5": meta.etag})
+        return {"Bucket": out.get("Bucket", job.bucket), "Region": out.get("Region", ""),
+                "ObjectName": names if many else names[0], "ObjectPrefix": "",
+                "Md5Info": md5s if many else md5s[0]}
+
+
+def _numbered(key: str, i: int) -> str:
+    stem, dot, ext = key.rpartition(".")
+    return f"{stem}-{i}.{ext}" if dot else f"{key}-{i}"
+
+
+def _input_message(job: JobRecord, exc: CiJobsError) -> str:
+    key = (job.spec.get("Input") or {}).get("Object", "")
+    if exc.code == "NoSuchKey":
+        return f"The input object {key} does not exist."
+    return exc.message
+
+
+def _final_record(job: JobRecord, outcome: Outcome) -> JobRecord:
+    return JobRecord(**{**job.__dict__, "state": outcome.state, "code": outcome.code,
+                        "message": outcome.message, "result": outcome.result, "ended": time.time(),
+                        "progress": 100 if outcome.state == JobState.SUCCESS else job.progress})
+
+
+class _Heartbeat:
+    """Renews the lease every heartbeat, stores progress, and kills the worker on cancel."""
+
+    def __init__(self, store: Store, claim: Claim, worker: Worker, sched: Any) -> None:
+        self.store = store
+        self.claim = claim
+        self.worker = worker
+        self.sched = sched
+        self.progress = 0
+        self.cancelled = False
+        self.lost = False
+
+    def set_progress(self, pct: float) -> None:
+        """Remember the latest progress (written at the next beat)."""
+        self.progress = max(0, min(99, int(pct)))
+
+    async def run(self) -> None:
+        """Beat until cancelled by the runner."""
+        while True:
+            await asyncio.sleep(self.sched.heartbeat_seconds)
+            until = time.time() + self.sched.lease_seconds
+            try:
+                beat = await self.store.heartbeat(self.claim.job.job_id, self.claim.token, until, self.progress)
+            except CiJobsError as exc:
+                log.warning("heartbeat of %s failed: %s", self.claim.job.job_id, exc)
+                continue
+            if beat == Beat.CANCEL and not self.cancelled:
+                self.cancelled = True
+                self.worker.kill()
+            elif beat == Beat.LOST:
+                self.lost = True
+                self.worker.kill()
+                return
+
+
+def cpu_count() -> int:
+    """Usable cores."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

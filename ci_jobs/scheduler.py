@@ -1,0 +1,114 @@
+"""The Scheduler: one loop per worker slot claims runnable jobs from the store and runs them.
+
+General slots take any Tag; fast-lane slots take only short Tags, so a MediaInfo or Snapshot never
+waits behind hour-long transcodes. Fairness across queues and JobLevel/FIFO order live in the
+store's atomic claim. A supervisor loop rescues jobs whose node died (expired leases).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from pathlib import Path
+
+from . import notify
+from .config import Settings
+from .errors import CiJobsError
+from .pool import Pool, Worker
+from .runner import Runner
+from .storage import Storage
+from .store import JobRecord, Store
+
+log = logging.getLogger(__name__)
+
+FAST_TAGS = frozenset({"MediaInfo", "Snapshot", "Segment"})
+
+
+class Scheduler:
+    """Runs jobs from the store on a pool of workers until stopped."""
+
+    def __init__(self, store: Store, storage: Storage, pool: Pool, settings: Settings, work_dir: Path,
+                 on_finish: object = None) -> None:
+        self.store = store
+        self.pool = pool
+        self.settings = settings
+        self.node = f"node-{uuid.uuid4().hex[:12]}"
+        self.runner = Runner(store, storage, settings, work_dir)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._running = 0
+        self._idle = asyncio.Event()
+        self._on_finish = on_finish
+
+    async def start(self, single_node: bool) -> None:
+        """Rescue interrupted jobs, then start one loop per worker and the lease supervisor."""
+        await self.rescue(everything=single_node)
+        for worker in self.pool.general:
+            self._spawn(self._slot(worker, None), worker.name)
+        for worker in self.pool.fast:
+            self._spawn(self._slot(worker, FAST_TAGS), worker.name)
+        self._spawn(self._supervise(), "lease-supervisor")
+
+    def _spawn(self, coro: object, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)  # type: ignore[arg-type]
+        task.add_done_callback(_report_death)
+        self._tasks.append(task)
+
+    async def stop(self) -> None:
+        """Cancel the loops (running jobs are cut off and re-run after restart)."""
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def rescue(self, everything: bool = False) -> list[JobRecord]:
+        """Requeue jobs whose lease expired; fail those out of attempts (with their callbacks)."""
+        return await self.store.rescue(time.time(), self.settings.scheduler.max_attempts,
+                                       lambda job: notify.task_finish(job, None) if job.spec.get("CallBack")
+                                       else [], everything=everything)
+
+    async def _slot(self, worker: Worker, tags: frozenset[str] | None) -> None:
+        sched = self.settings.scheduler
+        while True:
+            try:
+                claim = await self.store.claim(self.node, time.time(), sched.lease_seconds, tags)
+            except CiJobsError as exc:
+                log.error("claim failed: %s", exc)
+                claim = None
+            if claim is None:
+                await self.store.wait_for_work(sched.poll_seconds)
+                continue
+            self._running += 1
+            try:
+                await self.runner.run(claim, worker)
+            except Exception:
+                log.exception("runner crashed on job %s", claim.job.job_id)
+            finally:
+                self._running -= 1
+                if callable(self._on_finish):
+                    self._on_finish()
+
+    async def _supervise(self) -> None:
+        sched = self.settings.scheduler
+        while True:
+            await asyncio.sleep(max(sched.lease_seconds / 3, 0.5))
+            try:
+                rescued = await self.rescue()
+            except CiJobsError as exc:
+                log.error("lease rescue failed: %s", exc)
+                continue
+            for job in rescued:
+                log.warning("job %s lost its worker; now %s (attempt %d)", job.job_id, job.state, job.attempts)
+
+    @property
+    def busy(self) -> int:
+        """Jobs running on this node now."""
+        return self._running
+
+
+def _report_death(task: asyncio.Task[None]) -> None:
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None:
+        log.critical("scheduler task %s died: %r", task.get_name(), exc)

@@ -1,0 +1,73 @@
+"""How jobs and queues look on the wire: JobsDetail and QueueList dicts, shared by API and callbacks."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .ids import fmt_time
+from .store import JobRecord, JobState, QueueRecord
+
+QUEUE_TYPES = {"Transcoding": "Transcoding", "SpeedTranscoding": "SpeedTranscoding"}
+
+
+def job_detail(job: JobRecord) -> dict[str, Any]:
+    """The JobsDetail element of a job: the request echo plus state, times and results."""
+    spec = job.spec
+    operation = copy.deepcopy(spec.get("Operation", {}))
+    if job.result:
+        operation.update(job.result)
+    detail: dict[str, Any] = {
+        "Code": job.code if job.state in (JobState.FAILED, JobState.CANCEL) else "Success",
+        "Message": job.message if job.state in (JobState.FAILED, JobState.CANCEL) else "",
+        "JobId": job.job_id,
+        "Tag": job.tag,
+        "State": job.state,
+        "Progress": str(100 if job.state == JobState.SUCCESS else job.progress),
+        "CreationTime": fmt_time(job.created),
+        "StartTime": fmt_time(job.started),
+        "EndTime": fmt_time(job.ended),
+        "QueueId": job.queue_id,
+        "QueueType": spec.get("QueueType") or "Transcoding",
+    }
+    if "Input" in spec:
+        detail["Input"] = spec["Input"]
+    detail["Operation"] = operation
+    if spec.get("Workflow"):
+        detail["Workflow"] = spec["Workflow"]
+    return detail
+
+
+def queue_detail(q: QueueRecord) -> dict[str, Any]:
+    """One QueueList / Queue element."""
+    notify = {"Url": "", "Event": "", "Type": "", "State": "Off", "ResultFormat": "", "MqMode": "",
+              "MqName": "", "MqRegion": ""}
+    notify.update({k: v for k, v in q.notify.items() if isinstance(v, str)})
+    return {
+        "QueueId": q.queue_id,
+        "Name": q.name,
+        "State": q.state,
+        "NotifyConfig": notify,
+        "MaxSize": str(q.max_size),
+        "MaxConcurrent": str(q.max_concurrent),
+        "UpdateTime": fmt_time(q.updated),
+        "CreateTime": fmt_time(q.created),
+        "Category": q.category,
+        "BucketId": q.bucket,
+    }
+
+
+ALWAYS_LISTS = frozenset({"ObjectName", "Md5Info", "CosHeaders", "Workflow", "Tasks"})
+
+
+def to_json_shape(value: Any, key: str = "") -> Any:
+    """CI's JSON callback shape: every leaf a string; repeatable fields always arrays."""
+    if key in ALWAYS_LISTS and not isinstance(value, list):
+        return [] if value in (None, "") else [to_json_shape(value)]
+    if isinstance(value, dict):
+        return {k: to_json_shape(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_json_shape(v) for v in value]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)

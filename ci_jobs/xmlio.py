@@ -1,0 +1,119 @@
+"""Safe XML in, CI-shaped XML out.
+
+Parsing never resolves entities, never loads a DTD and never touches the network; a body with a
+DOCTYPE is refused outright. Trees become plain dicts the way xmltodict (the SDK's own library)
+shapes them: a leaf is its text, repeated children become a list, attributes are dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from lxml import etree
+
+from .errors import MalformedXML, MissingContent
+
+MAX_BODY = 1 << 20  # 1 MiB is far above any CI request body
+
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+    remove_comments=True,
+    remove_pis=True,
+)
+
+
+def parse(body: bytes) -> etree._Element:
+    """Parse a request body safely; raise MalformedXML / MissingContent on bad input."""
+    if not body or not body.strip():
+        raise MissingContent("The request body is missing.")
+    if len(body) > MAX_BODY:
+        raise MalformedXML(f"The request body exceeds {MAX_BODY} bytes.")
+    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
+        raise MalformedXML("DOCTYPE and ENTITY declarations are not allowed.")
+    try:
+        root = etree.fromstring(body, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise MalformedXML(f"The XML you provided was not well-formed: {exc}") from exc
+    _strip_namespaces(root)
+    return root
+
+
+def _strip_namespaces(root: etree._Element) -> None:
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.tag.startswith("{"):
+            el.tag = el.tag.split("}", 1)[1]
+    etree.cleanup_namespaces(root)
+
+
+def to_dict(el: etree._Element) -> Any:
+    """Turn an element into str (leaf) or dict (children; repeated names become lists)."""
+    children = [c for c in el if isinstance(c.tag, str)]
+    if not children:
+        return (el.text or "").strip()
+    out: dict[str, Any] = {}
+    for c in children:
+        value = to_dict(c)
+        if c.tag in out:
+            prev = out[c.tag]
+            if isinstance(prev, list):
+                prev.append(value)
+            else:
+                out[c.tag] = [prev, value]
+        else:
+            out[c.tag] = value
+    return out
+
+
+def build(tag: str, value: Any) -> etree._Element:
+    """Build an element from a str / number / bool / dict / list value (lists repeat the tag)."""
+    el = etree.Element(tag)
+    _fill(el, value)
+    return el
+
+
+def _fill(el: etree._Element, value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            append(el, k, v)
+    elif isinstance(value, bool):
+        el.text = "true" if value else "false"
+    else:
+        el.text = str(value)
+
+
+def append(parent: etree._Element, tag: str, value: Any) -> None:
+    """Append `tag` children to `parent`; a list value appends one sibling per item."""
+    if isinstance(value, list):
+        for item in value:
+            append(parent, tag, item)
+        return
+    child = etree.SubElement(parent, tag)
+    _fill(child, value)
+
+
+def dumps(tag: str, value: Any) -> bytes:
+    """Serialise `value` under a root `tag` with an XML declaration."""
+    return etree.tostring(build(tag, value), xml_declaration=True, encoding="utf-8")
+
+
+def as_list(value: Any) -> list[Any]:
+    """Normalise a maybe-repeated dict value to a list (absent -> [])."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def first(items: Iterable[Any], default: Any = None) -> Any:
+    """Return the first item or `default`."""
+    for item in items:
+        return item
+    return default
