@@ -27,6 +27,7 @@ _CTX = mp.get_context("spawn")
 def _worker_main(conn: Connection) -> None:
     """Child process: import the processors once, then run tasks until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
     from . import processors  # noqa: PLC0415 - imported in the child only, keeps the parent light
 
     processors.warm_up()
@@ -52,6 +53,17 @@ def _worker_main(conn: Connection) -> None:
             conn.send(("failed", "InternalError", f"{type(exc).__name__}: {exc}"))
         else:
             conn.send(("done", result))
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this worker when the server process dies, even by kill -9."""
+    try:
+        import ctypes  # noqa: PLC0415
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 class Worker:

@@ -78,7 +78,7 @@ class Service:
         self._check_operation(bucket, tag, operation)
         queue = await self._queue_for(bucket, str(request.get("QueueId") or ""))
         self._check_callback(request)
-        key = safe_key(str((request.get("Input") or {}).get("Object", "")))
+        key = _key("Request.Input.Object", (request.get("Input") or {}).get("Object", ""))
         spec: dict[str, Any] = {"Tag": tag, "Input": {"Object": key, "BucketId": bucket.name,
                                                       "Region": bucket.region}}
         spec["Operation"] = operation
@@ -106,7 +106,7 @@ class Service:
                                       f"region {target.region} of bucket {target.name}")
             for field in ("Object", "SpriteObject"):
                 if out.get(field):
-                    safe_key(str(out[field]))
+                    _key(f"Request.Operation.Output.{field}", out[field])
         user_data = str(operation.get("UserData") or "")
         if len(user_data) > 1024:
             raise InvalidArgument("Request.Operation.UserData is longer than 1024 characters")
@@ -215,6 +215,13 @@ class Service:
             if not cfg.get("Event"):
                 raise InvalidArgument("Request.NotifyConfig.Event is required when State is On")
         return cfg
+
+
+def _key(where: str, value: Any) -> str:
+    try:
+        return safe_key(str(value))
+    except InvalidArgument as exc:
+        raise InvalidArgument(f"{where} is invalid: {exc.message}") from exc
 
 
 def _declared(queues_dir: Path | None, bucket: str) -> list[tuple[str, int]]:

@@ -44,6 +44,8 @@ def sdk(port: int, **extra: Any) -> CosS3Client:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     """One server for the session (tests that need a clean slate use `fresh`)."""
     data = tmp_path_factory.mktemp("server")
+    (data / "queues").mkdir()
+    (data / "queues" / f"{BUCKET}.toml").write_text('[[queues]]\nname = "serial"\nmax_concurrent = 1\n')
     srv = ServerThread(lambda: create_app(make_settings(data))).start()
     yield srv
     srv.stop()

@@ -27,6 +27,7 @@ class ServerThread:
         self.port = port or free_port()
         self.loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
+        self.app: web.Application | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="test-server", daemon=True)
@@ -59,6 +60,7 @@ class ServerThread:
         app = self.factory()
         if asyncio.iscoroutine(app):
             app = await app
+        self.app = app  # type: ignore[assignment]
         self._runner = web.AppRunner(app)  # type: ignore[arg-type]
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()

@@ -7,10 +7,15 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from ..config import Settings
+    from ..config import Account, Settings
     from ..service import Service
     from ..storage import Storage
+    from .routing import Target
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 SERVICE: web.AppKey[Service] = web.AppKey("service")
 STORAGE: web.AppKey[Storage] = web.AppKey("storage")
+
+REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
+TARGET: web.RequestKey[Target] = web.RequestKey("target", object)  # type: ignore[arg-type]
+ACCOUNT: web.RequestKey[Account] = web.RequestKey("account", object)  # type: ignore[arg-type]
