@@ -22,11 +22,10 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import BUCKET, REGION, clip_bytes, make_settings, sdk  # noqa: E402
-from tests.harness import ServerThread, free_port  # noqa: E402
-
 from ci_jobs.auth import signature  # noqa: E402
 from ci_jobs.server import NODE, create_app  # noqa: E402
+from tests.conftest import BUCKET, REGION, clip_bytes, make_settings, sdk  # noqa: E402
+from tests.harness import ServerThread, free_port  # noqa: E402
 
 HOST = f"{BUCKET}.cos.{REGION}.myqcloud.com"
 BARE = """

@@ -54,9 +54,8 @@ def banner(settings: config.Settings) -> str:
         lines += [
             f"  SecretId={account.secret_id} SecretKey={account.secret_key} APPID={account.appid}",
             f"  bucket {bucket.name} in {bucket.region}",
-            "  SDK: CosS3Client(CosConfig(Region='{r}', SecretId='{i}', SecretKey='{k}', IP='{h}', Port={p}, "
-            "Scheme='http'))".format(r=bucket.region, i=account.secret_id, k=account.secret_key,
-                                     h=s.host, p=s.port),
+            f"  SDK: CosS3Client(CosConfig(Region='{bucket.region}', SecretId='{account.secret_id}', "
+            f"SecretKey='{account.secret_key}', IP='{s.host}', Port={s.port}, Scheme='http'))",
         ]
     return "\n".join(lines)
 

@@ -19,7 +19,7 @@ from .config import Bucket, Settings
 from .errors import InvalidArgument, NoSuchQueue
 from .notify.url import check_url
 from .storage import Storage, safe_key
-from .store import JobFilter, JobRecord, JobState, QueueRecord, QueueState, Store
+from .store import JobFilter, JobRecord, JobState, QueueRecord, Store
 from .validation import Validator
 
 DEFAULT_QUEUE = "queue-1"
@@ -46,6 +46,7 @@ class Service:
         self.store = store
         self.storage = storage
         self.validator = validator
+        self._queue_ids: dict[str, dict[str, QueueRecord]] = {}
 
     # --- setup ------------------------------------------------------------------------------
 
@@ -85,11 +86,10 @@ class Service:
         for name in ("QueueType", "CallBack", "CallBackFormat", "CallBackType", "CallBackMqConfig"):
             if request.get(name):
                 spec[name] = request[name]
-        state = JobState.PAUSE if queue.state == QueueState.PAUSED else JobState.SUBMITTED
         job = JobRecord(job_id=ids.new_id("j"), bucket=bucket.name, queue_id=queue.queue_id, tag=tag,
-                        state=state, level=int(operation.get("JobLevel") or 0), created=time.time(), spec=spec)
-        await self.store.insert_jobs([job])
-        return [job]
+                        state=JobState.SUBMITTED, level=int(operation.get("JobLevel") or 0), created=time.time(),
+                        spec=spec)
+        return await self.store.insert_jobs([job])
 
     def _check_operation(self, bucket: Bucket, tag: str, operation: dict[str, Any]) -> None:
         if operation.get("TemplateId"):
@@ -120,7 +120,18 @@ class Service:
             check_url(url, self.settings.callbacks.allow_link_local)
 
     async def _queue_for(self, bucket: Bucket, queue_id: str) -> QueueRecord:
+        # Queues are never deleted, so a known id stays valid; the queue's state is applied by the
+        # store inside the insert itself, so a cached record can never make a job skip a pause.
+        cached = self._queue_ids.get(bucket.name, {})
+        hit = cached.get(queue_id or DEFAULT_QUEUE)
+        if hit is not None:
+            return hit
         queues = await self.store.queues(bucket.name)
+        by_id = {q.queue_id: q for q in queues}
+        for q in queues:
+            if q.name == DEFAULT_QUEUE:
+                by_id[DEFAULT_QUEUE] = q
+        self._queue_ids[bucket.name] = by_id
         if not queue_id:
             for q in queues:
                 if q.name == DEFAULT_QUEUE:

@@ -39,7 +39,8 @@ def parse(body: bytes) -> etree._Element:
         root = etree.fromstring(body, _PARSER)
     except etree.XMLSyntaxError as exc:
         raise MalformedXML(f"The XML you provided was not well-formed: {exc}") from exc
-    _strip_namespaces(root)
+    if b"xmlns" in body:
+        _strip_namespaces(root)
     return root
 
 

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from ..config import Settings
 from . import ci, cos
-from .keys import SERVICE, SETTINGS, STORAGE
+from .keys import SERVICE, SETTINGS, STORAGE, TARGET
 from .middleware import ci_middleware
 from .routing import Target
 
@@ -28,7 +28,7 @@ async def reset(request: web.Request) -> web.Response:
 
 async def dispatch(request: web.Request) -> web.StreamResponse:
     """Send a resolved request to the CI or the COS handlers."""
-    target: Target = request["target"]
+    target: Target = request[TARGET]
     if target.service == "ci":
         return await ci.handle(request, target)
     return await cos.handle(request, target)

@@ -10,7 +10,7 @@ from ..errors import EntityTooLarge, MethodNotAllowed, NoSuchResource
 from ..service import Service
 from ..views import job_detail, queue_detail
 from ..xmlio import MAX_BODY
-from .keys import SERVICE, SETTINGS
+from .keys import ACCOUNT, SERVICE, SETTINGS
 from .responses import xml_response
 from .routing import Target
 
@@ -85,7 +85,7 @@ async def queue(request: web.Request, target: Target, rest: str) -> web.StreamRe
 async def mediabucket(request: web.Request, target: Target, rest: str) -> web.StreamResponse:
     """GET /mediabucket: every configured bucket counts as media-enabled."""
     settings = request.app[SETTINGS]
-    account = request["account"]
+    account = request[ACCOUNT]
     names = {n for n in (request.query.get("bucketNames") or "").split(",") if n}
     prefix = request.query.get("bucketName") or ""
     regions = {r for r in (request.query.get("regions") or "").split(",") if r}

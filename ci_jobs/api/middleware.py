@@ -10,7 +10,7 @@ from aiohttp import web
 from .. import auth, errors, ids
 from ..config import Settings
 from . import routing
-from .keys import SETTINGS
+from .keys import ACCOUNT, REQUEST_ID, SETTINGS, TARGET
 from .responses import error_response, headers
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ PUBLIC_PATHS = frozenset({"/-/health"})
 async def ci_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Resolve the target, check the signature, run the handler, map errors to CI XML."""
     rid = ids.request_id()
-    request["request_id"] = rid
+    request[REQUEST_ID] = rid
     service = "ci" if routing.is_ci_path(request.path) else "cos"
     resource = request.host + request.path
     try:
@@ -31,7 +31,7 @@ async def ci_middleware(request: web.Request, handler: Handler) -> web.StreamRes
             settings = request.app[SETTINGS]
             target = routing.resolve(request, settings)
             service = target.service
-            request["target"] = target
+            request[TARGET] = target
             authenticate(request, settings, target)
         response = await handler(request)
     except errors.CiJobsError as exc:
@@ -73,4 +73,4 @@ def authenticate(request: web.Request, settings: Settings, target: routing.Targe
                 request.headers, max_skew=settings.server.max_skew_seconds)
     if target.bucket is not None and target.bucket.appid != account.appid:
         raise errors.AccessDenied("Access Denied.")
-    request["account"] = account
+    request[ACCOUNT] = account

@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import errors, xmlio
+from .keys import REQUEST_ID
 
 # One table: error class -> HTTP status. Looked up along the class MRO, first hit wins.
 STATUS: dict[type[errors.CiJobsError], int] = {
@@ -79,7 +80,7 @@ def error_response(exc: errors.CiJobsError, *, service: str, request_id: str, re
 
 def xml_response(request: web.Request, root: str, value: dict[str, Any], status: int = 200) -> web.Response:
     """A 200 XML body; CI responses get the request id echoed as `RequestId` first."""
-    rid = request["request_id"]
+    rid = request[REQUEST_ID]
     if root == "Response":
         value = {"RequestId": rid, **value}
     return web.Response(status=status, body=xmlio.dumps(root, value), content_type=XML)

@@ -36,9 +36,15 @@ def host_of(request: web.Request) -> str:
 
 
 def is_ci_path(path: str) -> bool:
-    """True for the reserved CI API paths (/jobs, /queue, ...)."""
-    root = path.lstrip("/").split("/", 1)[0]
-    return root in CI_ROOTS
+    """True for the reserved CI API paths: `/<root>` or `/<root>/<id(s)>` (/jobs, /queue/p..., ...).
+
+    Object keys below those roots (`jobs/out.mp4`, `template/`, `queue/a/b`) stay COS keys: CI ids
+    never hold a dot or a slash.
+    """
+    root, sep, rest = path.lstrip("/").partition("/")
+    if root not in CI_ROOTS:
+        return False
+    return not sep or (bool(rest) and "/" not in rest and "." not in rest)
 
 
 def resolve(request: web.Request, settings: Settings) -> Target:

@@ -154,8 +154,11 @@ class Store(Protocol):
                            notify: dict[str, Any], now: float) -> QueueRecord | None:
         """Change a queue; pausing turns its waiting jobs to Pause, resuming back to Submitted."""
 
-    async def insert_jobs(self, jobs: list[JobRecord]) -> None:
-        """Commit new jobs atomically (all or none) before returning."""
+    async def insert_jobs(self, jobs: list[JobRecord]) -> list[JobRecord]:
+        """Commit new jobs atomically (all or none) before returning them as stored.
+
+        A job submitted to a paused queue is stored (and returned) as Pause.
+        """
 
     async def get_jobs(self, bucket: str, job_ids: list[str]) -> list[JobRecord]:
         """The jobs of a bucket with these ids (missing ones are left out)."""

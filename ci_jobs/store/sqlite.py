@@ -57,7 +57,7 @@ class SqliteStore:
         self._w: aiosqlite.Connection | None = None
         self._r: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
-        self._pending: list[tuple[list[JobRecord], asyncio.Future[None]]] = []
+        self._pending: list[tuple[list[JobRecord], asyncio.Future[set[str]]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._work = asyncio.Event()
 
@@ -184,27 +184,30 @@ class SqliteStore:
 
     # --- jobs -------------------------------------------------------------------------------
 
-    async def insert_jobs(self, jobs: list[JobRecord]) -> None:
-        """Commit jobs (group-committed with other concurrent inserts); return once durable."""
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async def insert_jobs(self, jobs: list[JobRecord]) -> list[JobRecord]:
+        """Commit jobs (group-committed with other concurrent inserts); return them once durable."""
+        fut: asyncio.Future[set[str]] = asyncio.get_running_loop().create_future()
         self._pending.append((jobs, fut))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush(), name="sqlite-group-commit")
-        await fut
+        paused = await fut
         self.notify_work()
+        return [JobRecord(**{**j.__dict__, "state": JobState.PAUSE}) if j.queue_id in paused else j for j in jobs]
 
     async def _flush(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
             rows = [_job_row(j) for jobs, _ in batch for j in jobs]
 
-            async def run(db: aiosqlite.Connection, rows: list[tuple[Any, ...]] = rows) -> None:
+            async def run(db: aiosqlite.Connection, rows: list[tuple[Any, ...]] = rows) -> set[str]:
                 await db.executemany(
                     "INSERT INTO jobs (job_id, bucket, queue_id, tag, state, level, created, spec, input_object)"
                     " VALUES (?, ?, ?, ?, (SELECT CASE WHEN q.state='Paused' THEN 'Pause' ELSE ? END"
                     " FROM queues q WHERE q.queue_id=?), ?, ?, ?, ?)", rows)
+                async with db.execute("SELECT queue_id FROM queues WHERE state='Paused'") as cur:
+                    return {r[0] for r in await cur.fetchall()}
             try:
-                await self._tx(run)
+                paused = await self._tx(run)
             except BaseException as exc:  # noqa: BLE001 - every waiter hears about it
                 for _, fut in batch:
                     if not fut.done():
@@ -212,7 +215,7 @@ class SqliteStore:
                 continue
             for _, fut in batch:
                 if not fut.done():
-                    fut.set_result(None)
+                    fut.set_result(paused)
 
     async def get_jobs(self, bucket: str, job_ids: list[str]) -> list[JobRecord]:
         """Jobs of a bucket by id, in the order asked."""

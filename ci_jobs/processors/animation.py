@@ -1,0 +1,179 @@
+"""The Animation Tag: a palette-optimised GIF or an animated WebP made from part of a video."""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from typing import Any, cast
+
+import av
+from av.container import OutputContainer
+from av.filter.context import FilterContext
+
+from .. import mediarules
+from ..errors import InvalidArgument, JobFailed
+from ..mediarules import flag, num, section, text
+from . import Progress, Result, Task
+from .common import Chain, Ticker, Window, decoded, duration, fit, open_input, origin, seek, turn, upright, window
+from .mediainfo import probe
+
+WHERE = "Request.Operation.Animation"
+# gif: ordered dither (small, stable files); hgif: a palette from every pixel and error diffusion.
+_PALETTES = {
+    "gif": ("stats_mode=diff", "dither=bayer:bayer_scale=3:diff_mode=rectangle"),
+    "hgif": ("stats_mode=full", "dither=sierra2_4a"),
+}
+
+
+def run(task: Task, progress: Progress) -> Result:
+    """Render the animation described by Request.Operation.Animation from `task.inputs[0]`."""
+    try:
+        mediarules.check("Animation", task.operation)
+    except InvalidArgument as exc:
+        raise JobFailed("InvalidArgument", exc.message) from exc
+    params = section(task.operation, "Animation")
+    fmt = text(section(params, "Container"), "Format", "gif").lower()
+    ext = "webp" if fmt == "webp" else "gif"
+    name = f"animation.{ext}"
+    path = os.path.join(task.outdir, name)
+    progress(0.0)
+    with open_input(task.inputs[0]) as inp:
+        vin = next((s for s in inp.streams.video
+                    if not s.disposition & av.stream.Disposition.attached_pic), None)
+        if vin is None:
+            raise JobFailed("InvalidInput", "The input has no video stream to animate")
+        total = duration(inp)
+        win = window(params, total, WHERE)
+        video = section(params, "Video")
+        degrees = upright(inp, vin)
+        picker = Picker(video, vin)
+        with av.open(path, "w", format=ext, container_options={"loop": "0"}) as out:
+            writer = Writer(out, fmt, video, vin, picker.rate, degrees)
+            seek(inp, vin, win.start)
+            _pump(inp, vin, win, picker, writer, Ticker(progress, win.length(total)))
+    progress(100.0)
+    return {"files": [{"name": name, "role": "main"}], "ext": ext, "media_info": probe(path)}
+
+
+def _pump(inp: Any, vin: av.VideoStream, win: Window, picker: Picker, writer: Writer,
+          ticker: Ticker) -> None:
+    zero = origin(inp) + win.start
+    for frame in decoded(inp, vin):
+        at = frame.time - zero if frame.time is not None else picker.guess()
+        if at < -picker.tolerance:
+            continue
+        if win.end is not None and at + win.start >= win.end - 1e-6:
+            break
+        slot = picker.slot(max(at, 0.0))
+        if slot is not None:
+            writer.add(frame, slot)  # type: ignore[arg-type]
+        ticker.at(at)
+    if not writer.count:
+        raise JobFailed("InvalidInput", "No frame could be decoded in the requested range")
+    writer.close()
+
+
+class Picker:
+    """Chooses frames (AnimateFramesPerSecond > AnimateOnlyKeepKeyFrame >
+    AnimateTimeIntervalOfFrame) and gives each kept frame its playback slot at `rate`."""
+
+    def __init__(self, video: dict[str, Any], vin: av.VideoStream) -> None:
+        source = Fraction(vin.average_rate or vin.guessed_rate or 25).limit_denominator(1001)
+        fps = num(video, "Fps")
+        self.rate = Fraction(min(fps, 60.0)).limit_denominator(1001) if fps else min(source, Fraction(50))
+        self.tolerance = float(1 / source) / 2
+        per_second = num(video, "AnimateFramesPerSecond")
+        self.keyframes = not per_second and flag(video, "AnimateOnlyKeepKeyFrame")
+        if self.keyframes:
+            vin.codec_context.skip_frame = "NONKEY"  # the decoder hands out key frames only
+        every = num(video, "AnimateTimeIntervalOfFrame")
+        # Selecting modes play the chosen frames back to back; otherwise keep real time at `rate`.
+        self.sequential = bool(per_second or self.keyframes or every)
+        step = 1 / per_second if per_second else None if self.keyframes else every
+        self.grid = step if self.sequential else 1 / float(self.rate)
+        self.next = 0.0
+        self.kept = 0
+        self._last = -self.tolerance
+
+    def guess(self) -> float:
+        """A time for a frame without one: one source frame after the last."""
+        self._last += 2 * self.tolerance
+        return self._last
+
+    def slot(self, at: float) -> int | None:
+        """The playback index of a frame `at` seconds into the window, None to drop it."""
+        self._last = at
+        if self.grid is not None:
+            if self.kept and at < self.next - self.tolerance:
+                return None
+            # The grid starts at the first kept frame, so Start need not fall on a frame.
+            self.next = at + self.grid if not self.kept else self.next + self.grid
+            while self.next <= at + self.tolerance:
+                self.next += self.grid
+        self.kept += 1
+        return self.kept - 1 if self.sequential else int(round(at * float(self.rate)))
+
+
+class Writer:
+    """Scales kept frames and encodes them as GIF (through a palette) or animated WebP."""
+
+    def __init__(self, out: OutputContainer, fmt: str, video: dict[str, Any], vin: av.VideoStream,
+                 rate: Fraction, degrees: int) -> None:
+        self.out, self.fmt, self.vin, self.degrees = out, fmt, vin, degrees
+        self.size = fit(vin, num(video, "Width"), num(video, "Height"), degrees)
+        codec = "libwebp_anim" if fmt == "webp" else "gif"
+        options = {"quality": f"{num(video, 'Quality', 75):g}"} if fmt == "webp" else {}
+        self.stream = cast(av.VideoStream, out.add_stream(codec, rate=rate, options=options))
+        self.stream.width, self.stream.height = self.size
+        self.stream.pix_fmt = "yuv420p" if fmt == "webp" else "pal8"
+        self.time_base = 1 / rate
+        self.stream.codec_context.time_base = self.time_base
+        self.chain: Chain | None = None
+        self.count = 0
+        self._slot = -1
+
+    def add(self, frame: av.VideoFrame, slot: int) -> None:
+        """Queue one frame for playback position `slot` (in 1/rate units)."""
+        if slot <= self._slot:
+            return  # two source frames landed on one playback slot
+        self._slot = slot
+        frame.pts, frame.time_base = slot, self.time_base
+        if self.chain is None:
+            scale = [*turn(self.degrees), ("scale", f"{self.size[0]}:{self.size[1]}:flags=lanczos"), ("setsar", "1")]
+            sar = self.vin.sample_aspect_ratio
+            palette = _PALETTES.get(self.fmt)
+            self.chain = (PaletteChain(frame, self.time_base, sar, scale, palette) if palette
+                          else Chain(frame, self.time_base, sar, scale))
+        self.count += 1
+        self._encode(self.chain.push(frame))
+
+    def close(self) -> None:
+        """Flush the filters (a GIF palette is only known now) and the encoder."""
+        if self.chain is not None:
+            self._encode(self.chain.push(None))
+        self.out.mux(self.stream.encode(None))
+
+    def _encode(self, frames: list[av.VideoFrame]) -> None:
+        for frame in frames:
+            self.out.mux(self.stream.encode(frame))
+
+
+class PaletteChain(Chain):
+    """Scale, then palettegen over the whole clip and paletteuse on every frame (one pass)."""
+
+    def __init__(self, first: av.VideoFrame, time_base: Fraction, sar: Fraction | None,
+                 filters: list[tuple[str, str]], palette: tuple[str, str]) -> None:
+        self.palette = palette
+        super().__init__(first, time_base, sar, filters)
+
+    def wire(self, source: FilterContext, filters: list[tuple[str, str]]) -> FilterContext:
+        """Append split -> palettegen -> paletteuse behind the scaling filters."""
+        scaled = super().wire(source, filters)
+        split = self.graph.add("split", "2")
+        generate = self.graph.add("palettegen", self.palette[0])
+        use = self.graph.add("paletteuse", self.palette[1])
+        scaled.link_to(split)
+        split.link_to(use, 0, 0)
+        split.link_to(generate, 1, 0)
+        generate.link_to(use, 0, 1)
+        return use

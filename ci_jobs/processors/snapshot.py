@@ -1,0 +1,233 @@
+"""The Snapshot Tag: still images at chosen times, optionally tiled into jpg sprite sheets."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from fractions import Fraction
+from typing import Any, cast
+
+import av
+import numpy as np
+from av.container import InputContainer
+
+from .. import mediarules
+from ..errors import InvalidArgument, JobFailed
+from ..mediarules import IMAGE_EXTS, flag, image_ext, num, section, text
+from . import Progress, Result, Task
+from .common import Ticker, decoded, duration, fit, open_input, origin, seek, upright
+from .mediainfo import probe
+
+WHERE = "Request.Operation.Snapshot"
+_PIX_FMTS = {"mjpeg": "yuvj420p", "png": "rgb24", "libwebp": "yuv420p"}
+_MAX_SHEET = 4096  # default cells shrink so a sheet stays within this many pixels a side
+
+
+def run(task: Task, progress: Progress) -> Result:
+    """Take the shots described by Request.Operation.Snapshot from `task.inputs[0]`."""
+    try:
+        mediarules.check("Snapshot", task.operation)
+    except InvalidArgument as exc:
+        raise JobFailed("InvalidArgument", exc.message) from exc
+    params = section(task.operation, "Snapshot")
+    out_mode = text(params, "SnapshotOutMode", "OnlySnapshot").lower()
+    ext = "jpg" if out_mode == "onlysprite" else image_ext(text(section(task.operation, "Output"), "Object"))
+    progress(0.0)
+    with open_input(task.inputs[0]) as inp:
+        vin = next((s for s in inp.streams.video
+                    if not s.disposition & av.stream.Disposition.attached_pic), None)
+        if vin is None:
+            raise JobFailed("InvalidInput", "The input has no video stream to take snapshots from")
+        degrees = upright(inp, vin)
+        size = fit(vin, num(params, "Width"), num(params, "Height"), degrees)
+        sprites = Sprites(params, size, task.outdir) if out_mode != "onlysnapshot" else None
+        shots = Shots(ext, size, task.outdir) if out_mode != "onlysprite" else None
+        count = int(num(params, "Count", 1) or 1)
+        ticker = Ticker(progress, 1.0)
+        taken = 0
+        for taken, frame in enumerate(_frames(inp, vin, params, task.inputs[0], count), 1):
+            picture = _turned(frame, degrees)
+            for sink in (shots, sprites):
+                if sink is not None:
+                    sink.add(picture)
+            ticker.fraction(taken / count)
+        if not taken:
+            raise JobFailed("InvalidInput", "No frame could be decoded at the requested times")
+    files = (shots.files if shots else []) + (sprites.finish() if sprites else [])
+    progress(100.0)
+    return {"files": files, "ext": ext, "media_info": None}
+
+
+def _frames(inp: InputContainer, vin: av.VideoStream, params: dict[str, Any], path: str,
+            count: int) -> Iterator[av.VideoFrame]:
+    """The frames to shoot, by Mode, at most `count`."""
+    mode = text(params, "Mode", "Interval").lower()
+    start = num(params, "Start", 0.0) or 0.0
+    total = duration(inp) or float(probe(path)["Format"]["Duration"]) or None
+    if total is not None and start >= total:
+        raise JobFailed("InvalidArgument",
+                        f"{WHERE}.Start {start:g} is beyond the media duration {total:.3f}")
+    if mode == "keyframe":
+        vin.codec_context.skip_frame = "NONKEY"  # the decoder hands out key frames only
+        return _consecutive(inp, vin, start, count)
+    step = num(params, "TimeInterval")
+    if mode == "average":
+        step = ((total or start) - start) / count
+    if not step:
+        return _consecutive(inp, vin, start, count)
+    if total is not None and start + (count - 1) * step >= total and flag(params, "IsCheckCount"):
+        step = (total - start) / count  # IsCheckCount: Interval falls back to Average to reach Count
+    targets = [start + i * step for i in range(count)]
+    return _at_times(inp, vin, [t for t in targets if total is None or t < total])
+
+
+def _consecutive(inp: InputContainer, vin: av.VideoStream, start: float,
+                 count: int) -> Iterator[av.VideoFrame]:
+    seek(inp, vin, start)
+    zero, taken = origin(inp), 0
+    tolerance = _half_frame(vin)
+    for frame in decoded(inp, vin):
+        if frame.time is None or frame.time - zero >= start - tolerance:
+            yield frame  # type: ignore[misc]
+            taken += 1
+            if taken >= count:
+                return
+
+
+def _at_times(inp: InputContainer, vin: av.VideoStream,
+              targets: list[float]) -> Iterator[av.VideoFrame]:
+    """The first frame at (or within half a frame before) each target time.
+
+    Far targets are reached by seeking to the key frame before them; near ones by decoding on,
+    which is cheaper than seeking back to a key frame already decoded past.
+    """
+    zero, tolerance = origin(inp), _half_frame(vin)
+    frames: Iterator[Any] | None = None
+    current: av.VideoFrame | None = None
+    gop, last_key = 2.0, None
+    for target in targets:
+        now = current.time - zero if current is not None and current.time is not None else 0.0
+        if frames is None or target - now > max(3.0, gop):
+            seek(inp, vin, target)
+            frames, current, last_key = decoded(inp, vin), None, None
+        while current is None or (current.time is not None and current.time - zero < target - tolerance):
+            current = next(frames, None)
+            if current is None:
+                return
+            if current.key_frame and current.time is not None:
+                gop = max(gop, current.time - last_key) if last_key is not None else gop
+                last_key = current.time
+        yield current
+
+
+def _turned(frame: av.VideoFrame, degrees: int) -> av.VideoFrame:
+    """The frame stood upright (clockwise `degrees`), as RGB when it had to turn."""
+    if not degrees:
+        return frame
+    pixels = np.rot90(frame.to_ndarray(format="rgb24"), k=-degrees // 90)
+    return av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
+
+
+def _half_frame(vin: av.VideoStream) -> float:
+    rate = vin.average_rate or vin.guessed_rate or Fraction(25)
+    return float(1 / rate) / 2
+
+
+def encode_image(frame: av.VideoFrame, codec: str, path: str) -> None:
+    """Encode one frame as a still image file (jpg via mjpeg, png, webp)."""
+    cc = cast(av.VideoCodecContext, av.CodecContext.create(codec, "w"))
+    cc.width, cc.height, cc.pix_fmt = frame.width, frame.height, _PIX_FMTS[codec]
+    cc.time_base = Fraction(1, 25)
+    if codec == "mjpeg":
+        cc.qscale = True  # a fixed quantiser (~ JPEG quality 90), not the default bitrate target
+        cc.qmin = cc.qmax = 3
+    image = frame.reformat(format=_PIX_FMTS[codec])
+    with open(path, "wb") as fh:
+        for packet in (*cc.encode(image), *cc.encode(None)):
+            fh.write(bytes(packet))
+
+
+class Shots:
+    """Writes each shot as its own image file, `snapshot-<n>.<ext>`."""
+
+    def __init__(self, ext: str, size: tuple[int, int], outdir: str) -> None:
+        self.ext, self.size, self.outdir = ext, size, outdir
+        self.codec = IMAGE_EXTS[ext]
+        self.files: list[dict[str, str]] = []
+
+    def add(self, frame: av.VideoFrame) -> None:
+        """Scale and write one shot."""
+        name = f"snapshot-{len(self.files)}.{self.ext}"
+        image = frame.reformat(width=self.size[0], height=self.size[1], format="rgb24")
+        encode_image(image, self.codec, os.path.join(self.outdir, name))
+        self.files.append({"name": name, "role": "main"})
+
+
+class Sprites:
+    """Tiles shots into Columns x Lines jpg sheets with Margin, Padding and a background Color."""
+
+    def __init__(self, params: dict[str, Any], shot: tuple[int, int], outdir: str) -> None:
+        cfg = section(params, "SpriteSnapshotConfig")
+        self.columns = int(num(cfg, "Columns", 1) or 1)
+        self.lines = int(num(cfg, "Lines", 1) or 1)
+        self.padding = int(num(cfg, "Padding", 0) or 0)
+        self.margin = int(num(cfg, "Margin", 0) or 0)
+        self.color = np.array(mediarules.parse_color(text(cfg, "Color", "White")) or (255, 255, 255),
+                              dtype=np.uint8)
+        self.method = text(cfg, "ScaleMethod", "DirectScale").lower()
+        self.cell = self._cell_size(cfg, shot)
+        self.outdir = outdir
+        self.files: list[dict[str, str]] = []
+        self.sheet: np.ndarray | None = None
+        self.used = 0
+
+    def _cell_size(self, cfg: dict[str, Any], shot: tuple[int, int]) -> tuple[int, int]:
+        width, height = num(cfg, "CellWidth"), num(cfg, "CellHeight")
+        if width or height:
+            return (int(width or shot[0] * (height or 0) / shot[1]),
+                    int(height or shot[1] * (width or 0) / shot[0]))
+        shrink = min(1.0, _MAX_SHEET / (shot[0] * self.columns), _MAX_SHEET / (shot[1] * self.lines))
+        return max(8, int(shot[0] * shrink)), max(8, int(shot[1] * shrink))
+
+    def add(self, frame: av.VideoFrame) -> None:
+        """Place one shot in the next free cell, starting a new sheet when this one is full."""
+        if self.sheet is None:
+            self.sheet = self._blank()
+        cw, ch = self.cell
+        tile = self._tile(frame)
+        row, col = divmod(self.used, self.columns)
+        x = self.margin + col * (cw + self.padding) + (cw - tile.shape[1]) // 2
+        y = self.margin + row * (ch + self.padding) + (ch - tile.shape[0]) // 2
+        self.sheet[y:y + tile.shape[0], x:x + tile.shape[1]] = tile
+        self.used += 1
+        if self.used == self.columns * self.lines:
+            self._write()
+
+    def _tile(self, frame: av.VideoFrame) -> np.ndarray:
+        cw, ch = self.cell
+        if self.method == "directscale":
+            width, height = cw, ch
+        else:  # MaxWHScale / MaxWHScaleAndPad: fit inside the cell, keep the aspect ratio
+            scale = min(cw / frame.width, ch / frame.height)
+            width, height = max(1, round(frame.width * scale)), max(1, round(frame.height * scale))
+        return frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
+
+    def _blank(self) -> np.ndarray:
+        cw, ch = self.cell
+        width = 2 * self.margin + self.columns * cw + (self.columns - 1) * self.padding
+        height = 2 * self.margin + self.lines * ch + (self.lines - 1) * self.padding
+        return np.broadcast_to(self.color, (height, width, 3)).copy()
+
+    def _write(self) -> None:
+        assert self.sheet is not None
+        name = f"sprite-{len(self.files)}.jpg"
+        frame = av.VideoFrame.from_ndarray(self.sheet, format="rgb24")
+        encode_image(frame, "mjpeg", os.path.join(self.outdir, name))
+        self.files.append({"name": name, "role": "sprite"})
+        self.sheet, self.used = None, 0
+
+    def finish(self) -> list[dict[str, str]]:
+        """Write the last, partly filled sheet; return every sheet written."""
+        if self.used:
+            self._write()
+        return self.files

@@ -1,0 +1,352 @@
+"""The Transcode Tag: decode the input once and re-encode it into CI's container and codecs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from contextlib import ExitStack
+from fractions import Fraction
+from typing import Any, cast
+
+import av
+from av.container import InputContainer, OutputContainer
+
+from .. import mediarules
+from ..errors import InvalidArgument, JobFailed
+from ..mediarules import AUDIO_ENCODERS, VIDEO_ENCODERS, ContainerSpec, flag, num, section, text, video_codec
+from . import Progress, Result, Task
+from .common import (
+    Chain,
+    Ticker,
+    Window,
+    decoded,
+    duration,
+    fit,
+    open_input,
+    origin,
+    resize,
+    seek,
+    turn,
+    upright,
+    window,
+)
+from .mediainfo import probe
+
+WHERE = "Request.Operation.Transcode"
+# Container tags that describe the source file and must not be copied onto the output.
+_TECHNICAL_TAGS = {"major_brand", "minor_version", "compatible_brands", "encoder"}
+_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+_STEREO_MAX = ("mp3", "opus", "vorbis", "pcm_s16le")
+_MUXER_OPTIONS = {"mp4": {"movflags": "+faststart"}, "mov": {"movflags": "+faststart"},
+                  "ipod": {"movflags": "+faststart"}}
+
+
+def run(task: Task, progress: Progress) -> Result:
+    """Transcode `task.inputs[0]` into `task.outdir`; return the file and its MediaInfo."""
+    try:
+        mediarules.check("Transcode", task.operation)
+    except InvalidArgument as exc:
+        raise JobFailed("InvalidArgument", exc.message) from exc
+    params = section(task.operation, "Transcode")
+    spec = mediarules.container(text(section(params, "Container"), "Format", "mp4"))
+    name = f"transcode.{spec.ext}"
+    path = os.path.join(task.outdir, name)
+    progress(0.0)
+    with ExitStack() as stack:
+        inp = stack.enter_context(open_input(task.inputs[0]))
+        total = duration(inp)
+        win = window(params, total, WHERE)
+        out = stack.enter_context(_open_output(path, spec, params))
+        lanes = _lanes(inp, out, spec, params)
+        _copy_metadata(inp, out, lanes, params)
+        _pump(inp, lanes, win, Ticker(progress, win.length(total)))
+    progress(100.0)
+    return {"files": [{"name": name, "role": "main"}], "ext": spec.ext, "media_info": probe(path)}
+
+
+def _open_output(path: str, spec: ContainerSpec, params: Mapping[str, Any]) -> OutputContainer:
+    options = dict(_MUXER_OPTIONS.get(spec.muxer, {}))
+    if flag(section(params, "TransConfig"), "DeleteMetadata"):
+        options["fflags"] = "+bitexact"  # also drops the muxer's own `encoder` tag
+    return av.open(path, "w", format=spec.muxer, container_options=options)
+
+
+def _pick(streams: Any, index: float | None) -> Any:
+    """The stream to transcode: TransConfig.TranscodeIndex if it names one, else the first."""
+    usable = [s for s in streams if not s.disposition & av.stream.Disposition.attached_pic]
+    chosen = [s for s in usable if index is not None and s.index == int(index)]
+    return (chosen or usable or [None])[0]
+
+
+def _lanes(inp: InputContainer, out: OutputContainer, spec: ContainerSpec,
+           params: dict[str, Any]) -> list[VideoLane | AudioLane]:
+    index = num(section(params, "TransConfig"), "TranscodeIndex")
+    lanes: list[VideoLane | AudioLane] = []
+    vin = _pick(inp.streams.video, index)
+    if vin is not None and spec.video and not flag(section(params, "Video"), "Remove"):
+        lanes.append(VideoLane(out, vin, spec, params))
+    ain = _pick(inp.streams.audio, index)
+    if ain is not None and not flag(section(params, "Audio"), "Remove"):
+        lanes.append(AudioLane(out, ain, spec, params))
+    if not lanes:
+        raise JobFailed("InvalidArgument", f"The output would have no stream: the input has no "
+                        f"{'audio' if not spec.video else 'video or audio'} stream to keep")
+    return lanes
+
+
+def _copy_metadata(inp: InputContainer, out: OutputContainer, lanes: list[Any],
+                   params: dict[str, Any]) -> None:
+    if flag(section(params, "TransConfig"), "DeleteMetadata"):
+        return
+    out.metadata.update({k: v for k, v in inp.metadata.items() if k not in _TECHNICAL_TAGS})
+    for lane in lanes:
+        if lane.src.language:
+            lane.stream.metadata["language"] = lane.src.language
+
+
+def _pump(inp: InputContainer, lanes: list[VideoLane | AudioLane], win: Window,
+          ticker: Ticker) -> None:
+    """Decode from the window start, feed each lane, stop at the window end; flush all."""
+    zero = origin(inp) + win.start
+    seek(inp, lanes[0].src, win.start)
+    by_kind: dict[str, Any] = {lane.kind: lane for lane in lanes}  # frames name no stream: go by type
+    live = len(lanes)
+    for frame in decoded(inp, *(lane.src for lane in lanes)):
+        lane = by_kind["video" if isinstance(frame, av.VideoFrame) else "audio"]
+        if lane.done:
+            continue
+        at = lane.clock(frame) - zero
+        if at < -lane.slack(frame):
+            continue  # decoded from the key frame before Start
+        if win.end is not None and at + win.start >= win.end - 1e-6:
+            lane.done = True
+            live -= 1
+            if not live:
+                break
+            continue
+        lane.push(frame, max(at, 0.0))
+        ticker.at(at)
+    for lane in lanes:
+        lane.flush()
+    if not any(lane.pushed for lane in lanes):
+        raise JobFailed("InvalidInput", "The input has no decodable frame in the requested range")
+
+
+class VideoLane:
+    """One output video stream: constant frame rate, size/aspect filters and the encoder."""
+
+    kind = "video"
+
+    def __init__(self, out: OutputContainer, src: av.VideoStream, spec: ContainerSpec,
+                 params: dict[str, Any]) -> None:
+        video, trans = section(params, "Video"), section(params, "TransConfig")
+        self.out, self.src = out, src
+        key = video_codec(text(video, "Codec", spec.default_video or "h264"))
+        self.turn = upright(src.container, src)
+        self.rate = _frame_rate(video, trans, src)
+        self.size = _frame_size(video, trans, src, self.turn)
+        self.method = text(trans, "AdjDarMethod", "scale").lower()
+        self.pix_fmt = text(video, "Pixfmt", "yuv420p").lower()
+        if self.pix_fmt == "auto" or key not in ("h264", "h265"):
+            self.pix_fmt = "yuv420p"
+        options = _video_options(key, video, trans, src, self)
+        self.stream = cast(av.VideoStream, out.add_stream(VIDEO_ENCODERS[key], rate=self.rate, options=options))
+        self.stream.width, self.stream.height = self.size
+        self.stream.pix_fmt = self.pix_fmt
+        self.stream.codec_context.time_base = 1 / self.rate
+        if key == "h265" and spec.muxer in ("mp4", "mov"):
+            self.stream.codec_tag = "hvc1"  # Apple players refuse the default hev1
+        self.chain: Chain | None = None
+        self.done = False
+        self.pushed = 0
+        self._last: float | None = None
+
+    def clock(self, frame: av.VideoFrame) -> float:
+        """The frame's time in seconds (counted on when the container gives none)."""
+        if frame.time is not None:
+            self._last = frame.time
+        else:  # raw elementary streams carry no timestamps
+            self._last = 0.0 if self._last is None else self._last + float(1 / self.rate)
+        return self._last
+
+    def slack(self, frame: av.VideoFrame) -> float:
+        """How far before Start a frame may be and still count as at Start."""
+        return 1e-3
+
+    def push(self, frame: av.VideoFrame, at: float) -> None:
+        """Filter and encode one decoded frame that plays `at` seconds into the output."""
+        tb = self.src.time_base or Fraction(1, 90000)
+        frame.pts, frame.time_base = int(round(at / tb)), tb
+        if self.chain is None:
+            upright_size = (frame.height, frame.width) if self.turn in (90, 270) else (frame.width, frame.height)
+            filters = [*turn(self.turn), ("fps", f"fps={self.rate}:start_time=0")]
+            filters += resize(upright_size, self.size, self.method)
+            filters.append(("format", self.pix_fmt))
+            self.chain = Chain(frame, tb, self.src.sample_aspect_ratio, filters)
+        self.pushed += 1
+        self._encode(self.chain.push(frame))
+
+    def flush(self) -> None:
+        """Drain the filters and the encoder."""
+        if self.chain is not None:
+            self._encode(self.chain.push(None))
+        self.out.mux(self.stream.encode(None))
+
+    def _encode(self, frames: list[av.VideoFrame]) -> None:
+        for frame in frames:
+            # As the ffmpeg CLI does: the source's I-frames must not force the encoder's GOP.
+            frame.pict_type = av.video.frame.PictureType.NONE
+            self.out.mux(self.stream.encode(frame))
+
+
+class AudioLane:
+    """One output audio stream: resampled to the encoder's format, timed by its sample clock."""
+
+    kind = "audio"
+
+    def __init__(self, out: OutputContainer, src: av.AudioStream, spec: ContainerSpec,
+                 params: dict[str, Any]) -> None:
+        audio, trans = section(params, "Audio"), section(params, "TransConfig")
+        self.out, self.src = out, src
+        key = text(audio, "Codec", spec.default_audio).lower()
+        self.rate = int(num(audio, "Samplerate") or (48000 if key == "opus" else 44100))
+        options = {"strict": "experimental"} if key == "vorbis" else {}
+        self.stream = cast(av.AudioStream, out.add_stream(AUDIO_ENCODERS[key], rate=self.rate, options=options))
+        cc = self.stream.codec_context
+        cc.layout = _LAYOUTS[_channels(key, audio, src)]
+        formats = [f.name for f in cc.codec.audio_formats or []]
+        wanted = text(audio, "SampleFormat").lower()
+        # FFmpeg's flac encoder takes packed s16/s32 only; CI's planar names mean the same depth.
+        wanted = wanted.rstrip("p") if key == "flac" else wanted
+        cc.format = wanted if wanted in formats else formats[0] if formats else "s16"
+        bitrate = _bitrate(audio, trans, src.codec_context.bit_rate, "Audio")
+        if bitrate and key not in ("flac", "pcm_s16le"):
+            cc.bit_rate = int(bitrate * 1000)
+        self.resampler = av.AudioResampler(format=cc.format, layout=cc.layout, rate=self.rate)
+        self.time_base = Fraction(1, self.rate)
+        self.samples: int | None = None
+        self.done = False
+        self.pushed = 0
+        self._last = 0.0
+
+    def clock(self, frame: av.AudioFrame) -> float:
+        """The frame's time in seconds (counted on when the container gives none)."""
+        if frame.time is not None:
+            self._last = frame.time
+        else:
+            self._last += frame.samples / (frame.sample_rate or self.rate)
+        return self._last
+
+    def slack(self, frame: av.AudioFrame) -> float:
+        """A frame straddling Start is kept when most of it lies after Start."""
+        return frame.samples / (frame.sample_rate or self.rate) / 2
+
+    def push(self, frame: av.AudioFrame, at: float) -> None:
+        """Resample and encode one decoded frame that plays `at` seconds into the output."""
+        if self.samples is None:
+            self.samples = int(round(at * self.rate))  # keep a late audio start in sync
+        frame.pts = None
+        self.pushed += 1
+        self._encode(self.resampler.resample(frame))
+
+    def flush(self) -> None:
+        """Drain the resampler and the encoder."""
+        self._encode(self.resampler.resample(None))
+        self.out.mux(self.stream.encode(None))
+
+    def _encode(self, frames: list[av.AudioFrame]) -> None:
+        for frame in frames:
+            frame.pts, frame.time_base = self.samples or 0, self.time_base
+            self.samples = (self.samples or 0) + frame.samples
+            self.out.mux(self.stream.encode(frame))
+
+
+def _frame_rate(video: dict[str, Any], trans: dict[str, Any], src: av.VideoStream) -> Fraction:
+    source = src.average_rate or src.guessed_rate or src.base_rate or Fraction(25)
+    if not 0 < source <= 240:
+        source = Fraction(25)  # a broken header; CFR at a usual rate beats millions of dupes
+    source = Fraction(source).limit_denominator(1001)
+    wanted = num(video, "Fps")
+    if not wanted:
+        return source
+    rate = Fraction(min(wanted, 60.0)).limit_denominator(1001)  # CI clamps above 60
+    if flag(trans, "IsCheckVideoFps") and rate > source:
+        if text(trans, "VideoFpsAdjMethod", "0") == "1":
+            raise JobFailed("InvalidArgument", f"{WHERE}.Video.Fps {wanted:g} is above the "
+                            f"source frame rate {float(source):.3f}")
+        return source
+    return rate
+
+
+def _frame_size(video: dict[str, Any], trans: dict[str, Any], src: av.VideoStream,
+                degrees: int) -> tuple[int, int]:
+    size = fit(src, num(video, "Width"), num(video, "Height"), degrees)
+    source = fit(src, None, None, degrees)
+    if flag(trans, "IsCheckReso") and (size[0] > source[0] or size[1] > source[1]):
+        if text(trans, "ResoAdjMethod", "0") == "1":
+            raise JobFailed("InvalidArgument", f"{WHERE}.Video size {size[0]}x{size[1]} is above "
+                            f"the source resolution {source[0]}x{source[1]}")
+        return source
+    return size
+
+
+def _bitrate(params: dict[str, Any], trans: dict[str, Any], source_bps: int | None,
+             kind: str) -> float | None:
+    """Requested kbps; with IsCheck<kind>Bitrate, a request above the source is capped or fails."""
+    if text(params, "Bitrate").lower() == "auto":
+        return None
+    wanted = num(params, "Bitrate")
+    if not wanted or not flag(trans, f"IsCheck{kind}Bitrate") or not source_bps:
+        return wanted
+    if wanted * 1000 <= source_bps:
+        return wanted
+    if text(trans, f"{kind}BitrateAdjMethod", "0") == "1":
+        raise JobFailed("InvalidArgument", f"{WHERE}.{kind}.Bitrate {wanted:g} is above the "
+                        f"source bitrate {source_bps / 1000:.0f} kbps")
+    return source_bps / 1000
+
+
+def _channels(key: str, audio: dict[str, Any], src: av.AudioStream) -> int:
+    wanted = int(num(audio, "Channels") or src.codec_context.channels or 2)
+    if key == "vorbis":
+        return 2  # FFmpeg's native Vorbis encoder is stereo only
+    return min(wanted, 2) if key in _STEREO_MAX else min(wanted, 8)
+
+
+def _video_options(key: str, video: dict[str, Any], trans: dict[str, Any], src: av.VideoStream,
+                   lane: VideoLane) -> dict[str, str]:
+    bitrate = _bitrate(video, trans, src.codec_context.bit_rate, "Video")
+    crf = num(video, "Crf")
+    opts: dict[str, str] = {}
+    if crf or not bitrate:
+        opts["crf"] = f"{crf or 25:g}"  # CI: Crf wins over Bitrate; 25 when neither is set
+    else:
+        opts["b"] = f"{bitrate:g}k"
+    if num(video, "Gop"):
+        opts["g"] = str(int(num(video, "Gop") or 0))
+    if key in ("h264", "h265", "av1"):  # VBV does not apply to VP8/VP9 in CI
+        for name in ("Maxrate", "Bufsize"):
+            if num(video, name):
+                opts[name.lower()] = f"{num(video, name):g}k"
+    opts.update(_codec_options(key, text(video, "Preset"), text(video, "Profile", "high").lower(), lane))
+    if key in ("vp8", "vp9") and "crf" in opts:
+        # libvpx reads crf as a quality floor under a bitrate: none (VP9) or a generous cap (VP8)
+        opts["b"] = "0" if key == "vp9" else str(int(lane.size[0] * lane.size[1] * lane.rate))
+    return opts
+
+
+def _codec_options(key: str, preset: str, profile: str, lane: VideoLane) -> dict[str, str]:
+    if key == "h264":
+        opts = {"preset": preset or "medium"}
+        if profile != "auto" and lane.pix_fmt in ("yuv420p", "yuvj420p"):
+            opts["profile"] = profile  # x264's high profile cannot carry 4:2:2 or 4:4:4
+        return opts
+    if key == "h265":
+        return {"preset": preset or "medium", "x265-params": "log-level=error"}
+    if key == "vp8":
+        return {"deadline": preset or "good", "cpu-used": "4"}
+    if key == "vp9":
+        return {"deadline": "good", "cpu-used": "4", "row-mt": "1"}
+    os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints its banner to stderr otherwise
+    # CI's AV1 default is 5; on SVT-AV1 that is ~10x slower than 8 on a small server
+    return {"preset": preset or "8"}
