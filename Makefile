@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check ci_jobs tests bench examples
 
 typecheck: $(STAMP)
-	$(BIN)/mypy ci_jobs
+	$(BIN)/mypy --strict ci_jobs
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -11,7 +11,9 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from . import notify
 from .config import Settings
@@ -30,7 +32,7 @@ class Scheduler:
     """Runs jobs from the store on a pool of workers until stopped."""
 
     def __init__(self, store: Store, storage: Storage, pool: Pool, settings: Settings, work_dir: Path,
-                 on_finish: object = None) -> None:
+                 on_finish: Callable[[], None] | None = None) -> None:
         self.store = store
         self.pool = pool
         self.settings = settings
@@ -50,8 +52,8 @@ class Scheduler:
             self._spawn(self._slot(worker, FAST_TAGS), worker.name)
         self._spawn(self._supervise(), "lease-supervisor")
 
-    def _spawn(self, coro: object, name: str) -> None:
-        task = asyncio.create_task(coro, name=name)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
         task.add_done_callback(_report_death)
         self._tasks.append(task)
 
@@ -85,7 +87,7 @@ class Scheduler:
                 log.exception("runner crashed on job %s", claim.job.job_id)
             finally:
                 self._running -= 1
-                if callable(self._on_finish):
+                if self._on_finish is not None:
                     self._on_finish()
 
     async def _supervise(self) -> None:

@@ -101,7 +101,8 @@ def append(parent: etree._Element, tag: str, value: Any) -> None:
 
 def dumps(tag: str, value: Any) -> bytes:
     """Serialise `value` under a root `tag` with an XML declaration."""
-    return etree.tostring(build(tag, value), xml_declaration=True, encoding="utf-8")
+    data: bytes = etree.tostring(build(tag, value), xml_declaration=True, encoding="utf-8")
+    return data
 
 
 def as_list(value: Any) -> list[Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiohttp import web
 
 from ..config import Settings
@@ -9,6 +11,10 @@ from . import ci, cos
 from .keys import SERVICE, SETTINGS, STORAGE, TARGET
 from .middleware import ci_middleware
 from .routing import Target
+
+if TYPE_CHECKING:
+    from ..service import Service
+    from ..storage import Storage
 
 MAX_REQUEST_BODY = 5 * 1024**3  # a single PUT Object may be up to 5 GB (COS limit); CI bodies are capped in xmlio
 
@@ -34,12 +40,13 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     return await cos.handle(request, target)
 
 
-def build_app(settings: Settings, service: object, storage: object) -> web.Application:
+def build_app(settings: Settings, service: Service | None, storage: Storage) -> web.Application:
     """Build the web application around already-constructed service and storage."""
     app = web.Application(middlewares=[ci_middleware], client_max_size=MAX_REQUEST_BODY)
     app[SETTINGS] = settings
-    app[SERVICE] = service  # type: ignore[assignment]
-    app[STORAGE] = storage  # type: ignore[assignment]
+    if service is not None:
+        app[SERVICE] = service
+    app[STORAGE] = storage
     app.router.add_get("/-/health", health)
     app.router.add_post("/-/reset", reset)
     app.router.add_route("*", "/{tail:.*}", dispatch)

@@ -21,7 +21,8 @@ async def read_body(request: web.Request, limit: int = MAX_BODY) -> bytes:
     """Read a CI request body, refusing more than `limit` bytes without buffering them."""
     if request.content_length is not None and request.content_length > limit:
         raise EntityTooLarge(f"The request body exceeds {limit} bytes.")
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         chunk = await request.content.read(65536)
         if not chunk:

@@ -14,7 +14,21 @@ from .. import mediarules
 from ..errors import InvalidArgument, JobFailed
 from ..mediarules import flag, num, section, text
 from . import Progress, Result, Task
-from .common import Chain, Ticker, Window, decoded, duration, fit, open_input, origin, seek, turn, upright, window
+from .common import (
+    Chain,
+    Filters,
+    Ticker,
+    Window,
+    decoded,
+    duration,
+    fit,
+    open_input,
+    origin,
+    seek,
+    turn,
+    upright,
+    window,
+)
 from .mediainfo import probe
 
 WHERE = "Request.Operation.Animation"
@@ -162,11 +176,11 @@ class PaletteChain(Chain):
     """Scale, then palettegen over the whole clip and paletteuse on every frame (one pass)."""
 
     def __init__(self, first: av.VideoFrame, time_base: Fraction, sar: Fraction | None,
-                 filters: list[tuple[str, str]], palette: tuple[str, str]) -> None:
+                 filters: Filters, palette: tuple[str, str]) -> None:
         self.palette = palette
         super().__init__(first, time_base, sar, filters)
 
-    def wire(self, source: FilterContext, filters: list[tuple[str, str]]) -> FilterContext:
+    def wire(self, source: FilterContext, filters: Filters) -> FilterContext:
         """Append split -> palettegen -> paletteuse behind the scaling filters."""
         scaled = super().wire(source, filters)
         split = self.graph.add("split", "2")

@@ -17,6 +17,8 @@ from ..errors import JobFailed
 from ..mediarules import num, section
 from . import Progress
 
+Filters = list[tuple[str, str | None]]  # (filter name, its arguments) in graph order
+
 
 def bad_input(exc: av.FFmpegError, doing: str = "decoded") -> JobFailed:
     """A JobFailed(InvalidInput) that keeps FFmpeg's error text but not our local path."""
@@ -119,7 +121,7 @@ def upright(container: InputContainer, stream: av.VideoStream) -> int:
         for packet in container.demux(stream):
             frames = packet.decode()
             if frames:
-                ccw = frames[0].rotation  # type: ignore[union-attr]
+                ccw = frames[0].rotation
                 break
         container.seek(0)
     except av.FFmpegError:
@@ -127,10 +129,13 @@ def upright(container: InputContainer, stream: av.VideoStream) -> int:
     return int(round(-ccw / 90)) % 4 * 90
 
 
-def turn(degrees: int) -> list[tuple[str, str | None]]:
+_TURNS: dict[int, Filters] = {90: [("transpose", "clock")], 180: [("hflip", None), ("vflip", None)],
+                              270: [("transpose", "cclock")]}
+
+
+def turn(degrees: int) -> Filters:
     """Filters rotating pictures clockwise by `degrees` (a multiple of 90)."""
-    return {90: [("transpose", "clock")], 180: [("hflip", None), ("vflip", None)],
-            270: [("transpose", "cclock")]}.get(degrees, [])
+    return list(_TURNS.get(degrees, []))
 
 
 def seek(container: InputContainer, stream: Stream, seconds: float) -> None:
@@ -160,7 +165,7 @@ def _first_key(container: InputContainer, stream: Stream, limit: int = 1000) -> 
     """Time of the first key frame packet the demuxer hands out (it is consumed)."""
     for count, packet in enumerate(container.demux(stream)):
         stamp = packet.pts if packet.pts is not None else packet.dts
-        if packet.is_keyframe and stamp is not None:
+        if packet.is_keyframe and stamp is not None and stream.time_base:
             return float(stamp * stream.time_base)
         if count >= limit:
             break
@@ -178,8 +183,8 @@ def fit(stream: av.VideoStream, width: float | None, height: float | None,
 
     `degrees` is the upright() turn: a quarter turn swaps the source's width and height.
     """
-    src_w: float = stream.width * (stream.sample_aspect_ratio or 1)  # display aspect, not storage
-    src_h: float = stream.height
+    src_w = float(stream.width * (stream.sample_aspect_ratio or 1))  # display aspect, not storage
+    src_h = float(stream.height)
     if degrees in (90, 270):
         src_w, src_h = src_h, src_w
     if not width and not height:
@@ -221,7 +226,7 @@ class Chain:
     """A linear FFmpeg filter graph for video frames (fps, crop, scale, pad, format...)."""
 
     def __init__(self, first: av.VideoFrame, time_base: Fraction, sar: Fraction | None,
-                 filters: list[tuple[str, str | None]]) -> None:
+                 filters: Filters) -> None:
         self.graph = av.filter.Graph()
         aspect = sar or Fraction(1)
         source = self.graph.add(
@@ -233,7 +238,7 @@ class Chain:
         self.wire(source, filters).link_to(self.graph.add("buffersink"))
         self.graph.configure()
 
-    def wire(self, source: FilterContext, filters: list[tuple[str, str | None]]) -> FilterContext:
+    def wire(self, source: FilterContext, filters: Filters) -> FilterContext:
         """Link `filters` one after another behind `source`; return the last node."""
         node = source
         for name, args in filters:
@@ -253,7 +258,7 @@ class Chain:
                 return out
 
 
-def resize(src: tuple[int, int], dst: tuple[int, int], method: str = "scale") -> list[tuple[str, str | None]]:
+def resize(src: tuple[int, int], dst: tuple[int, int], method: str = "scale") -> Filters:
     """Filters taking frames of size `src` to `dst`: stretch (scale), centre crop, or letterbox (pad)."""
     (sw, sh), (dw, dh) = src, dst
     if (sw, sh) == (dw, dh):

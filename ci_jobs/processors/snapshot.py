@@ -124,7 +124,7 @@ def _turned(frame: av.VideoFrame, degrees: int) -> av.VideoFrame:
     """The frame stood upright (clockwise `degrees`), as RGB when it had to turn."""
     if not degrees:
         return frame
-    pixels = np.rot90(frame.to_ndarray(format="rgb24"), k=-degrees // 90)
+    pixels: np.ndarray[Any, np.dtype[np.uint8]] = np.rot90(frame.to_ndarray(format="rgb24"), k=-degrees // 90)
     return av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
 
 

@@ -142,7 +142,7 @@ class VideoLane:
         video, trans = section(params, "Video"), section(params, "TransConfig")
         self.out, self.src = out, src
         key = video_codec(text(video, "Codec", spec.default_video or "h264"))
-        self.turn = upright(src.container, src)
+        self.turn = upright(cast(InputContainer, src.container), src)
         self.rate = _frame_rate(video, trans, src)
         self.size = _frame_size(video, trans, src, self.turn)
         self.method = text(trans, "AdjDarMethod", "scale").lower()

@@ -229,7 +229,8 @@ class SqliteStore:
 
     async def list_jobs(self, bucket: str, flt: JobFilter) -> list[JobRecord]:
         """Jobs matching `flt`, by submission order, at most `size`."""
-        where, args = ["bucket=?", "tag=?"], [bucket, flt.tag]
+        where: list[str] = ["bucket=?", "tag=?"]
+        args: list[Any] = [bucket, flt.tag]
         if flt.queue_id:
             where.append("queue_id=?")
             args.append(flt.queue_id)
@@ -270,7 +271,8 @@ class SqliteStore:
     async def claim(self, node: str, now: float, lease_seconds: float,
                     tags: frozenset[str] | None = None) -> Claim | None:
         """Take the best job of the least-served active queue that has a free slot."""
-        tag_sql, tag_args = "", ()
+        tag_sql = ""
+        tag_args: tuple[str, ...] = ()
         if tags is not None:
             tag_sql = f" AND j.tag IN ({','.join('?' * len(tags))})"
             tag_args = tuple(sorted(tags))

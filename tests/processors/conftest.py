@@ -49,7 +49,7 @@ def _video_frames(pattern: str, w: int, h: int, seconds: float, fps: int) -> Any
 def make_clip(path: Path, w: int = 320, h: int = 240, seconds: float = 2.0, fps: int = 25, *,
               audio: bool = True, video: bool = True, vcodec: str = "libx264", acodec: str = "aac",
               container: str | None = None, pattern: str = "testsrc2", gop: int = 25,
-              sample_rate: int = 44100, layout: str = "stereo",
+              sample_rate: int = 44100, layout: str = "stereo", rotation: int = 0,
               metadata: dict[str, str] | None = None) -> str:
     """Encode a test clip (lavfi source, grey `ramp`, `noise` or `pillar` bars; 440 Hz sine); return its path."""
     with av.open(str(path), "w", format=container) as out:
@@ -59,6 +59,8 @@ def make_clip(path: Path, w: int = 320, h: int = 240, seconds: float = 2.0, fps:
         a = out.add_stream(acodec, rate=sample_rate, layout=layout) if audio else None
         if vs is not None:  # every stream must exist before the first packet is muxed
             vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+            if rotation:
+                vs.set_display_rotation(rotation)  # counter-clockwise, as phones store portrait video
             for i, frame in enumerate(_video_frames(pattern, w, h, seconds, fps)):
                 frame.pts, frame.pict_type = i, _PLAIN  # lavfi marks every frame I: keep a real GOP
                 frame.time_base = Fraction(1, fps)

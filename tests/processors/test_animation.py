@@ -102,6 +102,12 @@ def test_webp_with_quality_and_playback_rate(process: Process, clip: Clip) -> No
     assert len(open(low.path(), "rb").read()) < len(open(high.path(), "rb").read())
 
 
+def test_rotated_video_is_animated_upright(process: Process, clip: Clip) -> None:
+    source = clip(pattern="pillar", seconds=0.2, audio=False, rotation=180)
+    info = streams(process("Animation", animation(Width="160"), source).path())["video"]
+    assert (info["width"], info["height"]) == (160, 120)
+
+
 def test_errors(process: Process, ramp: str, clip: Clip) -> None:
     with pytest.raises(JobFailed, match="does not match") as failed:
         process("Animation", animation("gif", "webp"), ramp)

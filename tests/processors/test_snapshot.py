@@ -133,6 +133,14 @@ def test_only_sprite_pads_shots_into_square_cells(process: Process, ramp: str) -
     assert np.abs(sheet[3, 50] - [127, 255, 212]).max() < 40  # 4:3 shot padded inside a square cell
 
 
+def test_rotated_video_is_shot_upright(process: Process, clip: Clip) -> None:
+    source = clip(pattern="pillar", seconds=0.4, audio=False, rotation=-90)
+    out = process("Snapshot", snapshot("a.png", Count="1", Height="160"), source)
+    pixels = image(out.path())[1]
+    assert pixels.shape[:2] == (160, 120)
+    assert pixels[:10].mean() < 30 and pixels[80, :10].mean() > 200
+
+
 def test_errors(process: Process, ramp: str, clip: Clip, tmp_path: Any) -> None:
     with pytest.raises(JobFailed, match="Start 9 is beyond the media duration") as failed:
         process("Snapshot", snapshot(Start="9", Count="1"), ramp)

@@ -125,6 +125,16 @@ def test_adj_dar_pad_letterboxes(process: Process, clip: Clip) -> None:
     assert (info["video"]["width"], info["video"]["height"]) == (320, 320)
 
 
+def test_rotated_video_is_stood_upright(process: Process, clip: Clip) -> None:
+    source = clip(pattern="pillar", seconds=0.4, audio=False, rotation=90)
+    out = process("Transcode", transcode("mp4", {"Width": "180"}), source)
+    with av.open(out.path()) as container:
+        pixels = next(container.decode(video=0)).to_ndarray(format="rgb24").astype(float)
+    assert pixels.shape[:2] == (240, 180)  # the 320x240 picture displays as 240x320
+    assert pixels[:20].mean() < 40 and pixels[120, :20].mean() > 200  # side bars became top/bottom bars
+    assert out.result["media_info"]["Stream"]["Video"][0]["Rotation"] == "0"
+
+
 def test_fps_drops_frames(process: Process, clip: Clip) -> None:
     out = process("Transcode", transcode("mp4", {"Fps": "10"}), clip(seconds=1.0, audio=False))
     assert streams(out.path())["video"]["frames"] == 10

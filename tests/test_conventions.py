@@ -1,0 +1,110 @@
+"""Convention tests: layering of imports, every setting documented, every example runs."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ci_jobs import config, processors
+
+from .harness import ServerThread
+
+ROOT = Path(__file__).resolve().parent.parent
+PKG = ROOT / "ci_jobs"
+
+# module prefix -> the only package paths allowed to import it
+RESTRICTED = {
+    "av": ("processors/",),
+    "aiosqlite": ("store/sqlite.py",),
+    "asyncpg": ("store/postgres.py",),
+    "aioboto3": ("storage/s3.py",),
+    "aio_pika": ("notify/mq.py",),
+    "aiohttp.web": ("api/", "server.py", "cli.py"),
+}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names |= {f"{node.module}.{a.name}" for a in node.names}
+    return names
+
+
+def test_adapters_and_libraries_stay_in_their_layer() -> None:
+    bad = []
+    for path in PKG.rglob("*.py"):
+        rel = path.relative_to(PKG).as_posix()
+        for name in _imports(path):
+            for lib, allowed in RESTRICTED.items():
+                if (name == lib or name.startswith(lib + ".")) and not rel.startswith(allowed):
+                    bad.append(f"{rel} imports {name}")
+    assert bad == []
+
+
+def test_processors_package_does_not_import_av_eagerly() -> None:
+    assert "av" not in _imports(PKG / "processors" / "__init__.py")
+
+
+def test_every_schema_has_a_processor_and_an_example() -> None:
+    tags = {p.stem for p in (ROOT / "schemas").glob("*.xsd") if p.stem[0].isupper()}
+    assert tags == set(processors.tags())
+    for tag in tags:
+        assert (ROOT / "examples" / "jobs" / f"{tag}.xml").is_file(), tag
+
+
+def test_every_setting_appears_in_conf() -> None:
+    text = (ROOT / "conf" / "ci-jobs.toml").read_text()
+    for cls in (config.ServerSettings, config.SchedulerSettings, config.CallbackSettings):
+        for f in dataclasses.fields(cls):
+            assert f"\n{f.name} = " in text, f"{cls.__name__}.{f.name} is not in conf/ci-jobs.toml"
+
+
+def test_shipped_defaults_are_the_conf_file() -> None:
+    assert config.DEFAULTS.read_text() == (ROOT / "conf" / "ci-jobs.toml").read_text()
+    settings = config.load()
+    assert settings.server.port == 8080 and settings.server.host == "127.0.0.1"
+    assert settings.accounts[0] == config.Account("1250000000", "AKIDEXAMPLE", "EXAMPLEKEY")
+    assert settings.buckets[0] == config.Bucket("examplebucket-1250000000", "ap-guangzhou")
+
+
+def test_env_and_flags_override(tmp_path: Path) -> None:
+    extra = tmp_path / "x.toml"
+    extra.write_text("[server]\nport = 9001\n[scheduler]\nworkers = 3\n")
+    s = config.load(extra, {"host": "127.0.0.2"}, environ={"CI_JOBS_SCHEDULER_FAST_LANE": "2",
+                                                           "CI_JOBS_DATA_DIR": "/tmp/x"})
+    assert (s.server.port, s.server.host, s.server.data_dir) == (9001, "127.0.0.2", "/tmp/x")
+    assert (s.scheduler.workers, s.scheduler.fast_lane) == (3, 2)
+
+
+def test_demo_key_refused_on_public_address() -> None:
+    out = subprocess.run([sys.executable, "-m", "ci_jobs", "serve", "--host", "0.0.0.0", "--ephemeral"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "demo key" in out.stderr
+
+
+@pytest.mark.parametrize("script", ["sdk_transcode.py"])
+def test_example_scripts_run(server: ServerThread, script: str) -> None:
+    env = {**os.environ, "CI_JOBS_PORT": str(server.port)}
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / script)], env=env, capture_output=True,
+                         text=True, timeout=180)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "downloaded" in out.stdout
+
+
+def test_curl_example_runs(server: ServerThread) -> None:
+    env = {**os.environ, "EP": server.endpoint, "PY": sys.executable}
+    out = subprocess.run(["bash", str(ROOT / "examples" / "curl.sh")], env=env, capture_output=True, text=True,
+                         timeout=180, cwd=ROOT)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert ": Success" in out.stdout
