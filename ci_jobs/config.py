@@ -82,12 +82,28 @@ class CallbackSettings:
 
 
 @dataclass(frozen=True)
+class MqSettings:
+    """The [mq] table: RabbitMQ brokers for TDMQ callbacks, by CI MqRegion (sh, bj, gz, cd, hk...)."""
+
+    url: str = ""                                   # broker for regions not listed in `regions`
+    regions: tuple[tuple[str, str], ...] = ()       # (MqRegion, amqp URL) pairs
+
+    def broker(self, region: str) -> str:
+        """The amqp URL for a CI MqRegion ('' when none is configured)."""
+        for name, url in self.regions:
+            if name == region:
+                return url
+        return self.url
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the composition root needs to build a server."""
 
     server: ServerSettings = field(default_factory=ServerSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     callbacks: CallbackSettings = field(default_factory=CallbackSettings)
+    mq: MqSettings = field(default_factory=MqSettings)
     accounts: tuple[Account, ...] = ()
     buckets: tuple[Bucket, ...] = ()
 
@@ -156,6 +172,8 @@ def _apply_env(raw: dict[str, Any], env: Any) -> None:
                          f"{ENV_PREFIX}{f.name.upper()}" if table == "server" else ""):
                 if name and name in env:
                     raw.setdefault(table, {})[f.name] = env[name]
+    if f"{ENV_PREFIX}MQ_URL" in env:
+        raw.setdefault("mq", {})["url"] = env[f"{ENV_PREFIX}MQ_URL"]
     if f"{ENV_PREFIX}SECRET_ID" in env and f"{ENV_PREFIX}SECRET_KEY" in env:
         first = (raw.get("accounts") or [{}])[0]
         raw["accounts"] = [{"appid": env.get(f"{ENV_PREFIX}APPID", first.get("appid", "")),
@@ -200,9 +218,17 @@ def _build(raw: dict[str, Any]) -> Settings:
         server=_coerce(ServerSettings, raw.get("server", {})),
         scheduler=_coerce(SchedulerSettings, raw.get("scheduler", {})),
         callbacks=_coerce(CallbackSettings, raw.get("callbacks", {})),
+        mq=_mq(raw.get("mq", {})),
         accounts=accounts,
         buckets=buckets,
     )
+
+
+def _mq(raw: dict[str, Any]) -> MqSettings:
+    regions = raw.get("regions", {})
+    if not isinstance(regions, dict):
+        raise InvalidArgument("[mq.regions] must be a table of region = \"amqp://...\"")
+    return MqSettings(url=str(raw.get("url", "")), regions=tuple((str(k), str(v)) for k, v in regions.items()))
 
 
 def with_server(settings: Settings, **changes: Any) -> Settings:
