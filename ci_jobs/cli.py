@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import ipaddress
 import logging
 import os
+import signal
 import sys
 from typing import Any
 
@@ -30,6 +32,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--admin", action="store_true", default=None,
                        help="expose POST /-/reset (env CI_JOBS_ADMIN=1)")
     serve.add_argument("--log-level", default=os.environ.get("CI_JOBS_LOG_LEVEL", "INFO"))
+    worker = sub.add_parser("worker", help="run a processing node (no HTTP) on a shared store")
+    worker.add_argument("--config", default=os.environ.get("CI_JOBS_CONFIG"))
+    worker.add_argument("--data-dir", dest="data_dir", help="scratch space for inputs and outputs")
+    worker.add_argument("--log-level", default=os.environ.get("CI_JOBS_LOG_LEVEL", "INFO"))
+    migrate = sub.add_parser("migrate", help="apply the store's migrations and exit")
+    migrate.add_argument("--config", default=os.environ.get("CI_JOBS_CONFIG"))
+    migrate.add_argument("--data-dir", dest="data_dir")
     check = sub.add_parser("check-config", help="print the effective settings and exit")
     check.add_argument("--config", default=os.environ.get("CI_JOBS_CONFIG"))
     return p
@@ -82,12 +91,46 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def worker(args: argparse.Namespace) -> int:
+    """Run a processing node until SIGTERM/SIGINT."""
+    from .server import run_worker  # noqa: PLC0415
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = config.load(args.config, {"data_dir": args.data_dir})
+    if settings.server.store in ("", "sqlite"):
+        print("ci-jobs worker needs a shared store: set store = \"postgresql://...\" (the SQLite store belongs "
+              "to one `ci-jobs serve` process)", file=sys.stderr)
+        return 2
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        def ready(node: str) -> None:
+            print(f"ci-jobs worker {node} ready: {settings.worker_count} workers + "
+                  f"{settings.scheduler.fast_lane} fast lane", flush=True)
+
+        await run_worker(settings, stop, ready)
+
+    asyncio.run(main())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `ci-jobs` command."""
     args = _parser().parse_args(argv)
     try:
         if args.command == "serve":
             return serve(args)
+        if args.command == "worker":
+            return worker(args)
+        if args.command == "migrate":
+            from .server import migrate  # noqa: PLC0415
+
+            asyncio.run(migrate(config.load(args.config, {"data_dir": args.data_dir})))
+            print("migrations applied")
+            return 0
         settings = config.load(args.config)
         print(settings)
         return 0

@@ -55,6 +55,7 @@ class ServerSettings:
     storage: str = "local"
     ephemeral: bool = False
     workers_enabled: bool = True
+    migrate_on_start: bool = True
 
 
 @dataclass(frozen=True)

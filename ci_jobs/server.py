@@ -1,4 +1,9 @@
-"""The composition root: the only place that builds concrete adapters and wires them together."""
+"""The composition root: the only place that builds concrete adapters and wires them together.
+
+Embedded mode: SQLite + local buckets. Distributed mode: `store = "postgresql://..."`,
+`storage = "s3://..."`, `[mq]` brokers; any number of API nodes (`serve --no-workers`) and worker
+nodes (`worker`) share them. Adapters are imported only when configured.
+"""
 
 from __future__ import annotations
 
@@ -7,58 +12,103 @@ import contextlib
 import logging
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from .api.app import build_app
 from .config import Settings, with_server
-from .notify.outbox import Outbox
+from .errors import InvalidArgument
+from .notify.outbox import Outbox, Sender
 from .notify.url import UrlSender
 from .pool import Pool
 from .scheduler import Scheduler
 from .service import Service
-from .storage.local import LocalStorage
-from .store.sqlite import SqliteStore
+from .storage import Storage
+from .store import Store
 from .validation import Validator
 
 log = logging.getLogger(__name__)
 SCHEMAS = Path(__file__).with_name("schemas")
 
 
+def make_store(settings: Settings, data_dir: Path) -> Store:
+    """SQLite in the data dir, or PostgreSQL for a postgresql:// URL."""
+    url = settings.server.store
+    if url in ("", "sqlite"):
+        from .store.sqlite import SqliteStore  # noqa: PLC0415
+
+        return SqliteStore(data_dir / "ci-jobs.db")
+    if url.startswith(("postgresql://", "postgres://")):
+        from .store.postgres import PostgresStore  # noqa: PLC0415
+
+        return PostgresStore(url, migrate=settings.server.migrate_on_start)
+    raise InvalidArgument(f"store {url!r} must be 'sqlite' or a postgresql:// URL")
+
+
+def make_storage(settings: Settings, data_dir: Path) -> Storage:
+    """Local folders in the data dir, or an S3-compatible service for an s3:// URL."""
+    url = settings.server.storage
+    if url in ("", "local"):
+        from .storage.local import LocalStorage  # noqa: PLC0415
+
+        return LocalStorage(data_dir / "buckets")
+    if url.startswith("s3://"):
+        from .storage.s3 import S3Storage  # noqa: PLC0415
+
+        return S3Storage.from_url(url)
+    raise InvalidArgument(f"storage {url!r} must be 'local' or an s3:// URL")
+
+
+def make_senders(settings: Settings) -> dict[str, Sender]:
+    """Callback senders by CallBackType."""
+    senders: dict[str, Sender] = {"Url": UrlSender(settings.callbacks.timeout, settings.callbacks.allow_link_local)}
+    try:
+        from .notify.mq import MqSender  # noqa: PLC0415
+    except ImportError:  # TEMP until notify/mq.py lands
+        return senders
+    senders["TDMQ"] = MqSender(settings.mq)
+    return senders
+
+
 class Node:
-    """Everything one ci-jobs process runs: store, storage, service, scheduler, pool, outbox."""
+    """Everything one ci-jobs process runs: store, storage, service, and optionally scheduler + pool."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.data_dir = Path(settings.server.data_dir).resolve()
-        self.store = SqliteStore(self.data_dir / "ci-jobs.db")
-        self.storage = LocalStorage(self.data_dir / "buckets")
+        self.store = make_store(settings, self.data_dir)
+        self.storage = make_storage(settings, self.data_dir)
         self.service = Service(settings, self.store, self.storage, Validator(SCHEMAS))
-        self.outbox = Outbox(self.store, {"Url": UrlSender(settings.callbacks.timeout,
-                                                          settings.callbacks.allow_link_local)},
-                             settings.callbacks)
+        self.outbox = Outbox(self.store, make_senders(settings), settings.callbacks)
         sched = settings.scheduler
         self.pool = Pool(settings.worker_count, sched.fast_lane) if settings.server.workers_enabled else None
         self.scheduler = (Scheduler(self.store, self.storage, self.pool, settings, self.data_dir / "work",
                                     on_finish=self.outbox.poke) if self.pool else None)
         self._tasks: list[asyncio.Task[None]] = []
 
+    @property
+    def single_node(self) -> bool:
+        """True for the embedded SQLite store, which no other process shares."""
+        return self.settings.server.store in ("", "sqlite")
+
     async def start(self) -> None:
-        """Open the store, create queues, start workers, the scheduler and the outbox."""
+        """Open the store and storage, create queues, start workers, the scheduler and the outbox."""
         await self.store.open()
+        await _maybe(self.storage, "open")
         queues_dir = Path(self.settings.server.queues_dir)
         await self.service.ensure_queues(queues_dir if queues_dir.is_dir() else None)
         if self.pool is not None and self.scheduler is not None:
             await self.pool.start()
-            await self.scheduler.start(single_node=True)
+            await self.scheduler.start(single_node=self.single_node)
         task = asyncio.create_task(self.outbox.run(), name="callback-outbox")
         task.add_done_callback(_fatal)
         self._tasks.append(task)
 
     async def stop(self) -> None:
-        """Stop in reverse order; running jobs re-run after the next start."""
+        """Stop in reverse order; running jobs re-run after the next start (or on another node)."""
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -67,7 +117,14 @@ class Node:
         if self.pool is not None:
             await self.pool.close()
         await self.outbox.close()
+        await _maybe(self.storage, "close")
         await self.store.close()
+
+
+async def _maybe(obj: Any, method: str) -> None:
+    fn = getattr(obj, method, None)
+    if fn is not None:
+        await fn()
 
 
 def _fatal(task: asyncio.Task[None]) -> None:
@@ -99,6 +156,25 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(lifecycle)
     app[NODE] = node
     return app
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event, ready: Callable[[str], None]) -> None:
+    """A processing node without HTTP: claims and runs jobs until `stop` is set."""
+    node = Node(with_server(settings, workers_enabled=True))
+    await node.start()
+    assert node.scheduler is not None
+    ready(node.scheduler.node)
+    try:
+        await stop.wait()
+    finally:
+        await node.stop()
+
+
+async def migrate(settings: Settings) -> None:
+    """Apply the store's migrations and exit."""
+    store = make_store(with_server(settings, migrate_on_start=True), Path(settings.server.data_dir).resolve())
+    await store.open()
+    await store.close()
 
 
 NODE: web.AppKey[Node] = web.AppKey("node")
