@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from .errors import InvalidArgument
 
@@ -359,3 +360,29 @@ def parse_color(value: str) -> tuple[int, int, int] | None:
         return None
     rgb = int(match.group(1), 16)
     return (rgb >> 16) & 255, (rgb >> 8) & 255, rgb & 255
+
+
+def object_key(ref: str) -> str:
+    """The object key of a reference to a bucket object: a plain key or a COS/CI object URL."""
+    ref = ref.strip()
+    if "://" in ref:
+        path = urlsplit(ref).path
+        return unquote(path.lstrip("/"))
+    return ref.lstrip("/")
+
+
+def referenced_objects(tag: str, operation: Mapping[str, Any]) -> list[str]:
+    """Keys of the bucket objects a job reads besides Input.Object (watermark images, fragments, ...).
+
+    The runner fetches each one and hands the processor `Task.objects[key] = local path`.
+    """
+    keys: list[str] = []
+    for collect in _REFERENCES:
+        for ref in collect(tag, operation):
+            key = object_key(ref)
+            if key and key not in keys:
+                keys.append(key)
+    return keys
+
+
+_REFERENCES: list[Callable[[str, Mapping[str, Any]], list[str]]] = []

@@ -18,9 +18,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from . import notify
+from . import mediarules, notify
 from .config import Settings
-from .errors import CiJobsError, JobFailed
+from .errors import CiJobsError, JobFailed, NoSuchKey
 from .pool import Worker
 from .processors import Task
 from .storage import Storage
@@ -69,9 +69,10 @@ class Runner:
 
     async def _execute(self, job: JobRecord, worker: Worker, beat: _Heartbeat) -> Outcome:
         try:
-            async with self._staging(job) as outdir, self._inputs(job) as inputs:
+            async with self._staging(job) as outdir, self._inputs(job) as inputs, \
+                    self._objects(job) as objects:
                 task = Task(tag=job.tag, operation=job.spec.get("Operation", {}), inputs=tuple(inputs),
-                            outdir=str(outdir))
+                            outdir=str(outdir), objects=objects)
                 result = await worker.run(task, beat.set_progress)
                 return Outcome(JobState.SUCCESS, result=await self._publish(job, outdir, result))
         except JobFailed as exc:
@@ -99,6 +100,19 @@ class Runner:
             return
         async with self.storage.local_input(job.bucket, key) as path:
             yield [str(path)]
+
+    @contextlib.asynccontextmanager
+    async def _objects(self, job: JobRecord) -> AsyncIterator[dict[str, str]]:
+        keys = mediarules.referenced_objects(job.tag, job.spec.get("Operation", {}))
+        async with contextlib.AsyncExitStack() as stack:
+            found: dict[str, str] = {}
+            for key in keys:
+                try:
+                    path = await stack.enter_async_context(self.storage.local_input(job.bucket, key))
+                except NoSuchKey as exc:
+                    raise JobFailed("InputNotFound", f"The object {key} named by the job does not exist.") from exc
+                found[key] = str(path)
+            yield found
 
     async def _publish(self, job: JobRecord, outdir: Path, result: dict[str, Any]) -> dict[str, Any]:
         """Upload produced files under their expanded keys; return the job's result containers."""

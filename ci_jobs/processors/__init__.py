@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import CiJobsError, JobFailed
@@ -32,6 +32,7 @@ class Task:
     operation: dict[str, Any]
     inputs: tuple[str, ...]
     outdir: str
+    objects: dict[str, str] = field(default_factory=dict)  # other bucket objects the job names: key -> local path
 
 
 def tags() -> tuple[str, ...]:

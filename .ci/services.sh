@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Make sure PostgreSQL (127.0.0.1:5432, trust) and RabbitMQ (127.0.0.1:5672, guest/guest) answer for
+# the distributed-mode tests: use running ones, else start installed ones, else install (Debian) and start.
+set -uo pipefail
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_port() { for _ in $(seq 1 "${2:-60}"); do port_open "$1" && return 0; sleep 1; done; return 1; }
+apt_ready=0
+apt_install() {
+  if [ "$apt_ready" = 0 ]; then apt-get update -qq >/dev/null 2>&1 || true; apt_ready=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! port_open 5432; then
+  if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+    echo "services: installing PostgreSQL"; apt_install postgresql
+  fi
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  hba=/etc/postgresql/$version/main/pg_hba.conf
+  if ! grep -q '^host all all 127.0.0.1/32 trust' "$hba"; then
+    sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
+  fi
+  echo "services: starting PostgreSQL $version"
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start || pg_ctlcluster "$version" main restart
+  wait_port 5432 60 || { echo "services: PostgreSQL did not start"; exit 1; }
+fi
+echo "services: PostgreSQL answers on 5432"
+
+if ! port_open 5672; then
+  if ! command -v rabbitmq-server >/dev/null 2>&1; then
+    echo "services: installing RabbitMQ"; apt_install rabbitmq-server
+  fi
+  echo "services: starting RabbitMQ"
+  rabbitmq-server -detached >/dev/null 2>&1 || true
+  wait_port 5672 120 || { echo "services: RabbitMQ did not start"; exit 1; }
+fi
+echo "services: RabbitMQ answers on 5672"
