@@ -196,6 +196,10 @@ def test_cancel_waiting_and_running(client: CosS3Client, uploaded: str, tmp_path
           "Output": output("output/cancelled.mp4")}
     running = submit(client, job_body("Transcode", "input/long.mp4", op))
     wait_job(client, running["JobId"], until=frozenset({"Running"}))
+    deadline = time.monotonic() + 30
+    while int(client.ci_get_media_jobs(Bucket=BUCKET, JobIDs=running["JobId"])["JobsDetail"][0]["Progress"]) == 0:
+        assert time.monotonic() < deadline, "no progress reported while running"
+        time.sleep(0.1)
     started = time.monotonic()
     client.ci_cancel_jobs(Bucket=BUCKET, JobID=running["JobId"])
     final = wait_job(client, running["JobId"], timeout=10)
