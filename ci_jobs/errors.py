@@ -204,6 +204,12 @@ class StorageError(CiJobsError):
     code = "InternalError"
 
 
+class CallbackError(CiJobsError):
+    """The callback could not be delivered."""
+
+    code = "CallbackFailed"
+
+
 class ServiceUnavailable(CiJobsError):
     """Please reduce your request rate."""
 
