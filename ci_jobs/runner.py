@@ -71,7 +71,7 @@ class Runner:
         try:
             async with self._staging(job) as outdir, self._inputs(job) as inputs, \
                     self._objects(job) as objects:
-                task = Task(tag=job.tag, operation=job.spec.get("Operation", {}), inputs=tuple(inputs),
+                task = Task(tag=job.tag, operation=_operation(job), inputs=tuple(inputs),
                             outdir=str(outdir), objects=objects)
                 result = await worker.run(task, beat.set_progress)
                 return Outcome(JobState.SUCCESS, result=await self._publish(job, outdir, result))
@@ -103,7 +103,7 @@ class Runner:
 
     @contextlib.asynccontextmanager
     async def _objects(self, job: JobRecord) -> AsyncIterator[dict[str, str]]:
-        keys = mediarules.referenced_objects(job.tag, job.spec.get("Operation", {}))
+        keys = mediarules.referenced_objects(job.tag, _operation(job))
         async with contextlib.AsyncExitStack() as stack:
             found: dict[str, str] = {}
             for key in keys:
@@ -116,8 +116,7 @@ class Runner:
 
     async def _publish(self, job: JobRecord, outdir: Path, result: dict[str, Any]) -> dict[str, Any]:
         """Upload produced files under their expanded keys; return the job's result containers."""
-        op = job.spec.get("Operation", {})
-        out = op.get("Output") or {}
+        out = _operation(job).get("Output") or {}
         files = result.get("files", [])
         extras: dict[str, Any] = {}
         if result.get("media_info"):
@@ -156,6 +155,12 @@ class Runner:
         return {"Bucket": out.get("Bucket", job.bucket), "Region": out.get("Region", ""),
                 "ObjectName": names if many else names[0], "ObjectPrefix": "",
                 "Md5Info": md5s if many else md5s[0]}
+
+
+def _operation(job: JobRecord) -> dict[str, Any]:
+    """What the processor runs: the operation with its templates applied (else as submitted)."""
+    op = job.spec.get("Resolved") or job.spec.get("Operation") or {}
+    return dict(op)
 
 
 def _numbered(key: str, i: int) -> str:

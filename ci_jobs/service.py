@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from lxml import etree
 
 from . import ids, mediarules, xmlio
 from .config import Bucket, Settings
@@ -20,9 +23,12 @@ from .errors import InvalidArgument, NoSuchQueue
 from .notify.url import check_url
 from .storage import Storage, safe_key
 from .store import JobFilter, JobRecord, JobState, QueueRecord, Store
+from .templates import KINDS, Templates
+from .templates import inline as template_inline
 from .validation import Validator
 
 DEFAULT_QUEUE = "queue-1"
+MAX_OPERATIONS = 6
 MAX_IDS = 10
 STATES = frozenset(s.value for s in JobState)
 
@@ -46,6 +52,7 @@ class Service:
         self.store = store
         self.storage = storage
         self.validator = validator
+        self.templates = Templates(store, validator)
         self._queue_ids: dict[str, dict[str, QueueRecord]] = {}
 
     # --- setup ------------------------------------------------------------------------------
@@ -69,31 +76,62 @@ class Service:
     # --- jobs -------------------------------------------------------------------------------
 
     async def submit(self, bucket: Bucket, body: bytes) -> list[JobRecord]:
-        """Validate a POST /jobs body and commit its job; returns once durable."""
-        root = xmlio.parse(body)
+        """Validate a POST /jobs body (one Operation, or up to 6 tagged ones) and commit its jobs atomically."""
+        requests = _split_operations(xmlio.parse(body))
+        jobs = [await self._prepare(bucket, root) for root in requests]
+        return await self.store.insert_jobs(jobs)
+
+    async def _prepare(self, bucket: Bucket, root: etree._Element) -> JobRecord:
         tag = self.validator.validate(root)
         request = xmlio.to_dict(root)
         if not isinstance(request, dict):
             raise InvalidArgument("Request must contain elements")
         operation = request.get("Operation") or {}
-        self._check_operation(bucket, tag, operation)
+        resolved = await self._resolve_templates(bucket, tag, operation)
+        self._check_operation(bucket, tag, resolved)
         queue = await self._queue_for(bucket, str(request.get("QueueId") or ""))
         self._check_callback(request)
         key = _key("Request.Input.Object", (request.get("Input") or {}).get("Object", ""))
         spec: dict[str, Any] = {"Tag": tag, "Input": {"Object": key, "BucketId": bucket.name,
                                                       "Region": bucket.region}}
         spec["Operation"] = operation
+        if resolved is not operation:
+            spec["Resolved"] = resolved
         for name in ("QueueType", "CallBack", "CallBackFormat", "CallBackType", "CallBackMqConfig"):
             if request.get(name):
                 spec[name] = request[name]
-        job = JobRecord(job_id=ids.new_id("j"), bucket=bucket.name, queue_id=queue.queue_id, tag=tag,
-                        state=JobState.SUBMITTED, level=int(operation.get("JobLevel") or 0), created=time.time(),
-                        spec=spec)
-        return await self.store.insert_jobs([job])
+        return JobRecord(job_id=ids.new_id("j"), bucket=bucket.name, queue_id=queue.queue_id, tag=tag,
+                         state=JobState.SUBMITTED, level=int(operation.get("JobLevel") or 0), created=time.time(),
+                         spec=spec)
+
+    async def _resolve_templates(self, bucket: Bucket, tag: str, operation: dict[str, Any]) -> dict[str, Any]:
+        """The operation the processor runs: TemplateId wins over inline parameters, and
+        WatermarkTemplateId over Watermark. The echo gains TemplateName."""
+        template_id = str(operation.get("TemplateId") or "").strip()
+        wm_ids = [str(i).strip() for i in xmlio.as_list(operation.get("WatermarkTemplateId")) if str(i).strip()]
+        if not template_id and not wm_ids:
+            return operation
+        resolved = copy.deepcopy(operation)
+        if template_id:
+            t = await self.templates.get(bucket, template_id)
+            if t.tag != tag:
+                raise InvalidArgument(f"Request.Operation.TemplateId {template_id} is a {t.tag} template, "
+                                      f"not a {tag} one")
+            resolved[KINDS[t.tag].inline] = template_inline(t)
+            operation["TemplateName"] = t.name
+        if wm_ids:
+            if len(wm_ids) > 3:
+                raise InvalidArgument("Request.Operation.WatermarkTemplateId may occur at most 3 times")
+            marks = []
+            for wm in wm_ids:
+                t = await self.templates.get(bucket, wm)
+                if t.tag != "Watermark":
+                    raise InvalidArgument(f"Request.Operation.WatermarkTemplateId {wm} is a {t.tag} template")
+                marks.append(template_inline(t))
+            resolved["Watermark"] = marks if len(marks) > 1 else marks[0]
+        return resolved
 
     def _check_operation(self, bucket: Bucket, tag: str, operation: dict[str, Any]) -> None:
-        if operation.get("TemplateId"):
-            raise InvalidArgument(f"Request.Operation.TemplateId {operation['TemplateId']} does not exist")
         mediarules.check(tag, operation)
         out = operation.get("Output")
         if isinstance(out, dict):
@@ -226,6 +264,30 @@ class Service:
             if not cfg.get("Event"):
                 raise InvalidArgument("Request.NotifyConfig.Event is required when State is On")
         return cfg
+
+
+def _split_operations(root: etree._Element) -> list[etree._Element]:
+    """One Request per job: the body itself, or one per tagged Operation of the multi-job form."""
+    ops = [c for c in root if c.tag == "Operation"]
+    if root.find("Tag") is not None or not ops or all(op.find("Tag") is None for op in ops):
+        return [root]
+    if len(ops) > MAX_OPERATIONS:
+        raise InvalidArgument(f"Request.Operation may occur at most {MAX_OPERATIONS} times")
+    shared = [c for c in root if c.tag != "Operation"]
+    out = []
+    for op in ops:
+        tag = op.find("Tag")
+        if tag is None:
+            raise InvalidArgument("Request.Operation.Tag is required when a request carries several Operations")
+        req = etree.Element("Request")
+        etree.SubElement(req, "Tag").text = tag.text
+        for c in shared:
+            req.append(copy.deepcopy(c))
+        single = copy.deepcopy(op)
+        single.remove(single.find("Tag"))
+        req.append(single)
+        out.append(req)
+    return out
 
 
 def _key(where: str, value: Any) -> str:

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from ..errors import EntityTooLarge, MethodNotAllowed, NoSuchResource
 from ..service import Service
+from ..templates import detail as template_detail
 from ..views import job_detail, queue_detail
 from ..xmlio import MAX_BODY
 from .keys import ACCOUNT, SERVICE, SETTINGS
@@ -97,7 +98,31 @@ async def mediabucket(request: web.Request, target: Target, rest: str) -> web.St
                                               "PageSize": max(len(items), 10), "MediaBucketList": items})
 
 
-ROUTES: dict[str, Handler] = {"jobs": jobs, "queue": queue, "mediabucket": mediabucket}
+async def template(request: web.Request, target: Target, rest: str) -> web.StreamResponse:
+    """POST /template, GET /template, PUT /template/<id>, DELETE /template/<id>."""
+    bucket = _bucket(target)
+    templates = _service(request).templates
+    if request.method == "POST" and not rest:
+        created = await templates.create(bucket, await read_body(request))
+        return xml_response(request, "Response", {"Template": template_detail(created)})
+    if request.method == "GET" and not rest:
+        page, total, number, size = await templates.describe(bucket, dict(request.query))
+        return xml_response(request, "Response", {"TotalCount": total, "PageNumber": number, "PageSize": size,
+                                                  "TemplateList": [template_detail(t) for t in page]})
+    if request.method == "GET":
+        found = await templates.get(bucket, rest)
+        return xml_response(request, "Response", {"TotalCount": 1, "PageNumber": 1, "PageSize": 10,
+                                                  "TemplateList": [template_detail(found)]})
+    if request.method == "PUT" and rest:
+        updated = await templates.update(bucket, rest, await read_body(request))
+        return xml_response(request, "Response", {"Template": template_detail(updated)})
+    if request.method == "DELETE" and rest:
+        await templates.delete(bucket, rest)
+        return xml_response(request, "Response", {"TemplateId": rest})
+    raise MethodNotAllowed()
+
+
+ROUTES: dict[str, Handler] = {"jobs": jobs, "queue": queue, "mediabucket": mediabucket, "template": template}
 
 
 async def handle(request: web.Request, target: Target) -> web.StreamResponse:

@@ -103,6 +103,19 @@ class Callback:
 
 
 @dataclass(frozen=True)
+class TemplateRecord:
+    """A template: its Tag and the parameter containers of its create body (e.g. Container, Video)."""
+
+    template_id: str
+    bucket: str
+    name: str
+    tag: str
+    params: dict[str, Any]
+    created: float
+    updated: float
+
+
+@dataclass(frozen=True)
 class JobFilter:
     """The `GET /jobs` list filters."""
 
@@ -186,6 +199,19 @@ class Store(Protocol):
         Jobs out of attempts fail with Code=WorkerLost; their callbacks (from `on_fail`) are
         enqueued in the same transaction. Returns the jobs that were touched.
         """
+
+    async def put_template(self, template: TemplateRecord) -> None:
+        """Create a template, or replace the one with the same id."""
+
+    async def get_template(self, bucket: str, template_id: str) -> TemplateRecord | None:
+        """A custom template of a bucket."""
+
+    async def list_templates(self, bucket: str, tag: str, name_prefix: str, ids: list[str], offset: int,
+                             limit: int) -> tuple[list[TemplateRecord], int]:
+        """Custom templates matching the filters (oldest first), one page of them, and the total count."""
+
+    async def delete_template(self, bucket: str, template_id: str) -> bool:
+        """Delete a custom template; False when it did not exist."""
 
     async def add_callbacks(self, callbacks: list[Callback], now: float) -> None:
         """Put callbacks into the outbox."""

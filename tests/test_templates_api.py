@@ -1,0 +1,109 @@
+"""Templates (create/list/update/delete, Official presets) and multi-Operation jobs, through the SDK."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+from qcloud_cos import CosS3Client
+from qcloud_cos.cos_exception import CosServiceError
+
+from .conftest import BUCKET, job_body, output, wait_job
+from .test_jobs_api import fetch, submit
+
+
+@pytest.fixture(scope="module")
+def media(client: CosS3Client, clip: bytes) -> str:
+    client.put_object(Bucket=BUCKET, Key="tpl/in.mp4", Body=clip)
+    return "tpl/in.mp4"
+
+
+def create(client: CosS3Client, body: dict[str, Any]) -> dict[str, Any]:
+    return dict(client.ci_create_template(Bucket=BUCKET, Template=body)["Template"])
+
+
+def test_transcode_template_lifecycle_and_use(client: CosS3Client, media: str, tmp_path: Path) -> None:
+    t = create(client, {"Tag": "Transcode", "Name": "small-h264",
+                        "Container": {"Format": "mp4"}, "Video": {"Codec": "H.264", "Width": "128"},
+                        "Audio": {"Codec": "aac"}})
+    assert t["TemplateId"].startswith("t1") and t["Category"] == "Custom" and t["Tag"] == "Transcode"
+    assert t["TransTpl"]["Video"]["Width"] == "128"
+    listed = client.ci_get_template(Bucket=BUCKET, Ids=t["TemplateId"])
+    assert listed["TotalCount"] == "1" and listed["TemplateList"][0]["Name"] == "small-h264"
+    # TemplateId wins over the inline container
+    op = {"TemplateId": t["TemplateId"],
+          "Transcode": {"Container": {"Format": "mp4"}, "Video": {"Codec": "H.264", "Width": "320"}},
+          "Output": output("tpl/out.mp4")}
+    done = wait_job(client, submit(client, job_body("Transcode", media, op))["JobId"])
+    assert done["State"] == "Success", done
+    assert done["Operation"]["TemplateId"] == t["TemplateId"] and done["Operation"]["TemplateName"] == "small-h264"
+    with av.open(str(fetch(client, "tpl/out.mp4", tmp_path))) as c:
+        assert c.streams.video[0].codec_context.width == 128
+    updated = client.ci_update_template(Bucket=BUCKET, TemplateId=t["TemplateId"], Template={
+        "Tag": "Transcode", "Name": "small-h264-v2", "Container": {"Format": "mp4"},
+        "Video": {"Codec": "H.264", "Width": "160"}})["Template"]
+    assert updated["Name"] == "small-h264-v2" and updated["TransTpl"]["Video"]["Width"] == "160"
+    assert client.ci_delete_template(Bucket=BUCKET, TemplateId=t["TemplateId"])["TemplateId"] == t["TemplateId"]
+    with pytest.raises(CosServiceError) as err:
+        client.ci_delete_template(Bucket=BUCKET, TemplateId=t["TemplateId"])
+    assert err.value.get_status_code() == 404
+
+
+def test_invalid_template_is_refused_with_its_path(client: CosS3Client) -> None:
+    with pytest.raises(CosServiceError) as err:
+        create(client, {"Tag": "Transcode", "Name": "bad", "Container": {"Format": "flv"},
+                        "Video": {"Codec": "VP9"}})
+    assert err.value.get_error_code() == "InvalidArgument" and "flv" in err.value.get_error_msg()
+    with pytest.raises(CosServiceError) as err:
+        create(client, {"Tag": "Snapshot", "Name": "bad", "Snapshot": {"Mode": "Sometimes", "Count": "1"}})
+    assert "Request.Snapshot.Mode" in err.value.get_error_msg()
+
+
+def test_official_presets(client: CosS3Client, media: str, tmp_path: Path) -> None:
+    official = client.ci_get_template(Bucket=BUCKET, Category="Official", PageSize=100)
+    ids = {t["TemplateId"]: t for t in official["TemplateList"]}
+    ld = ids["t0e2b9f4cd25184c6ab73d0c85a6ee9cb5"]
+    assert ld["Category"] == "Official" and ld["TransTpl"]["Video"]["Width"] == "640"
+    with pytest.raises(CosServiceError) as err:
+        client.ci_delete_template(Bucket=BUCKET, TemplateId="t0e2b9f4cd25184c6ab73d0c85a6ee9cb5")
+    assert err.value.get_status_code() == 403
+    op = {"TemplateId": "t0e2b9f4cd25184c6ab73d0c85a6ee9cb5", "Output": output("tpl/preset.${ext}")}
+    done = wait_job(client, submit(client, job_body("Transcode", media, op))["JobId"])
+    assert done["State"] == "Success", done
+    with av.open(str(fetch(client, "tpl/preset.mp4", tmp_path))) as c:
+        v = c.streams.video[0].codec_context
+        assert (v.width, v.height) == (640, 480)
+
+
+def test_snapshot_template_and_tag_mismatch(client: CosS3Client, media: str) -> None:
+    t = create(client, {"Tag": "Snapshot", "Name": "two-shots",
+                        "Snapshot": {"Mode": "Interval", "TimeInterval": "0.5", "Count": "2"}})
+    assert t["Snapshot"]["Count"] == "2"
+    done = wait_job(client, submit(client, job_body("Snapshot", media, {
+        "TemplateId": t["TemplateId"], "Output": output("tpl/snap-${Number}.jpg")}))["JobId"])
+    assert done["State"] == "Success" and len(done["Operation"]["MediaResult"]["OutputFile"]["ObjectName"]) == 2
+    with pytest.raises(CosServiceError) as err:
+        submit(client, job_body("Transcode", media, {"TemplateId": t["TemplateId"], "Output": output("x.mp4")}))
+    assert "Snapshot template" in err.value.get_error_msg()
+    with pytest.raises(CosServiceError) as err:
+        submit(client, job_body("Transcode", media, {"TemplateId": "t1" + "0" * 32, "Output": output("x.mp4")}))
+    assert err.value.get_status_code() == 404
+
+
+def test_multi_operation_request(client: CosS3Client, media: str) -> None:
+    body = {"Input": {"Object": media}, "Operation": [
+        {"Tag": "MediaInfo"},
+        {"Tag": "Snapshot", "Snapshot": {"Count": "1"}, "Output": output("multi/shot.jpg")},
+        {"Tag": "Transcode", "Transcode": {"Container": {"Format": "mp4"}, "Video": {"Width": "128"}},
+         "Output": output("multi/out.mp4")},
+    ]}
+    details = client.ci_create_media_jobs(Bucket=BUCKET, Jobs=body)["JobsDetail"]
+    assert [d["Tag"] for d in details] == ["MediaInfo", "Snapshot", "Transcode"]
+    for d in details:
+        assert wait_job(client, d["JobId"])["State"] == "Success"
+    with pytest.raises(CosServiceError) as err:
+        client.ci_create_media_jobs(Bucket=BUCKET, Jobs={"Input": {"Object": media},
+                                                         "Operation": [{"Tag": "MediaInfo"}] * 7})
+    assert "at most 6" in err.value.get_error_msg()
