@@ -1,4 +1,9 @@
-"""A COS-only server (local storage, no job service) and the official SDK aimed at it two ways."""
+"""A COS-only server (no job service) over each storage adapter, and the official SDK aimed at it two ways.
+
+The server runs once per module and adapter: `local` (files in a temp dir) and `s3` (S3Storage on the
+storage tests' moto server, with a bucket prefix of its own), so the SDK suite checks the COS API
+unchanged on top of both.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +17,12 @@ from qcloud_cos import CosConfig, CosS3Client
 
 from ci_jobs import config
 from ci_jobs.api.app import build_app
+from ci_jobs.storage import Storage
 from ci_jobs.storage.local import LocalStorage
+from ci_jobs.storage.s3 import S3Storage
 
 from ..harness import ServerThread
+from ..storage.conftest import s3_url
 
 BUCKET = "examplebucket-1250000000"
 REGION = "ap-guangzhou"
@@ -23,17 +31,21 @@ SECRET_KEY = "EXAMPLEKEY"
 COS_HOST = f"{BUCKET}.cos.{REGION}.myqcloud.com"
 
 
-@pytest.fixture(scope="module")
-def cos_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
-    """The API with the shipped demo settings over a private LocalStorage, on loopback."""
+@pytest.fixture(scope="module", params=["local", "s3"])
+def cos_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    """The API with the shipped demo settings over a private storage of each adapter, on loopback."""
     root = tmp_path_factory.mktemp("cos")
     settings = config.load(environ={})
-    storage = LocalStorage(Path(root) / "buckets")
+    storage: Storage = (LocalStorage(Path(root) / "buckets") if request.param == "local"
+                        else S3Storage.from_url(s3_url("c") + f"&tmp_dir={root}"))
 
     async def factory() -> web.Application:
-        for bucket in settings.buckets:
+        for bucket in settings.buckets:  # S3Storage opens its client here, on the server's loop
             await storage.ensure_bucket(bucket.name)
-        return build_app(settings, service=None, storage=storage)
+        app = build_app(settings, service=None, storage=storage)
+        if isinstance(storage, S3Storage):
+            app.on_cleanup.append(lambda _: storage.close())
+        return app
 
     srv = ServerThread(factory).start()
     yield srv
