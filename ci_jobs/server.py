@@ -28,6 +28,7 @@ from .scheduler import Scheduler
 from .service import Service
 from .storage import Storage
 from .store import Store
+from .sync import SyncProcessor
 from .validation import Validator
 
 log = logging.getLogger(__name__)
@@ -141,11 +142,13 @@ def create_app(settings: Settings) -> web.Application:
     """Build the application; its cleanup context starts and stops the Node."""
     settings = prepare(settings)
     node = Node(settings)
-    app = build_app(settings, node.service, node.storage)
+    sync = SyncProcessor(settings, node.storage)
+    app = build_app(settings, node.service, node.storage, sync)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await node.start()
         yield
+        sync.close()
         await node.stop()
         if settings.server.ephemeral:
             with contextlib.suppress(OSError):

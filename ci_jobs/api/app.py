@@ -8,13 +8,14 @@ from aiohttp import web
 
 from ..config import Settings
 from . import ci, cos
-from .keys import SERVICE, SETTINGS, STORAGE, TARGET
+from .keys import SERVICE, SETTINGS, STORAGE, SYNC, TARGET
 from .middleware import ci_middleware
 from .routing import Target
 
 if TYPE_CHECKING:
     from ..service import Service
     from ..storage import Storage
+    from ..sync import SyncProcessor
 
 MAX_REQUEST_BODY = 5 * 1024**3  # a single PUT Object may be up to 5 GB (COS limit); CI bodies are capped in xmlio
 
@@ -40,13 +41,16 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     return await cos.handle(request, target)
 
 
-def build_app(settings: Settings, service: Service | None, storage: Storage) -> web.Application:
-    """Build the web application around already-constructed service and storage."""
+def build_app(settings: Settings, service: Service | None, storage: Storage,
+              sync: SyncProcessor | None = None) -> web.Application:
+    """Build the web application around already-constructed service, storage and ci-process runner."""
     app = web.Application(middlewares=[ci_middleware], client_max_size=MAX_REQUEST_BODY)
     app[SETTINGS] = settings
     if service is not None:
         app[SERVICE] = service
     app[STORAGE] = storage
+    if sync is not None:
+        app[SYNC] = sync
     app.router.add_get("/-/health", health)
     app.router.add_post("/-/reset", reset)
     app.router.add_route("*", "/{tail:.*}", dispatch)

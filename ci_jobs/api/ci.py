@@ -11,6 +11,7 @@ from ..service import Service
 from ..templates import detail as template_detail
 from ..views import job_detail, queue_detail
 from ..xmlio import MAX_BODY
+from .ci_process import pm3u8_ci
 from .keys import ACCOUNT, SERVICE, SETTINGS
 from .responses import xml_response
 from .routing import Target
@@ -122,7 +123,8 @@ async def template(request: web.Request, target: Target, rest: str) -> web.Strea
     raise MethodNotAllowed()
 
 
-ROUTES: dict[str, Handler] = {"jobs": jobs, "queue": queue, "mediabucket": mediabucket, "template": template}
+ROUTES: dict[str, Handler] = {"jobs": jobs, "queue": queue, "mediabucket": mediabucket, "template": template,
+                              "pm3u8": pm3u8_ci}
 
 
 async def handle(request: web.Request, target: Target) -> web.StreamResponse:

@@ -34,7 +34,7 @@ from ..errors import (
     PreconditionFailed,
 )
 from ..storage import STORED_HEADERS, ObjectMeta, Storage, content_type_for, safe_key
-from . import cos_xml
+from . import ci_process, cos_xml
 from .keys import REQUEST_ID, STORAGE
 from .responses import headers as standard_headers
 from .responses import xml_response
@@ -55,7 +55,7 @@ Op = Callable[[web.Request, Bucket, str], Awaitable[web.StreamResponse]]
 async def handle(request: web.Request, target: Target) -> web.StreamResponse:
     """Serve one COS request for `target.bucket`."""
     if "ci-process" in request.query:
-        return await _ci_process(request, target)
+        return await _ci_process(request, target, object_key(request))
     if target.bucket is None:
         raise NoSuchBucket(resource=target.host)
     key = object_key(request)
@@ -66,9 +66,9 @@ async def handle(request: web.Request, target: Target) -> web.StreamResponse:
     return await op(request, target.bucket, safe_key(key) if key else "")
 
 
-async def _ci_process(request: web.Request, target: Target) -> web.StreamResponse:
-    """The single dispatch point for `?ci-process=` (snapshot, videoinfo, pm3u8...)."""
-    raise InvalidArgument(f"ci-process={request.query['ci-process']} is not supported by this server.")
+async def _ci_process(request: web.Request, target: Target, key: str) -> web.StreamResponse:
+    """The single dispatch point for `?ci-process=` (snapshot, videoinfo, pm3u8)."""
+    return await ci_process.handle(request, target, key)
 
 
 def object_key(request: web.Request) -> str:

@@ -10,11 +10,13 @@ if TYPE_CHECKING:
     from ..config import Account, Settings
     from ..service import Service
     from ..storage import Storage
+    from ..sync import SyncProcessor
     from .routing import Target
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 SERVICE: web.AppKey[Service] = web.AppKey("service")
 STORAGE: web.AppKey[Storage] = web.AppKey("storage")
+SYNC: web.AppKey[SyncProcessor] = web.AppKey("sync")  # absent: ci-process answers "not enabled"
 
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 TARGET: web.RequestKey[Target] = web.RequestKey("target", object)  # type: ignore[arg-type]
