@@ -9,7 +9,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from importlib import resources
 from typing import Any, Protocol
+
+
+def migrations(dialect: str) -> list[tuple[int, str, str]]:
+    """The numbered migration scripts of a dialect (`sqlite`, `postgres`) as (number, name, sql), in order."""
+    folder = resources.files("ci_jobs.store") / "migrations" / dialect
+    out = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            number, _, name = entry.name.removesuffix(".sql").partition("_")
+            out.append((int(number), name, entry.read_text()))
+    return sorted(out)
 
 
 class JobState(StrEnum):

@@ -12,7 +12,6 @@ import contextlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,6 +29,7 @@ from . import (
     QueueRecord,
     QueueState,
     TemplateRecord,
+    migrations,
 )
 
 T = TypeVar("T")
@@ -38,16 +38,6 @@ JOB_COLUMNS = ("seq, job_id, bucket, queue_id, tag, state, level, created, start
 TEMPLATE_COLUMNS = "template_id, bucket, name, tag, params, created, updated"
 QUEUE_COLUMNS = ("queue_id, bucket, name, state, max_concurrent, max_size, notify, category, created, "
                  "updated, running")
-
-
-def migrations(dialect: str) -> list[tuple[int, str]]:
-    """The numbered SQL migration scripts of a dialect, in order."""
-    folder = resources.files("ci_jobs.store") / "migrations" / dialect
-    out = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            out.append((int(entry.name.split("_", 1)[0]), entry.read_text()))
-    return sorted(out)
 
 
 class SqliteStore:
@@ -88,7 +78,7 @@ class SqliteStore:
         async with conn.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()
         version = int(row[0]) if row else 0
-        for number, script in migrations("sqlite"):
+        for number, _, script in migrations("sqlite"):
             if number > version:
                 await conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={number};\nCOMMIT;")
 

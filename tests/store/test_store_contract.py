@@ -6,7 +6,7 @@ import asyncio
 import time
 
 from ci_jobs import ids
-from ci_jobs.store import Beat, Callback, JobFilter, JobRecord, JobState, Outcome, Store
+from ci_jobs.store import Beat, Callback, JobFilter, JobRecord, JobState, Outcome, Store, TemplateRecord
 
 B = "examplebucket-1250000000"
 
@@ -173,3 +173,29 @@ async def test_data_survives_reopen(store: Store) -> None:
     j = job(q.queue_id)
     await store.insert_jobs([j])
     assert (await store.get_jobs(B, [j.job_id]))[0].spec == {"Input": {"Object": "a.mp4"}}
+
+
+async def test_templates_put_get_list_delete(store: Store) -> None:
+    t1 = TemplateRecord("t1" + "a" * 32, B, "alpha", "Transcode", {"Container": {"Format": "mp4"}}, 100.0, 100.0)
+    t2 = TemplateRecord("t1" + "b" * 32, B, "beta", "Snapshot", {"Snapshot": {"Count": "2"}}, 200.0, 200.0)
+    other = TemplateRecord("t1" + "c" * 32, "other-1250000000", "alpha2", "Transcode", {}, 50.0, 50.0)
+    for t in (t1, t2, other):
+        await store.put_template(t)
+    assert await store.get_template(B, t1.template_id) == t1
+    assert await store.get_template(B, other.template_id) is None
+    page, total = await store.list_templates(B, "", "", [], 0, 10)
+    assert [t.template_id for t in page] == [t1.template_id, t2.template_id] and total == 2
+    page, total = await store.list_templates(B, "Snapshot", "", [], 0, 10)
+    assert [t.name for t in page] == ["beta"] and total == 1
+    page, total = await store.list_templates(B, "", "al", [], 0, 10)
+    assert [t.name for t in page] == ["alpha"]
+    page, total = await store.list_templates(B, "", "", [t2.template_id], 0, 10)
+    assert [t.name for t in page] == ["beta"]
+    page, total = await store.list_templates(B, "", "", [], 1, 1)
+    assert [t.name for t in page] == ["beta"] and total == 2
+    renamed = TemplateRecord(t1.template_id, B, "alpha-2", "Transcode", {"Container": {"Format": "flv"}}, 100.0, 300.0)
+    await store.put_template(renamed)
+    assert await store.get_template(B, t1.template_id) == renamed
+    assert await store.delete_template(B, t1.template_id)
+    assert not await store.delete_template(B, t1.template_id)
+    assert await store.get_template(B, t1.template_id) is None
