@@ -29,6 +29,9 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/bench_sync.py
+	$(BIN)/python bench/bench_store.py
+	$(BIN)/python bench/bench_validation.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache *.egg-info
