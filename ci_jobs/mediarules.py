@@ -49,6 +49,21 @@ CONTAINERS: dict[str, ContainerSpec] = {
 }
 NOT_YET = ("hls", "dash", "amr", "m3u8")
 
+# Segment Format -> (muxer, extension); the audio-only ones carry only their own codec.
+SEGMENT_FORMATS = {"aac": ("adts", "aac"), "mp3": ("mp3", "mp3"), "flac": ("flac", "flac"),
+                   "mp4": ("mp4", "mp4"), "ts": ("mpegts", "ts"), "mkv": ("matroska", "mkv"),
+                   "avi": ("avi", "avi"), "flv": ("flv", "flv"), "hls": ("hls", "m3u8"),
+                   "m3u8": ("hls", "m3u8"), "dash": ("dash", "mpd")}
+SEGMENT_AUDIO_ONLY = ("aac", "mp3", "flac")
+PACKAGED = ("hls", "m3u8", "dash")  # a playlist/manifest plus segment files
+CONCAT_CONTAINERS = {
+    **{k: CONTAINERS[k] for k in ("mp4", "flv", "ts", "mp3", "aac")},
+    "hls": ContainerSpec("hls", "m3u8", ("h264",), ("aac", "mp3"), "h264", "aac"),
+}
+INPUT_OPTIONAL = ("Concat",)  # Tags whose Request.Input may be absent (fragments carry the media)
+# Tags whose inline parameter container is not named after the Tag.
+_PARAMETERS = {"Concat": "ConcatTemplate"}
+
 VIDEO_ENCODERS = {"h264": "libx264", "h265": "libx265", "vp8": "libvpx", "vp9": "libvpx-vp9",
                   "av1": "libsvtav1"}
 AUDIO_ENCODERS = {"aac": "aac", "mp3": "libmp3lame", "opus": "libopus", "vorbis": "vorbis",
@@ -128,8 +143,26 @@ def has_number(object_key: str) -> bool:
     return bool(_NUMBER.search(object_key))
 
 
+def parameters(tag: str) -> str:
+    """The name of a Tag's inline parameter container (`ConcatTemplate` for Concat)."""
+    return _PARAMETERS.get(tag, tag)
+
+
+def fragments(params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ConcatFragment entries of a ConcatTemplate, in document order."""
+    raw = params.get("ConcatFragment")
+    items = raw if isinstance(raw, list) else [raw]
+    return [dict(f) for f in items if isinstance(f, Mapping)]
+
+
 def output_ext(tag: str, operation: Mapping[str, Any]) -> str:
     """The value of `${ext}` for a job's output."""
+    if tag == "Segment":
+        fmt = text(section(operation, "Segment"), "Format", "mp4").lower()
+        return SEGMENT_FORMATS[fmt][1] if fmt in SEGMENT_FORMATS else fmt
+    if tag == "Concat":
+        fmt = text(section(section(operation, "ConcatTemplate"), "Container"), "Format", "mp4").lower()
+        return CONCAT_CONTAINERS[fmt].ext if fmt in CONCAT_CONTAINERS else fmt
     if tag == "Transcode":
         fmt = text(section(section(operation, "Transcode"), "Container"), "Format", "mp4")
         return container(fmt).ext
@@ -148,12 +181,13 @@ def check(tag: str, operation: Mapping[str, Any]) -> None:
     checker = _CHECKERS.get(tag)
     if checker is None:
         return
-    where = f"Request.Operation.{tag}"
-    if tag not in operation and text(operation, "TemplateId"):
+    key = parameters(tag)
+    where = f"Request.Operation.{key}"
+    if key not in operation and text(operation, "TemplateId"):
         return  # the template's own parameters were checked when it was saved
-    if not isinstance(operation.get(tag), Mapping):
+    if not isinstance(operation.get(key), Mapping):
         raise InvalidArgument(f"{where} is required")
-    checker(operation, section(operation, tag), where)
+    checker(operation, section(operation, key), where)
 
 
 def _range(parent: Mapping[str, Any], key: str, where: str, lo: float, hi: float, *, lo_open: bool = False,
@@ -329,8 +363,67 @@ def _check_animation(op: Mapping[str, Any], params: dict[str, Any], where: str) 
                               "TimeInterval.Duration")
 
 
+def _check_window(params: Mapping[str, Any], where: str) -> None:
+    for key in ("StartTime", "EndTime"):
+        _range(params, key, where, 0, 1e9)
+    start, end = num(params, "StartTime"), num(params, "EndTime")
+    if start is not None and end is not None and end <= start:
+        raise InvalidArgument(f"{where}.EndTime {end:g} must be greater than StartTime {start:g}")
+
+
+def _check_segment(op: Mapping[str, Any], params: dict[str, Any], where: str) -> None:
+    fmt = text(params, "Format").lower()
+    if not fmt:
+        raise InvalidArgument(f"{where}.Format is required")
+    _choice(params, "Format", where, tuple(SEGMENT_FORMATS))
+    _range(params, "Duration", where, 5, 1e9)
+    if text(params, "Duration") and not float(num(params, "Duration") or 0).is_integer():
+        raise InvalidArgument(f"{where}.Duration {text(params, 'Duration')} must be a whole number of seconds")
+    _range(params, "TranscodeIndex", where, 0, 1e6)
+    _check_window(params, where)
+    uri = str(section(params, "HlsEncrypt").get("UriKey") or "")
+    if re.search(r'[\x00-\x1f"]', uri):  # it is written into FFmpeg's key info file and the playlist
+        raise InvalidArgument(f"{where}.HlsEncrypt.UriKey must not contain quotes or control characters")
+    if flag(section(params, "HlsEncrypt"), "IsHlsEncrypt") and fmt not in ("hls", "m3u8"):
+        raise InvalidArgument(f"{where}.HlsEncrypt.IsHlsEncrypt needs Format hls or m3u8, not {fmt}")
+    if text(params, "Duration") and fmt not in PACKAGED and not has_number(text(section(op, "Output"), "Object")):
+        raise InvalidArgument("Request.Operation.Output.Object must contain ${Number} when "
+                              f"{where}.Duration is set and Format is {fmt}")
+
+
+def _check_concat(op: Mapping[str, Any], params: dict[str, Any], where: str) -> None:
+    pieces = fragments(params)
+    if not pieces:
+        raise InvalidArgument(f"{where}.ConcatFragment is required")
+    for fragment in pieces:
+        if not object_key(text(fragment, "Url")):
+            raise InvalidArgument(f"{where}.ConcatFragment.Url is required")
+        _choice(fragment, "Mode", f"{where}.ConcatFragment", ("Start", "End"))
+        _check_window(fragment, f"{where}.ConcatFragment")
+    _range(params, "Index", where, 0, len(pieces))
+    fmt = text(section(params, "Container"), "Format")
+    if not fmt:
+        raise InvalidArgument(f"{where}.Container.Format is required")
+    if fmt.lower() not in CONCAT_CONTAINERS:
+        raise InvalidArgument(f"{where}.Container.Format {fmt} must be one of {', '.join(CONCAT_CONTAINERS)}")
+    spec = CONCAT_CONTAINERS[fmt.lower()]
+    video = section(params, "Video")
+    if spec.video and not flag(video, "Remove") and video_codec(text(video, "Codec", "H.264")) != "h264":
+        raise InvalidArgument(f"{where}.Video.Codec {text(video, 'Codec')} must be H.264")
+    _check_video(params, spec, fmt, f"{where}.Video")
+    _range(video, "Fps", f"{where}.Video", 0, 60, lo_open=True)
+    _check_audio(params, spec, fmt, f"{where}.Audio")
+    scene = section(params, "SceneChangeInfo")
+    _choice(scene, "Mode", f"{where}.SceneChangeInfo", ("Default", "FADE", "GRADIENT"))
+    _range(scene, "Time", f"{where}.SceneChangeInfo", 0, 5, lo_open=True)
+    if flag(params, "DirectConcat") and text(scene, "Mode", "Default").lower() != "default":
+        raise InvalidArgument(f"{where}.SceneChangeInfo needs re-encoding and cannot be used with DirectConcat")
+    if params.get("AudioMix") or params.get("AudioMixArray"):
+        raise InvalidArgument(f"{where}.AudioMix is not supported yet")
+
+
 _CHECKERS = {"Transcode": _check_transcode, "Snapshot": _check_snapshot,
-             "Animation": _check_animation}
+             "Animation": _check_animation, "Segment": _check_segment, "Concat": _check_concat}
 
 COLORS = {
     "white": (255, 255, 255), "black": (0, 0, 0), "red": (255, 0, 0), "green": (0, 128, 0),
@@ -385,4 +478,10 @@ def referenced_objects(tag: str, operation: Mapping[str, Any]) -> list[str]:
     return keys
 
 
-_REFERENCES: list[Callable[[str, Mapping[str, Any]], list[str]]] = []
+def _concat_fragments(tag: str, operation: Mapping[str, Any]) -> list[str]:
+    if tag != "Concat":
+        return []
+    return [text(f, "Url") for f in fragments(section(operation, "ConcatTemplate"))]
+
+
+_REFERENCES: list[Callable[[str, Mapping[str, Any]], list[str]]] = [_concat_fragments]

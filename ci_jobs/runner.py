@@ -11,6 +11,7 @@ import contextlib
 import logging
 import mimetypes
 import os
+import posixpath
 import shutil
 import tempfile
 import time
@@ -72,7 +73,8 @@ class Runner:
             async with self._staging(job) as outdir, self._inputs(job) as inputs, \
                     self._objects(job) as objects:
                 task = Task(tag=job.tag, operation=_operation(job), inputs=tuple(inputs),
-                            outdir=str(outdir), objects=objects)
+                            outdir=str(outdir), objects=objects, job_id=job.job_id,
+                            input_key=str((job.spec.get("Input") or {}).get("Object", "")))
                 result = await worker.run(task, beat.set_progress)
                 return Outcome(JobState.SUCCESS, result=await self._publish(job, outdir, result))
         except JobFailed as exc:
@@ -134,8 +136,26 @@ class Runner:
             output_file["SpriteOutputFile"] = await self._upload_group(
                 job, outdir, sprites, str(out.get("SpriteObject") or out.get("Object", "")), out,
                 {**result, "ext": "jpg"}, input_key)
+        segments = [f for f in files if f.get("role") == "segment"]
+        if segments:
+            playlist = output_file["ObjectName"]
+            await self._upload_beside(job, outdir, segments, playlist if isinstance(playlist, str) else playlist[0],
+                                      out)
         extras["MediaResult"] = {"OutputFile": output_file}
         return extras
+
+    async def _upload_beside(self, job: JobRecord, outdir: Path, files: list[dict[str, Any]], main_key: str,
+                             out: dict[str, Any]) -> None:
+        """Upload HLS/DASH segments and keys next to their playlist: its folder + their own file name.
+
+        The playlist names them relative to itself, so the keys must not be expanded or renumbered.
+        """
+        folder = posixpath.dirname(main_key)
+        for f in files:
+            key = posixpath.join(folder, f["name"])
+            ctype = mimetypes.guess_type(key)[0] or "application/octet-stream"
+            await self.storage.put_file(str(out.get("Bucket") or job.bucket), key, outdir / f["name"],
+                                        content_type=ctype)
 
     async def _upload_group(self, job: JobRecord, outdir: Path, files: list[dict[str, Any]], pattern: str,
                             out: dict[str, Any], result: dict[str, Any], input_key: str) -> dict[str, Any]:

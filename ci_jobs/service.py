@@ -91,9 +91,12 @@ class Service:
         self._check_operation(bucket, tag, resolved)
         queue = await self._queue_for(bucket, str(request.get("QueueId") or ""))
         self._check_callback(request)
-        key = _key("Request.Input.Object", (request.get("Input") or {}).get("Object", ""))
+        raw_key = (request.get("Input") or {}).get("Object", "")
+        key = _key("Request.Input.Object", raw_key) if raw_key or tag not in mediarules.INPUT_OPTIONAL else ""
         spec: dict[str, Any] = {"Tag": tag, "Input": {"Object": key, "BucketId": bucket.name,
                                                       "Region": bucket.region}}
+        if not key:
+            del spec["Input"]["Object"]  # Concat may come without an Input
         spec["Operation"] = operation
         if resolved is not operation:
             spec["Resolved"] = resolved

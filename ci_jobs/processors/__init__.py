@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import CiJobsError, JobFailed
+from ..mediarules import INPUT_OPTIONAL
 
 Progress = Callable[[float], None]
 Result = dict[str, Any]
@@ -21,6 +22,8 @@ MODULES = {
     "Snapshot": "snapshot",
     "Animation": "animation",
     "MediaInfo": "mediainfo",
+    "Segment": "segment",
+    "Concat": "concat",
 }
 
 
@@ -33,6 +36,8 @@ class Task:
     inputs: tuple[str, ...]
     outdir: str
     objects: dict[str, str] = field(default_factory=dict)  # other bucket objects the job names: key -> local path
+    job_id: str = ""  # for naming files whose names end up inside other files (HLS/DASH segments)
+    input_key: str = ""
 
 
 def tags() -> tuple[str, ...]:
@@ -45,7 +50,7 @@ def run(task: Task, progress: Progress) -> Result:
     name = MODULES.get(task.tag)
     if name is None:
         raise JobFailed("InvalidArgument", f"Tag {task.tag} has no processor")
-    if not task.inputs:
+    if not task.inputs and task.tag not in INPUT_OPTIONAL:
         raise JobFailed("InvalidArgument", "Request.Input.Object is required")
     try:
         module = importlib.import_module(f"{__name__}.{name}")

@@ -26,14 +26,14 @@ def bad_input(exc: av.FFmpegError, doing: str = "decoded") -> JobFailed:
     return JobFailed("InvalidInput", f"The input cannot be {doing}: {reason}")
 
 
-def open_input(path: str) -> InputContainer:
+def open_input(path: str, options: dict[str, str] | None = None) -> InputContainer:
     """Open a local media file for reading, refusing missing, empty and undemuxable files."""
     if not os.path.isfile(path):
         raise JobFailed("InvalidInput", "The input file does not exist")
     if os.path.getsize(path) == 0:
         raise JobFailed("InvalidInput", "The input file is empty (0 bytes)")
     try:
-        container = av.open(path, metadata_errors="ignore")
+        container = av.open(path, metadata_errors="ignore", options=options)
     except av.FFmpegError as exc:
         raise bad_input(exc, "opened") from exc
     if not (container.streams.video or container.streams.audio):

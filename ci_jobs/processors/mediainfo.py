@@ -48,9 +48,12 @@ class _Stat:
     rotation: int | None = None
 
 
-def probe(path: str) -> Info:
-    """Describe `path` as CI's MediaInfo (strings; floats with 6 decimals; bitrates in kbps)."""
-    with open_input(path) as container:
+def probe(path: str, options: dict[str, str] | None = None) -> Info:
+    """Describe `path` as CI's MediaInfo (strings; floats with 6 decimals; bitrates in kbps).
+
+    `options` go to the demuxer (an HLS playlist whose key file FFmpeg would not open by default).
+    """
+    with open_input(path, options) as container:
         full = _needs_scan(container)
         stats = _scan(container, full)
         video = [_video(s, stats[s.index]) for s in container.streams.video]

@@ -79,7 +79,7 @@ def test_unreadable_input(tmp_path: Any, content: bytes | None, words: str) -> N
 
 
 def test_registry() -> None:
-    assert set(tags()) == {"Transcode", "Snapshot", "Animation", "MediaInfo"}
+    assert set(tags()) == {"Transcode", "Snapshot", "Animation", "MediaInfo", "Segment", "Concat"}
     with pytest.raises(JobFailed, match="no processor"):
         run(Task("Nope", {}, ("x",), "."), lambda _: None)
 

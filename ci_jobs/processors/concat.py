@@ -1,0 +1,270 @@
+"""The Concat Tag: fragments (and the Input) joined end to end, re-encoded once or copied as they are.
+
+The pieces are the ConcatFragments in document order (by FragmentIndex when every fragment has
+one) with the Input, when given, at `Index` or else after the `Mode=Start` fragments. Each piece
+is the whole object or its StartTime..EndTime window; its duration is the container's.
+
+Re-encoding (the default) runs every piece through the same encoders (Transcode's lanes), after
+bringing it to the output's size (letterboxed, aspect kept; default: the first video's size),
+frame rate and audio format, and trimming or padding it (last frame or black; silence) to
+exactly its own duration, so the output lasts the sum of the pieces.
+SceneChangeInfo FADE fades each junction through black (Time/2 out, then Time/2 in: durations
+unchanged); GRADIENT crossfades the two pieces over Time, overlapping them, so each junction
+shortens the output by Time. Time defaults to 3 s and is capped at half the shortest piece.
+DirectConcat copies packets instead (windows ignored, as CI documents) and refuses pieces whose
+codecs or codec parameters differ.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any, cast
+
+import av
+from av.container import InputContainer, OutputContainer
+
+from .. import mediarules
+from ..errors import InvalidArgument, JobFailed
+from ..mediarules import CONCAT_CONTAINERS, ContainerSpec, flag, fragments, num, object_key, section, text
+from . import Progress, Result, Task
+from .blend import AudioFeed, Held, VideoFeed, edges
+from .common import Ticker, decoded, duration, open_input, origin, seek
+from .streaming import SEGMENT_SECONDS, Package, finish, open_hls, stem
+from .transcode import AudioLane, VideoLane
+
+WHERE = "Request.Operation.ConcatTemplate"
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One part of the output: a local file and the window of it to use."""
+
+    path: str
+    where: str  # how messages name it
+    start: float = 0.0
+    end: float | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    """A piece opened: its container, its first video and audio stream, its length in seconds."""
+
+    piece: Piece
+    container: InputContainer
+    video: av.VideoStream | None
+    audio: av.AudioStream | None
+    length: float
+
+
+def run(task: Task, progress: Progress) -> Result:
+    """Join the pieces named by Request.Operation.ConcatTemplate into one output."""
+    try:
+        mediarules.check("Concat", task.operation)
+    except InvalidArgument as exc:
+        raise JobFailed("InvalidArgument", exc.message) from exc
+    params = section(task.operation, "ConcatTemplate")
+    spec = CONCAT_CONTAINERS[text(section(params, "Container"), "Format").lower()]
+    progress(0.0)
+    with ExitStack() as stack:
+        sources = [_open(stack, piece) for piece in order(task, params)]
+        ticker = Ticker(progress, sum(s.length for s in sources))
+        package = _output(task, spec)
+        stack.callback(package.container.close)  # also on failure; closing twice is harmless
+        if flag(params, "DirectConcat"):
+            _copy(package.container, sources, spec, ticker)
+        else:
+            _encode(package.container, sources, spec, params, ticker)
+        files, info = finish(package)
+    progress(100.0)
+    return {"files": files, "ext": spec.ext, "media_info": info}
+
+
+def order(task: Task, params: dict[str, Any]) -> list[Piece]:
+    """The pieces in output order: fragments, with the Input (when given) placed among them."""
+    frags = fragments(params)
+    if frags and all(text(f, "FragmentIndex") for f in frags):
+        frags.sort(key=lambda f: num(f, "FragmentIndex", 0.0) or 0.0)
+    pieces = [_fragment(task, f, n) for n, f in enumerate(frags, 1)]
+    if not task.inputs:
+        return pieces
+    source = Piece(task.inputs[0], "Request.Input.Object")
+    index = num(params, "Index")
+    if index is not None:
+        at = min(int(index), len(pieces))
+        return [*pieces[:at], source, *pieces[at:]]
+    first = [p for p, f in zip(pieces, frags, strict=True) if text(f, "Mode").lower() == "start"]
+    rest = [p for p, f in zip(pieces, frags, strict=True) if text(f, "Mode").lower() != "start"]
+    return [*first, source, *rest]
+
+
+def _fragment(task: Task, fragment: dict[str, Any], n: int) -> Piece:
+    key = object_key(text(fragment, "Url"))
+    where = f"{WHERE}.ConcatFragment[{n}]"
+    path = task.objects.get(key)
+    if path is None:
+        raise JobFailed("InputNotFound", f"The object {key} named by {where}.Url was not fetched")
+    return Piece(path, where, num(fragment, "StartTime", 0.0) or 0.0, num(fragment, "EndTime"))
+
+
+def _open(stack: ExitStack, piece: Piece) -> Source:
+    inp = stack.enter_context(open_input(piece.path))
+    total = duration(inp)
+    if not total:
+        raise JobFailed("InvalidInput", f"The duration of {piece.where} is unknown")
+    if piece.start >= total:
+        raise JobFailed("InvalidArgument", f"{piece.where}.StartTime {piece.start:g} is beyond its "
+                        f"duration {total:.3f}")
+    end = total if piece.end is None else min(piece.end, total)
+    video = next((s for s in inp.streams.video if not s.disposition & av.stream.Disposition.attached_pic), None)
+    audio = next(iter(inp.streams.audio), None)
+    return Source(piece, inp, video, audio, end - piece.start)
+
+
+def _output(task: Task, spec: ContainerSpec) -> Package:
+    if spec.muxer == "hls":
+        return open_hls(task.outdir, stem(task, spec.ext), SEGMENT_SECONDS)
+    name = f"concat.{spec.ext}"
+    options = {"movflags": "+faststart"} if spec.muxer == "mp4" else {}
+    out = av.open(os.path.join(task.outdir, name), "w", format=spec.muxer, container_options=options)
+    return Package(out, task.outdir, name)
+
+
+# --- re-encoding ----------------------------------------------------------------------------
+
+
+def _encode(out: OutputContainer, sources: list[Source], spec: ContainerSpec, params: dict[str, Any],
+            ticker: Ticker) -> None:
+    video, audio = section(params, "Video"), section(params, "Audio")
+    vref = next((s.video for s in sources if s.video is not None), None)
+    aref = next((s.audio for s in sources if s.audio is not None), None)
+    vlane = alane = None
+    if vref is not None and spec.video and not flag(video, "Remove"):
+        vlane = VideoLane(out, vref, spec, {"Video": video})
+        vlane.turn = 0  # every piece is stood upright before it reaches the lane
+    if aref is not None and not flag(audio, "Remove"):
+        alane = AudioLane(out, aref, spec, {"Audio": audio})
+    if vlane is None and alane is None:
+        raise JobFailed("InvalidArgument", "The output would have no stream: the pieces have no "
+                        f"{'audio' if not spec.video else 'video or audio'} stream to keep")
+    held = Held()
+    offset = 0.0
+    for source, edge in zip(sources, edges(section(params, "SceneChangeInfo"), [s.length for s in sources]),
+                            strict=True):
+        feeds: list[VideoFeed | AudioFeed] = []
+        if vlane is not None:
+            feeds.append(VideoFeed(vlane, source.container, source.video, source.length, offset, edge, held))
+        if alane is not None:
+            feeds.append(AudioFeed(alane, source.audio, source.length, offset, edge, held))
+        _decode(source, feeds, offset, ticker)
+        offset += source.length - edge.overlap_out
+    for lane in (vlane, alane):
+        if lane is not None:
+            lane.flush()
+
+
+def _decode(source: Source, feeds: list[VideoFeed | AudioFeed], offset: float, ticker: Ticker) -> None:
+    """Decode the piece's window into its feeds, then let each pad itself to the piece's length."""
+    live = {f.kind: f for f in feeds if f.stream is not None}
+    streams = [f.stream for f in live.values() if f.stream is not None]
+    if streams:
+        inp = source.container
+        seek(inp, streams[0], source.piece.start)
+        zero = origin(inp) + source.piece.start
+        for frame in decoded(inp, *streams):
+            if frame.time is None:
+                continue
+            at = frame.time - zero
+            if isinstance(frame, av.VideoFrame):
+                cast(VideoFeed, live["video"]).push(frame, at)
+            else:
+                cast(AudioFeed, live["audio"]).push(frame, at)
+            ticker.at(offset + at)
+            if all(f.done for f in live.values()):
+                break
+    for feed in feeds:
+        feed.finish()
+
+
+# --- packet copy ----------------------------------------------------------------------------
+
+
+def _copy(out: OutputContainer, sources: list[Source], spec: ContainerSpec, ticker: Ticker) -> None:
+    """Copy every piece's packets one after the other, each piece's timestamps moved past the last."""
+    kinds = _kinds(sources, spec)
+    targets = {kind: out.add_stream_from_template(_stream(sources[0], kind)) for kind in kinds}
+    last: dict[str, float] = {}  # per kind: the latest decode time written, in seconds
+    offset = 0.0
+    for source in sources:
+        by_index = {_stream(source, kind).index: kind for kind in kinds}
+        zero = origin(source.container)
+        shift: dict[str, int] = {}
+        end = 0.0
+        for packet in source.container.demux(*(_stream(source, kind) for kind in kinds)):
+            stamp = packet.dts if packet.dts is not None else packet.pts
+            if stamp is None or packet.time_base is None:
+                continue
+            kind, tb = by_index[packet.stream_index], packet.time_base
+            if kind not in shift:
+                # B-frames start a piece with a decode time before zero: keep decode times rising.
+                behind = last.get(kind, float("-inf")) - (float(stamp * tb) - zero + offset)
+                shift[kind] = int(round((offset - zero) / tb)) + (int(behind / tb) + 1 if behind >= 0 else 0)
+            shown = packet.pts if packet.pts is not None else stamp
+            end = max(end, float((shown + (packet.duration or 0)) * tb) - zero)
+            _move(packet, shift[kind])
+            last[kind] = float((packet.dts if packet.dts is not None else packet.pts or 0) * tb)
+            packet.stream = targets[kind]
+            out.mux(packet)
+        offset += end
+        ticker.at(offset)
+
+
+def _move(packet: av.Packet[Any], ticks: int) -> None:
+    if packet.pts is not None:
+        packet.pts += ticks
+    if packet.dts is not None:
+        packet.dts += ticks
+
+
+def _stream(source: Source, kind: str) -> Any:
+    return source.video if kind == "video" else source.audio
+
+
+def _kinds(sources: list[Source], spec: ContainerSpec) -> list[str]:
+    """The stream kinds to copy, after checking every piece carries them with the same parameters."""
+    first = sources[0]
+    kinds = [k for k in ("video", "audio") if _stream(first, k) is not None and (k == "audio" or spec.video)]
+    if not kinds:
+        raise JobFailed("InvalidArgument", f"{first.piece.where} has no stream that {spec.ext} can carry")
+    for kind in kinds:
+        codec = _stream(first, kind).codec_context.codec.canonical_name  # not the decoder's (mp3float)
+        allowed = spec.video if kind == "video" else spec.audio
+        if mediarules.video_codec(codec) not in allowed:
+            raise JobFailed("InvalidArgument", f"DirectConcat copies streams without re-encoding and "
+                            f"{spec.ext} cannot carry {codec} {kind}")
+        want = _signature(_stream(first, kind))
+        for other in sources[1:]:
+            stream = _stream(other, kind)
+            got = _signature(stream) if stream is not None else None
+            if got != want:
+                what = "no stream" if got is None else _describe(got, want)
+                raise JobFailed("InvalidArgument", f"DirectConcat needs pieces with the same codec parameters: "
+                                f"the {kind} of {other.piece.where} has {what}, the {kind} of "
+                                f"{first.piece.where} has {want[0]}")
+    return kinds
+
+
+def _signature(stream: Any) -> tuple[str, bytes]:
+    cc = stream.codec_context
+    name = cc.codec.canonical_name
+    if stream.type == "video":
+        shown = f"{name} {cc.width}x{cc.height} {cc.format.name if cc.format else '?'} {cc.profile or ''}"
+    else:
+        shown = f"{name} {cc.sample_rate} Hz {cc.channels} ch {cc.profile or ''}"
+    return shown.strip(), bytes(cc.extradata or b"")
+
+
+def _describe(got: tuple[str, bytes], want: tuple[str, bytes]) -> str:
+    return got[0] if got[0] != want[0] else f"{got[0]} with a different codec configuration"
+

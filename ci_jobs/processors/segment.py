@@ -1,0 +1,303 @@
+"""The Segment Tag: remux without re-encoding, whole or cut at key frames into pieces, HLS or DASH.
+
+Packets are copied as they are; only their timestamps move, so that every output starts at
+zero. A cut can only fall on a key frame of the lead stream (video, else audio): StartTime
+starts at the key frame at or before it, as `ffmpeg -ss -c copy` does, and each piece of a
+Duration split starts at the first key frame at least Duration after the previous cut.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import av
+from av.bitstream import BitStreamFilterContext
+from av.container import InputContainer, OutputContainer
+from av.stream import Stream
+
+from .. import mediarules
+from ..errors import InvalidArgument, JobFailed
+from ..mediarules import PACKAGED, SEGMENT_AUDIO_ONLY, SEGMENT_FORMATS, flag, num, section, text
+from . import Progress, Result, Task
+from .common import Ticker, duration, open_input, origin, seek
+from .mediainfo import probe
+from .streaming import SEGMENT_SECONDS, Package, finish, open_dash, open_hls, stem
+
+WHERE = "Request.Operation.Segment"
+_EPS = 1e-3  # seconds: timestamps are rounded to the stream time base
+_ANNEXB = {"h264": "h264_mp4toannexb", "hevc": "hevc_mp4toannexb"}
+
+
+@dataclass(frozen=True)
+class Span:
+    """The part of the input to copy, in seconds of media time (from the container's zero)."""
+
+    start: float
+    end: float | None
+    total: float | None
+
+
+def run(task: Task, progress: Progress) -> Result:
+    """Remux `task.inputs[0]` as Request.Operation.Segment asks; return the files and MediaInfo."""
+    try:
+        mediarules.check("Segment", task.operation)
+    except InvalidArgument as exc:
+        raise JobFailed("InvalidArgument", exc.message) from exc
+    params = section(task.operation, "Segment")
+    fmt = text(params, "Format").lower()
+    muxer, ext = SEGMENT_FORMATS[fmt]
+    split = num(params, "Duration")
+    progress(0.0)
+    with open_input(task.inputs[0]) as inp:
+        streams = _streams(inp, fmt, num(params, "TranscodeIndex"))
+        span = _span(inp, params)
+        ticker = Ticker(progress, None if span.total is None else (span.end or span.total) - span.start)
+        if fmt in PACKAGED:
+            package = _open_package(task, params, fmt, ext)
+            _package(package, inp, streams, span, ticker)
+            files, info = finish(package)
+        else:
+            cuts = _cuts(task.inputs[0], streams[0].index, span, split) if split else None
+            files = _pieces(task.outdir, muxer, ext, inp, streams, span, cuts, ticker)
+            info = probe(os.path.join(task.outdir, files[0]["name"]))
+    progress(100.0)
+    return {"files": files, "ext": ext, "media_info": info}
+
+
+def _open_package(task: Task, params: dict[str, Any], fmt: str, ext: str) -> Package:
+    """The HLS or DASH muxer; segments last Duration seconds (CI's 5 when it is not given)."""
+    seconds = num(params, "Duration") or SEGMENT_SECONDS
+    if fmt == "dash":
+        return open_dash(task.outdir, stem(task, ext), seconds)
+    encrypt = section(params, "HlsEncrypt")
+    return open_hls(task.outdir, stem(task, ext), seconds, encrypt if flag(encrypt, "IsHlsEncrypt") else None)
+
+
+def _streams(inp: InputContainer, fmt: str, index: float | None) -> list[Stream]:
+    """The streams to copy, lead stream first: video and audio, or the audio alone."""
+    video = _pick(inp.streams.video, index)
+    audio = _pick(inp.streams.audio, index)
+    if fmt in SEGMENT_AUDIO_ONLY:
+        if audio is None:
+            raise JobFailed("InvalidInput", f"The input has no audio stream for Format {fmt}")
+        codec = audio.codec_context.codec.canonical_name  # the decoder's name may be e.g. mp3float
+        if codec != fmt:
+            raise JobFailed("InvalidArgument", f"{WHERE}.Format {fmt} cannot carry the input's {codec} audio: "
+                            "Segment copies streams without re-encoding")
+        return [audio]
+    chosen = [s for s in (video, audio) if s is not None]
+    if not chosen:
+        raise JobFailed("InvalidInput", "The input has no video or audio stream to copy")
+    return chosen
+
+
+def _pick(streams: Any, index: float | None) -> Stream | None:
+    """TranscodeIndex if it names one of `streams`, else the first (cover pictures never count)."""
+    usable = [s for s in streams if not s.disposition & av.stream.Disposition.attached_pic]
+    chosen = [s for s in usable if index is not None and s.index == int(index)]
+    found: Stream | None = (chosen or usable or [None])[0]
+    return found
+
+
+def _span(inp: InputContainer, params: dict[str, Any]) -> Span:
+    total = duration(inp)
+    start = num(params, "StartTime", 0.0) or 0.0
+    end = num(params, "EndTime")
+    if total is not None and start >= total > 0:
+        raise JobFailed("InvalidArgument", f"{WHERE}.StartTime {start:g} is beyond the media duration {total:.3f}")
+    return Span(start, end, total)
+
+
+def _packets(inp: InputContainer, streams: list[Stream], span: Span) -> Iterator[tuple[av.Packet[Any], float]]:
+    """Packets of `streams` (with their media time) from the lead key frame at or before the start.
+
+    Packets of the other streams that come before that key frame in the file are held back until
+    it is seen, then kept when they play at or after it.
+    """
+    lead = streams[0]
+    zero = origin(inp)
+    seek(inp, lead, span.start)
+    begin: float | None = None
+    held: list[tuple[av.Packet[Any], float]] = []
+    ended: set[int] = set()
+    for packet in inp.demux(*streams):
+        stamp = packet.pts if packet.pts is not None else packet.dts
+        if stamp is None or packet.time_base is None:
+            continue  # the demuxer's end-of-stream marker
+        at = float(stamp * packet.time_base) - zero
+        if _past_end(packet, zero, span):
+            ended.add(packet.stream_index)
+            if len(ended) == len(streams):
+                break
+            continue
+        if begin is None:
+            if packet.stream_index != lead.index:
+                held.append((packet, at))
+                continue
+            if not packet.is_keyframe:
+                continue
+            begin = at
+            yield packet, at
+            yield from ((p, t) for p, t in held if t >= begin - _EPS)
+            held.clear()
+            continue
+        if packet.stream_index != lead.index and at < begin - _EPS:
+            continue
+        yield packet, at
+
+
+def _past_end(packet: av.Packet[Any], zero: float, span: Span) -> bool:
+    """Whether a packet lies past EndTime; video goes by decode time so what is kept decodes."""
+    if span.end is None:
+        return False
+    stamp = packet.dts if packet.stream.type == "video" and packet.dts is not None else packet.pts
+    if stamp is None or packet.time_base is None:
+        return False
+    return float(stamp * packet.time_base) - zero >= span.end - _EPS
+
+
+def _cuts(path: str, lead_index: int, span: Span, split: float) -> list[float]:
+    """Start times of the pieces: the first key frame, then the first key frame >= previous + split.
+
+    A first pass over the lead stream alone (demuxing only, no decoding), in its own container so
+    the copying pass starts from the very same seek.
+    """
+    cuts: list[float] = []
+    with open_input(path) as inp:
+        lead = inp.streams[lead_index]
+        for packet, at in _packets(inp, [lead], span):
+            if packet.is_keyframe and (not cuts or at >= cuts[-1] + split - _EPS):
+                cuts.append(at)
+    return cuts
+
+
+def _shift(packet: av.Packet[Any], seconds: float) -> None:
+    """Move a packet `seconds` earlier (its own time base)."""
+    assert packet.time_base is not None
+    delta = int(round(seconds / packet.time_base))
+    if packet.pts is not None:
+        packet.pts -= delta
+    if packet.dts is not None:
+        packet.dts -= delta
+
+
+def _package(package: Package, inp: InputContainer, streams: list[Stream], span: Span, ticker: Ticker) -> None:
+    """Copy the span into one HLS/DASH muxer, which cuts its segments at key frames itself."""
+    out = package.container
+    targets = {s.index: _Target(out, s) for s in streams}
+    begin: float | None = None
+    for packet, at in _packets(inp, streams, span):
+        begin = at if begin is None else begin
+        _shift(packet, begin)
+        targets[packet.stream_index].mux(packet)
+        ticker.at(at - begin)
+    for target in targets.values():
+        target.flush()
+    if begin is None:
+        raise JobFailed("InvalidInput", "The input has no packet to copy in the requested range")
+
+
+def _pieces(outdir: str, muxer: str, ext: str, inp: InputContainer, streams: list[Stream], span: Span,
+            cuts: list[float] | None, ticker: Ticker) -> list[dict[str, str]]:
+    """Copy the span into one file, or into one file per cut when `cuts` is given."""
+    writer = _Pieces(outdir, muxer, ext, streams)
+    lead = streams[0].index
+    piece = 0
+    try:
+        for packet, at in _packets(inp, streams, span):
+            if cuts is None:
+                cuts = [at]
+            if packet.stream_index == lead:
+                # Decode order: the piece changes at the cut's key frame and never goes back.
+                if packet.is_keyframe and piece + 1 < len(cuts) and at >= cuts[piece + 1] - _EPS:
+                    piece += 1
+                writer.write(piece, packet, cuts[piece])
+                ticker.at(at - cuts[0])
+            else:
+                index = max(0, bisect.bisect_right(cuts, at + _EPS) - 1)
+                writer.write(index, packet, cuts[index])
+    finally:
+        writer.close()
+    if not writer.names:
+        raise JobFailed("InvalidInput", "The input has no packet to copy in the requested range")
+    return [{"name": name, "role": "main"} for name in sorted(writer.names)]
+
+
+class _Pieces:
+    """The output files of a split, opened as packets reach them and closed once left behind."""
+
+    def __init__(self, outdir: str, muxer: str, ext: str, streams: list[Stream]) -> None:
+        self.outdir, self.muxer, self.ext, self.streams = outdir, muxer, ext, streams
+        self.open: dict[int, tuple[OutputContainer, dict[int, _Target]]] = {}
+        self.closed: set[int] = set()
+        self.names: list[str] = []
+        self.at: dict[int, int] = {}  # stream index -> the piece it last wrote to
+
+    def write(self, piece: int, packet: av.Packet[Any], cut: float) -> None:
+        """Mux `packet` into piece `piece`, timed from that piece's cut."""
+        if piece in self.closed:
+            return  # a straggler far behind its stream's next piece
+        out, targets = self.open.get(piece) or self._start(piece)
+        _shift(packet, cut)
+        targets[packet.stream_index].mux(packet)
+        self.at[packet.stream_index] = piece
+        done = min(self.at.values()) if len(self.at) == len(self.streams) else 0
+        for old in [p for p in self.open if p < done or p < max(self.at.values()) - 2]:
+            self._finish(old)
+
+    def close(self) -> None:
+        """Close every piece still open."""
+        for piece in list(self.open):
+            self._finish(piece)
+
+    def _start(self, piece: int) -> tuple[OutputContainer, dict[int, _Target]]:
+        name = f"piece-{piece:05d}.{self.ext}"
+        options = {"movflags": "+faststart"} if self.muxer == "mp4" else {}
+        out = av.open(os.path.join(self.outdir, name), "w", format=self.muxer, container_options=options)
+        targets = {s.index: _Target(out, s) for s in self.streams}
+        self.open[piece] = (out, targets)
+        self.names.append(name)
+        return out, targets
+
+    def _finish(self, piece: int) -> None:
+        out, targets = self.open.pop(piece)
+        self.closed.add(piece)
+        try:
+            for target in targets.values():
+                target.flush()
+            out.close()
+        except av.FFmpegError as exc:
+            raise JobFailed("InvalidArgument", f"The output could not be finished: {exc.strerror or exc}") from exc
+
+
+class _Target:
+    """One copied stream in one output, behind the bitstream filter its container may need."""
+
+    def __init__(self, out: OutputContainer, src: Stream) -> None:
+        self.out, self.codec = out, src.codec_context.codec.canonical_name
+        self.stream = out.add_stream_from_template(src)
+        # AVI stores H.264/HEVC as Annex B; MP4/MKV/FLV inputs carry length-prefixed NAL units.
+        # (MPEG-TS and HLS add this filter by themselves; AVI does not.)
+        name = _ANNEXB.get(self.codec) if out.format.name == "avi" else None
+        self.bsf = BitStreamFilterContext(name, src, self.stream) if name else None
+
+    def mux(self, packet: av.Packet[Any] | None) -> None:
+        """Mux one copied packet (None drains the bitstream filter)."""
+        packets = self.bsf.filter(packet) if self.bsf is not None else [packet] if packet is not None else []
+        for item in packets:
+            item.stream = self.stream
+            try:
+                self.out.mux(item)
+            except av.FFmpegError as exc:
+                # The usual cause: a codec the container cannot carry, which copying cannot fix.
+                raise JobFailed("InvalidArgument", f"{WHERE}.Format cannot carry the input's {self.codec} "
+                                f"stream without re-encoding: {exc.strerror or exc}") from exc
+
+    def flush(self) -> None:
+        """Drain the bitstream filter into the muxer."""
+        if self.bsf is not None:
+            self.mux(None)
