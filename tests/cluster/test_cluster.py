@@ -147,3 +147,23 @@ def test_mq_callback_arrives_in_rabbitmq_and_after_broker_restart(cluster: Clust
         assert event["EventName"] == "TaskFinish" and event["JobsDetail"]["JobId"] == job_id
         assert event["JobsDetail"]["Operation"]["UserData"] == attempt
         assert msg.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
+
+
+def test_cancel_from_another_node_and_progress(cluster: Cluster, tmp_path: Path) -> None:
+    client = cluster.clients[1]
+    client.put_object(Bucket=BUCKET, Key="in/cancel.mp4", Body=clip_bytes(tmp_path / "c.mp4", seconds=12,
+                                                                          size="640x480"))
+    op = {"Transcode": {"Container": {"Format": "mp4"}, "Video": {"Codec": "H.265", "Preset": "slow"}},
+          "Output": output("out/cancelled.mp4")}
+    job_id = submit(cluster, 0, job_body("Transcode", "in/cancel.mp4", op))
+    wait_job(client, job_id, until=frozenset({"Running"}), timeout=60)
+    deadline = time.monotonic() + 60
+    while int(client.ci_get_media_jobs(Bucket=BUCKET, JobIDs=job_id)["JobsDetail"][0]["Progress"]) == 0:
+        assert time.monotonic() < deadline, "no progress seen through the API node"
+        time.sleep(0.1)
+    started = time.monotonic()
+    cluster.clients[0].ci_cancel_jobs(Bucket=BUCKET, JobID=job_id)
+    final = wait_job(client, job_id, timeout=15)
+    assert final["State"] == "Cancel" and time.monotonic() - started < 5
+    rows = cluster.rows([job_id])
+    assert rows[job_id]["state"] == "Cancel"
