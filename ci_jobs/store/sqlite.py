@@ -28,19 +28,18 @@ from . import (
     JobState,
     QueueRecord,
     QueueState,
-    TemplateRecord,
     migrations,
 )
+from .sqlite_templates import TemplateRows
 
 T = TypeVar("T")
 JOB_COLUMNS = ("seq, job_id, bucket, queue_id, tag, state, level, created, started, ended, progress, "
                "code, message, spec, result, attempts, cancel_requested")
-TEMPLATE_COLUMNS = "template_id, bucket, name, tag, params, created, updated"
 QUEUE_COLUMNS = ("queue_id, bucket, name, state, max_concurrent, max_size, notify, category, created, "
                  "updated, running")
 
 
-class SqliteStore:
+class SqliteStore(TemplateRows):
     """Store on a SQLite file (`:memory:` is not supported: two connections must share it)."""
 
     def __init__(self, path: Path, synchronous: str = "FULL") -> None:
@@ -344,52 +343,6 @@ class SqliteStore:
             self.notify_work()
         return touched
 
-    # --- templates --------------------------------------------------------------------------
-
-    async def put_template(self, template: TemplateRecord) -> None:
-        """Insert or replace a template."""
-        async def run(db: aiosqlite.Connection) -> None:
-            await db.execute(
-                "INSERT INTO templates (template_id, bucket, name, tag, params, created, updated)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (template_id) DO UPDATE SET name=excluded.name,"
-                " tag=excluded.tag, params=excluded.params, updated=excluded.updated",
-                (template.template_id, template.bucket, template.name, template.tag,
-                 json.dumps(template.params, ensure_ascii=False), template.created, template.updated))
-        await self._tx(run)
-
-    async def get_template(self, bucket: str, template_id: str) -> TemplateRecord | None:
-        """One custom template of a bucket."""
-        rows = await self._read(f"SELECT {TEMPLATE_COLUMNS} FROM templates WHERE bucket=? AND template_id=?",
-                                (bucket, template_id))
-        return _template(rows[0]) if rows else None
-
-    async def list_templates(self, bucket: str, tag: str, name_prefix: str, ids: list[str], offset: int,
-                             limit: int) -> tuple[list[TemplateRecord], int]:
-        """A page of a bucket's custom templates and the total that match."""
-        where: list[str] = ["bucket=?"]
-        args: list[Any] = [bucket]
-        if tag:
-            where.append("tag=?")
-            args.append(tag)
-        if name_prefix:
-            where.append("substr(name, 1, ?)=?")
-            args += [len(name_prefix), name_prefix]
-        if ids:
-            where.append(f"template_id IN ({','.join('?' * len(ids))})")
-            args += ids
-        cond = " AND ".join(where)
-        total = (await self._read(f"SELECT COUNT(*) FROM templates WHERE {cond}", args))[0][0]
-        rows = await self._read(f"SELECT {TEMPLATE_COLUMNS} FROM templates WHERE {cond}"
-                                " ORDER BY created, template_id LIMIT ? OFFSET ?", (*args, limit, offset))
-        return [_template(r) for r in rows], int(total)
-
-    async def delete_template(self, bucket: str, template_id: str) -> bool:
-        """Delete a template."""
-        async def run(db: aiosqlite.Connection) -> bool:
-            cur = await db.execute("DELETE FROM templates WHERE bucket=? AND template_id=?", (bucket, template_id))
-            return cur.rowcount > 0
-        return await self._tx(run)
-
     # --- callbacks --------------------------------------------------------------------------
 
     async def add_callbacks(self, callbacks: list[Callback], now: float) -> None:
@@ -490,11 +443,6 @@ def _job(r: aiosqlite.Row) -> JobRecord:
         ended=r["ended"], progress=r["progress"], code=r["code"], message=r["message"],
         result=json.loads(r["result"]) if r["result"] else None, attempts=r["attempts"],
         cancel_requested=bool(r["cancel_requested"]))
-
-
-def _template(r: aiosqlite.Row) -> TemplateRecord:
-    return TemplateRecord(template_id=r["template_id"], bucket=r["bucket"], name=r["name"], tag=r["tag"],
-                          params=json.loads(r["params"]), created=r["created"], updated=r["updated"])
 
 
 def _queue(r: aiosqlite.Row) -> QueueRecord:
