@@ -188,6 +188,9 @@ def check(tag: str, operation: Mapping[str, Any]) -> None:
     if not isinstance(operation.get(key), Mapping):
         raise InvalidArgument(f"{where} is required")
     checker(operation, section(operation, key), where)
+    from . import mediaextras  # imported late: it builds on the helpers of this module
+
+    mediaextras.check(tag, operation, section(operation, key))
 
 
 def _range(parent: Mapping[str, Any], key: str, where: str, lo: float, hi: float, *, lo_open: bool = False,
@@ -484,4 +487,10 @@ def _concat_fragments(tag: str, operation: Mapping[str, Any]) -> list[str]:
     return [text(f, "Url") for f in fragments(section(operation, "ConcatTemplate"))]
 
 
-_REFERENCES: list[Callable[[str, Mapping[str, Any]], list[str]]] = [_concat_fragments]
+def _extra_objects(tag: str, operation: Mapping[str, Any]) -> list[str]:
+    from . import mediaextras  # watermark images, subtitle files, AudioMix sources
+
+    return mediaextras.objects(tag, operation)
+
+
+_REFERENCES: list[Callable[[str, Mapping[str, Any]], list[str]]] = [_concat_fragments, _extra_objects]

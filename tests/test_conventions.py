@@ -21,9 +21,9 @@ PKG = ROOT / "ci_jobs"
 # module prefix -> the only package paths allowed to import it
 RESTRICTED = {
     "av": ("processors/",),
-    "aiosqlite": ("store/sqlite.py",),
-    "asyncpg": ("store/postgres.py",),
-    "aioboto3": ("storage/s3.py",),
+    "aiosqlite": ("store/sqlite",),
+    "asyncpg": ("store/postgres",),
+    "aioboto3": ("storage/s3",),
     "aio_pika": ("notify/mq.py",),
     "aiohttp.web": ("api/", "server.py", "cli.py"),
 }

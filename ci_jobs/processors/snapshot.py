@@ -14,7 +14,7 @@ from av.container import InputContainer
 from .. import mediarules
 from ..errors import InvalidArgument, JobFailed
 from ..mediarules import IMAGE_EXTS, flag, image_ext, num, section, text
-from . import Progress, Result, Task
+from . import Progress, Result, Task, watermark
 from .common import Ticker, decoded, duration, fit, open_input, origin, seek, upright
 from .mediainfo import probe
 
@@ -42,6 +42,8 @@ def run(task: Task, progress: Progress) -> Result:
         size = fit(vin, num(params, "Width"), num(params, "Height"), degrees)
         sprites = Sprites(params, size, task.outdir) if out_mode != "onlysnapshot" else None
         shots = Shots(ext, size, task.outdir) if out_mode != "onlysprite" else None
+        if shots is not None:  # Watermark and RemoveWatermark apply to the shots, not the sprites
+            shots.decorator = watermark.decorator(task.operation, task.objects, size, fit(vin, None, None, degrees))
         count = int(num(params, "Count", 1) or 1)
         ticker = Ticker(progress, 1.0)
         taken = 0
@@ -154,11 +156,14 @@ class Shots:
         self.ext, self.size, self.outdir = ext, size, outdir
         self.codec = IMAGE_EXTS[ext]
         self.files: list[dict[str, str]] = []
+        self.decorator: watermark.Decorator | None = None
 
     def add(self, frame: av.VideoFrame) -> None:
-        """Scale and write one shot."""
+        """Scale, mark and write one shot."""
         name = f"snapshot-{len(self.files)}.{self.ext}"
         image = frame.reformat(width=self.size[0], height=self.size[1], format="rgb24")
+        if self.decorator:
+            image = self.decorator.paint(image, frame.time or 0.0)
         encode_image(image, self.codec, os.path.join(self.outdir, name))
         self.files.append({"name": name, "role": "main"})
 

@@ -1,7 +1,14 @@
-"""The Transcode Tag: decode the input once and re-encode it into CI's container and codecs."""
+"""The Transcode Tag: decode the input once and re-encode it into CI's container and codecs.
+
+Extras hang off the lanes: watermarks, RemoveWatermark and burnt-in subtitles paint the video
+frames (`watermark.Decorator`), AudioMix mixes into the audio (`audiomix.Mixer`), embedded
+subtitles are muxed as the video advances (`subtitles.Embedded`), and TransConfig.TranscodeMode
+TSC hands the video frames to the per-scene encoder of `tsc`.
+"""
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from contextlib import ExitStack
@@ -9,12 +16,13 @@ from fractions import Fraction
 from typing import Any, cast
 
 import av
+import numpy as np
 from av.container import InputContainer, OutputContainer
 
 from .. import mediarules
 from ..errors import InvalidArgument, JobFailed
 from ..mediarules import AUDIO_ENCODERS, VIDEO_ENCODERS, ContainerSpec, flag, num, section, text, video_codec
-from . import Progress, Result, Task
+from . import Progress, Result, Task, audiomix, subtitles, tsc, watermark
 from .common import (
     Chain,
     Ticker,
@@ -58,8 +66,9 @@ def run(task: Task, progress: Progress) -> Result:
         win = window(params, total, WHERE)
         out = stack.enter_context(_open_output(path, spec, params))
         lanes = _lanes(inp, out, spec, params)
+        embedded = _extras(task, out, lanes, spec, win, win.length(total))
         _copy_metadata(inp, out, lanes, params)
-        _pump(inp, lanes, win, Ticker(progress, win.length(total)))
+        _pump(inp, lanes, win, Ticker(progress, win.length(total)), embedded)
     progress(100.0)
     return {"files": [{"name": name, "role": "main"}], "ext": spec.ext, "media_info": probe(path)}
 
@@ -68,6 +77,8 @@ def _open_output(path: str, spec: ContainerSpec, params: Mapping[str, Any]) -> O
     options = dict(_MUXER_OPTIONS.get(spec.muxer, {}))
     if flag(section(params, "TransConfig"), "DeleteMetadata"):
         options["fflags"] = "+bitexact"  # also drops the muxer's own `encoder` tag
+    if tsc.requested(section(params, "TransConfig")):
+        options["max_interleave_delta"] = "0"  # TSC hands video over a scene late: wait for it
     return av.open(path, "w", format=spec.muxer, container_options=options)
 
 
@@ -94,6 +105,29 @@ def _lanes(inp: InputContainer, out: OutputContainer, spec: ContainerSpec,
     return lanes
 
 
+def _extras(task: Task, out: OutputContainer, lanes: list[VideoLane | AudioLane], spec: ContainerSpec,
+            win: Window, length: float | None) -> list[subtitles.Embedded]:
+    """Attach the job's overlays and audio mix to the lanes; add its embedded subtitle streams."""
+    params = section(task.operation, "Transcode")
+    video = next((lane for lane in lanes if isinstance(lane, VideoLane)), None)
+    audio = next((lane for lane in lanes if isinstance(lane, AudioLane)), None)
+    embedded, burners = subtitles.prepare(out if video else None, task.operation, task.objects, task.outdir,
+                                          spec.ext, (win.start, win.end), video.size if video else None)
+    if video is not None:
+        source = fit(video.src, None, None, video.turn)
+        decorator = watermark.decorator(task.operation, task.objects, video.size, source, burners)
+        video.decorator = decorator or None
+    elif watermark.wants(task.operation):
+        raise JobFailed("InvalidArgument", "Request.Operation.Watermark needs a video stream in the output")
+    mixer = audiomix.mixer(params, task.objects, audio.rate, audio.layout, length) if audio else None
+    if audio is not None:
+        audio.mixer = mixer
+    elif audiomix.wanted(params):
+        raise JobFailed("InvalidArgument", f"{WHERE}.AudioMix needs an audio stream: the input has none "
+                        "or Audio.Remove drops it")
+    return embedded
+
+
 def _copy_metadata(inp: InputContainer, out: OutputContainer, lanes: list[Any],
                    params: dict[str, Any]) -> None:
     if flag(section(params, "TransConfig"), "DeleteMetadata"):
@@ -105,7 +139,7 @@ def _copy_metadata(inp: InputContainer, out: OutputContainer, lanes: list[Any],
 
 
 def _pump(inp: InputContainer, lanes: list[VideoLane | AudioLane], win: Window,
-          ticker: Ticker) -> None:
+          ticker: Ticker, embedded: list[subtitles.Embedded]) -> None:
     """Decode from the window start, feed each lane, stop at the window end; flush all."""
     zero = origin(inp) + win.start
     seek(inp, lanes[0].src, win.start)
@@ -126,8 +160,12 @@ def _pump(inp: InputContainer, lanes: list[VideoLane | AudioLane], win: Window,
             continue
         lane.push(frame, max(at, 0.0))
         ticker.at(at)
+        for stream in embedded:
+            stream.until(at)
     for lane in lanes:
         lane.flush()
+    for stream in embedded:
+        stream.until(math.inf)
     if not any(lane.pushed for lane in lanes):
         raise JobFailed("InvalidInput", "The input has no decodable frame in the requested range")
 
@@ -150,13 +188,18 @@ class VideoLane:
         if self.pix_fmt == "auto" or key not in ("h264", "h265"):
             self.pix_fmt = "yuv420p"
         options = _video_options(key, video, trans, src, self)
-        self.stream = cast(av.VideoStream, out.add_stream(VIDEO_ENCODERS[key], rate=self.rate, options=options))
+        top_speed = tsc.requested(trans)
+        self.stream = cast(av.VideoStream, out.add_stream(
+            VIDEO_ENCODERS[key], rate=self.rate, options=tsc.tuned(options) if top_speed else options))
         self.stream.width, self.stream.height = self.size
         self.stream.pix_fmt = self.pix_fmt
         self.stream.codec_context.time_base = 1 / self.rate
         if key == "h265" and spec.muxer in ("mp4", "mov"):
             self.stream.codec_tag = "hvc1"  # Apple players refuse the default hev1
         self.chain: Chain | None = None
+        self.decorator: watermark.Decorator | None = None
+        self.tsc = tsc.Encoder(out, self.stream, options, float(options.get("crf", 25)), self.rate,
+                               int(num(video, "Gop") or 250)) if top_speed else None
         self.done = False
         self.pushed = 0
         self._last: float | None = None
@@ -190,13 +233,21 @@ class VideoLane:
         """Drain the filters and the encoder."""
         if self.chain is not None:
             self._encode(self.chain.push(None))
-        self.out.mux(self.stream.encode(None))
+        if self.tsc is not None:
+            self.tsc.flush()
+        else:
+            self.out.mux(self.stream.encode(None))
 
     def _encode(self, frames: list[av.VideoFrame]) -> None:
         for frame in frames:
             # As the ffmpeg CLI does: the source's I-frames must not force the encoder's GOP.
             frame.pict_type = av.video.frame.PictureType.NONE
-            self.out.mux(self.stream.encode(frame))
+            if self.decorator is not None:
+                frame = self.decorator.paint(frame, frame.time or 0.0)
+            if self.tsc is not None:
+                self.tsc.add(frame)
+            else:
+                self.out.mux(self.stream.encode(frame))
 
 
 class AudioLane:
@@ -223,6 +274,10 @@ class AudioLane:
         if bitrate and key not in ("flac", "pcm_s16le"):
             cc.bit_rate = int(bitrate * 1000)
         self.resampler = av.AudioResampler(format=cc.format, layout=cc.layout, rate=self.rate)
+        self.layout = cc.layout.name
+        self.mixer: audiomix.Mixer | None = None
+        self._floats = av.AudioResampler(format="fltp", layout=cc.layout, rate=self.rate)
+        self._mixed = 0
         self.time_base = Fraction(1, self.rate)
         self.samples: int | None = None
         self.done = False
@@ -244,15 +299,29 @@ class AudioLane:
     def push(self, frame: av.AudioFrame, at: float) -> None:
         """Resample and encode one decoded frame that plays `at` seconds into the output."""
         if self.samples is None:
-            self.samples = int(round(at * self.rate))  # keep a late audio start in sync
+            self.samples = self._mixed = int(round(at * self.rate))  # keep a late audio start in sync
         frame.pts = None
         self.pushed += 1
-        self._encode(self.resampler.resample(frame))
+        self._encode(self._mix(frame) if self.mixer else self.resampler.resample(frame))
 
     def flush(self) -> None:
         """Drain the resampler and the encoder."""
+        if self.mixer is not None:
+            self._encode(self._mix(None))
         self._encode(self.resampler.resample(None))
         self.out.mux(self.stream.encode(None))
+
+    def _mix(self, frame: av.AudioFrame | None) -> list[av.AudioFrame]:
+        """Resample to float, add the background tracks, resample to the encoder's format."""
+        assert self.mixer is not None
+        out: list[av.AudioFrame] = []
+        for block in self._floats.resample(frame):
+            mixed = self.mixer.mix(block.to_ndarray().astype(np.float32), self._mixed)
+            self._mixed += block.samples
+            merged = av.AudioFrame.from_ndarray(mixed, format="fltp", layout=self.layout)
+            merged.sample_rate = self.rate
+            out.extend(self.resampler.resample(merged))
+        return out
 
     def _encode(self, frames: list[av.AudioFrame]) -> None:
         for frame in frames:

@@ -128,14 +128,15 @@ def clip(tmp_path: Path) -> Callable[..., str]:
 
 @pytest.fixture
 def process(tmp_path: Path) -> Callable[..., Outcome]:
-    """`process(tag, operation, input_path)` runs the processor into a fresh staging dir."""
+    """`process(tag, operation, input_path, objects=...)` runs the processor into a fresh staging dir."""
     counter = itertools.count()
 
-    def runner(tag: str, operation: dict[str, Any], *inputs: str) -> Outcome:
+    def runner(tag: str, operation: dict[str, Any], *inputs: str, objects: dict[str, str] | None = None) -> Outcome:
         outdir = tmp_path / f"out-{next(counter)}"
         outdir.mkdir()
         outcome = Outcome({}, outdir)
-        outcome.result = run(Task(tag, operation, tuple(inputs), str(outdir)), outcome.progress.append)
+        task = Task(tag, operation, tuple(inputs), str(outdir), objects or {})
+        outcome.result = run(task, outcome.progress.append)
         return outcome
 
     return runner

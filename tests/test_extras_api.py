@@ -1,0 +1,45 @@
+"""Acceptance: a Transcode job with an image watermark uploaded as an object, through the SDK and server."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+from qcloud_cos import CosS3Client
+
+from .conftest import BUCKET, REGION, job_body, output, wait_job
+
+
+def test_image_watermark_from_the_bucket(client: CosS3Client, clip: bytes, tmp_path: Path) -> None:
+    client.put_object(Bucket=BUCKET, Key="input/extras clip.mp4", Body=clip)
+    logo = io.BytesIO()
+    Image.new("RGBA", (48, 24), (255, 0, 0, 255)).save(logo, format="PNG")
+    client.put_object(Bucket=BUCKET, Key="marks/logo.png", Body=logo.getvalue())
+    url = f"https://{BUCKET}.cos.{REGION}.myqcloud.com/marks/logo.png"
+    op = {"Transcode": {"Container": {"Format": "mp4"}, "Video": {"Codec": "H.264"}},
+          "Watermark": {"Type": "Image", "Pos": "TopRight", "LocMode": "Absolute", "Dx": "8", "Dy": "8",
+                        "Image": {"Url": url, "Mode": "Fixed", "Width": "64"}},
+          "Output": output("output/watermarked.${ext}")}
+    job = client.ci_create_media_jobs(Bucket=BUCKET, Jobs=job_body("Transcode", "input/extras clip.mp4", op))
+    done = wait_job(client, job["JobsDetail"][0]["JobId"])
+    assert done["State"] == "Success", done
+    path = tmp_path / "watermarked.mp4"
+    path.write_bytes(client.get_object(Bucket=BUCKET, Key="output/watermarked.mp4")["Body"].get_raw_stream().read())
+    with av.open(str(path)) as container:
+        picture = next(container.decode(video=0)).to_ndarray(format="rgb24").astype(np.int16)
+    box = picture[10:38, 250:310].reshape(-1, 3).mean(axis=0)  # 64x32 at the top right, 8 px in
+    assert box[0] > 200 and box[1] < 50 and box[2] < 50, box
+    assert not (picture[42:60, 250:310].reshape(-1, 3).mean(axis=0) == box).all()
+
+def test_missing_watermark_object_fails_the_job(client: CosS3Client, clip: bytes) -> None:
+    client.put_object(Bucket=BUCKET, Key="input/extras clip.mp4", Body=clip)
+    op = {"Transcode": {"Container": {"Format": "mp4"}},
+          "Watermark": {"Type": "Image", "Pos": "TopLeft", "LocMode": "Absolute", "Dx": "0", "Dy": "0",
+                        "Image": {"Url": "marks/none.png"}},
+          "Output": output("output/never.mp4")}
+    job = client.ci_create_media_jobs(Bucket=BUCKET, Jobs=job_body("Transcode", "input/extras clip.mp4", op))
+    done = wait_job(client, job["JobsDetail"][0]["JobId"])
+    assert done["State"] == "Failed" and done["Code"] == "InputNotFound" and "marks/none.png" in done["Message"]

@@ -1,0 +1,53 @@
+"""Submit-time rules of Transcode's extras (mediaextras), and the objects the runner fetches for them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ci_jobs.errors import InvalidArgument
+from ci_jobs.mediarules import check, referenced_objects
+
+
+def job(**extra: Any) -> dict[str, Any]:
+    video = extra.pop("video", {"Codec": "H.264"})
+    return {"Transcode": {"Container": {"Format": extra.pop("fmt", "mp4")}, "Video": video}, **extra,
+            "Output": {"Region": "ap-guangzhou", "Bucket": "b-1", "Object": "o.mp4"}}
+
+
+def text_mark(**fields: str) -> dict[str, Any]:
+    base = {"Type": "Text", "Pos": "TopLeft", "LocMode": "Absolute", "Dx": "0", "Dy": "0",
+            "Text": {"Text": "hello", "FontSize": fields.pop("FontSize", "20")}}
+    return {**base, **fields}
+
+
+@pytest.mark.parametrize(("op", "message"), [
+    (job(Watermark=[text_mark()] * 4), "at most 3 times"),
+    (job(Watermark=text_mark(LocMode="Relativity", Dx="120")), r"Dx 120 is out of range \[0, 100\]"),
+    (job(Watermark=text_mark(Dx="5000")), r"Dx 5000 is out of range \[0, 4096\]"),
+    (job(Watermark=text_mark(FontSize="200")), "FontSize 200"),
+    (job(Watermark=text_mark(StartTime="5", EndTime="2")), "EndTime 2 must be after StartTime 5"),
+    (job(Watermark={"Type": "Image", "Pos": "Top", "LocMode": "Absolute", "Dx": "0", "Dy": "0",
+                    "Image": {"Url": "a.png", "Mode": "Proportion", "Width": "150"}}), "Width 150"),
+    (job(Watermark={"Type": "Image", "Pos": "Top", "LocMode": "Absolute", "Dx": "0", "Dy": "0",
+                    "Image": {"Url": "a.png", "Background": "true"}}), "Background true is not supported"),
+    (job(RemoveWatermark={"Dx": "1", "Dy": "1", "Width": "10", "Height": "10"}, video={"Codec": "H.265"}),
+     "RemoveWatermark is not supported for H.265"),
+    (job(RemoveWatermark={"Dx": "1", "Dy": "1", "Width": "10"}), "RemoveWatermark.Height is required"),
+    (job(Watermark=text_mark(), video={"Remove": "true"}), "need a video stream"),
+])
+def test_refused(op: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidArgument, match=message):
+        check("Transcode", op)
+
+
+def test_accepted_and_fetched() -> None:
+    url = "https://b-1.cos.ap-guangzhou.myqcloud.com/marks/a%20logo.png"
+    op = job(Watermark=[text_mark(), {"Type": "Image", "Pos": "Center", "LocMode": "Relativity", "Dx": "0",
+                                      "Dy": "0", "Image": {"Url": url, "Mode": "Fixed", "Height": "40"}}],
+             RemoveWatermark={"Dx": "1", "Dy": "1", "Width": "10", "Height": "10", "Startime": "1", "Endtime": "2"},
+             Subtitles={"Subtitle": [{"Url": "subs/a.srt", "Embed": "true"}]})
+    op["Transcode"]["AudioMix"] = {"AudioSource": "bgm/a.mp3"}
+    check("Transcode", op)
+    assert referenced_objects("Transcode", op) == ["marks/a logo.png", "subs/a.srt", "bgm/a.mp3"]
