@@ -15,10 +15,10 @@ Frames are cut into scenes at picture changes (or every `keyint` frames). For ea
 3. the kept encode's packets go into the output as they are. Every scene starts with an IDR and
    the tuned encoders share one set of stitchable SPS/PPS, so the scenes join into one stream.
 
-Where it stands (tests/processors/test_tsc.py, 320x240 camera-like clip, CRF 23): 7-14% fewer
-bits than the plain output at equal or better SSIM, in about 5x its time. Grain makes SSIM fall off
-a cliff as CRF rises, which a 3-probe search brackets poorly; the 20% aim needs either slower
-tuned presets (more time) or spending quality across scenes by rate-distortion slope.
+Where it stands (tests/processors/test_tsc.py, 320x240 camera-like clip with sensor noise, CRF 23):
+19.5-21.3% fewer bits than the plain output at equal or better SSIM, in about 6x its time (the
+tuned encoder runs x264's `slower` preset). Spending quality across scenes by rate-distortion slope
+rather than per-scene targets would save more.
 
 SSIM is measured on luma exactly as FFmpeg's ssim filter does (8x8 windows at a 4-pixel step),
 on frames shrunk by an integer factor so that the width stays under about 640 pixels.
@@ -40,10 +40,10 @@ from ..errors import JobFailed
 
 MODE = "TSC"
 PROBES = 3
-TUNED = {"preset": "medium", "tune": "ssim",
-         "x264-params": "aq-mode=3:bframes=5:ref=4:trellis=2:stitchable=1"}
+TUNED = {"preset": "slower", "tune": "ssim",
+         "x264-params": "bframes=5:trellis=2:stitchable=1"}
 MAX_DIP = 0.005      # at most this much SSIM below a scene's plain encode, paid by earlier surplus
-_MARGIN = 0.0006     # a scene encoded alone scores a little apart from the same scene in one long encode
+_MARGIN = 0.0001     # a scene encoded alone scores a little apart from the same scene in one long encode
 _SLOPE = 0.25        # dB of SSIM lost per CRF step, until a scene's own probes tell
 _CUT_SCORE = 8.0     # scene-change score (0..100, as FFmpeg's scdet) that ends a scene
 _MAX_BYTES = 256 << 20  # frames held for one scene at most
