@@ -132,7 +132,7 @@ def bench_transcode(work: Path) -> dict[str, float]:
                           "Video": {"Codec": "H.264", "Height": "720", "Crf": "23", "Preset": "medium"},
                           "Audio": {"Codec": "aac", "Bitrate": "128"}},
             "Output": {"Region": REGION, "Bucket": BUCKET, "Object": "bench/out720.mp4"}}}
-        ci_s = run_job(client, body)
+        ci_s = min(run_job(client, body) for _ in range(2))
         segment = {"Tag": "Segment", "Input": {"Object": "bench/in1080.mp4"}, "Operation": {
             "Segment": {"Format": "ts", "Duration": "5"},
             "Output": {"Region": REGION, "Bucket": BUCKET, "Object": "bench/seg-${Number}.ts"}}}
@@ -142,11 +142,14 @@ def bench_transcode(work: Path) -> dict[str, float]:
     out: dict[str, float] = {"ci_seconds": ci_s, "segment_seconds": seg_s}
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg:
-        t0 = time.perf_counter()
-        subprocess.run([ffmpeg, "-v", "error", "-y", "-i", str(src), "-vf", "scale=-2:720", "-c:v", "libx264",
-                        "-crf", "23", "-preset", "medium", "-c:a", "aac", "-b:a", "128k", str(work / "ff.mp4")],
-                       check=True)
-        out["ffmpeg_seconds"] = time.perf_counter() - t0
+        runs = []
+        for _ in range(2):
+            t0 = time.perf_counter()
+            subprocess.run([ffmpeg, "-v", "error", "-y", "-i", str(src), "-vf", "scale=-2:720", "-c:v", "libx264",
+                            "-crf", "23", "-preset", "medium", "-c:a", "aac", "-b:a", "128k", str(work / "ff.mp4")],
+                           check=True)
+            runs.append(time.perf_counter() - t0)
+        out["ffmpeg_seconds"] = min(runs)
         out["ratio"] = ci_s / out["ffmpeg_seconds"]
         seg_ff = []
         for _ in range(3):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -271,3 +273,34 @@ def resize(src: tuple[int, int], dst: tuple[int, int], method: str = "scale") ->
         fitted = ("scale", f"{dw}:{dh}:force_original_aspect_ratio=decrease:force_divisible_by=2")
         return [fitted, ("pad", f"{dw}:{dh}:(ow-iw)/2:(oh-ih)/2:black"), ("setsar", "1")]
     return [scale, ("setsar", "1")]
+
+
+class Writer:
+    """Encode-and-mux work on one background thread, in submission order, a few frames ahead at most.
+
+    FFmpeg's encoders and PyAV release the GIL, so decoding and scaling on the calling thread overlap
+    with encoding here, as the stages of the ffmpeg CLI's threaded pipeline do. Everything that muxes
+    into one container must go through the same Writer.
+    """
+
+    def __init__(self, depth: int = 8) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode")
+        self._pending: deque[Future[None]] = deque()
+        self._depth = depth
+
+    def submit(self, fn: Callable[..., None], *args: Any) -> None:
+        """Queue `fn(*args)`; block while more than `depth` items wait; re-raise their failures."""
+        self._pending.append(self._pool.submit(fn, *args))
+        while len(self._pending) > self._depth:
+            self._pending.popleft().result()
+
+    def drain(self) -> None:
+        """Wait for everything queued; re-raise the first failure."""
+        while self._pending:
+            self._pending.popleft().result()
+
+    def close(self) -> None:
+        """Drop what is still queued (after a failure) and stop the thread."""
+        for fut in self._pending:
+            fut.cancel()
+        self._pool.shutdown(wait=True)
