@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import os
 import time
 import uuid
@@ -13,7 +14,7 @@ LOCAL_TZ = timezone(timedelta(hours=8))
 
 def new_id(prefix: str) -> str:
     """Return `prefix` + 32 lowercase hex, as CI formats JobId (j), QueueId (p), WorkflowId (w)."""
-    return prefix + uuid.uuid4().hex
+    return prefix + os.urandom(16).hex()
 
 
 def new_template_id() -> str:
@@ -21,9 +22,13 @@ def new_template_id() -> str:
     return "t1" + uuid.uuid4().hex
 
 
+_NODE = os.urandom(4).hex()
+_COUNTER = itertools.count(int.from_bytes(os.urandom(2), "big"))
+
+
 def request_id() -> str:
-    """Return an opaque CI-style request id (base64 of hex time and random parts)."""
-    raw = f"{int(time.time()):08x}_{os.urandom(4).hex()}_{os.urandom(2).hex()}_{os.urandom(2).hex()}"
+    """Return an opaque CI-style request id: base64 of `<hex time>_<node>_<counter>` (unique per process)."""
+    raw = f"{int(time.time()):08x}_{_NODE}_{next(_COUNTER) & 0xFFFFFFFF:08x}"
     return base64.b64encode(raw.encode()).decode()
 
 

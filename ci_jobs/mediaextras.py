@@ -32,7 +32,7 @@ _EMBED_EXTS = ("mp4", "mkv")
 
 def _many(value: Any) -> list[dict[str, Any]]:
     items = value if isinstance(value, list) else [value]
-    return [dict(i) for i in items if isinstance(i, Mapping)]
+    return [dict(i) for i in items if isinstance(i, dict)]
 
 
 def check(tag: str, op: Mapping[str, Any], params: Mapping[str, Any]) -> None:

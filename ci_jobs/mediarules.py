@@ -86,10 +86,10 @@ _NUMBER = re.compile(r"\$\{number\}", re.IGNORECASE)
 
 def section(parent: Any, key: str) -> dict[str, Any]:
     """Return the child container `key` of a parsed XML dict ({} when absent or empty)."""
-    value = parent.get(key) if isinstance(parent, Mapping) else None
+    value = parent.get(key) if isinstance(parent, dict) else None
     if isinstance(value, list):
         value = value[0] if value else None
-    return dict(value) if isinstance(value, Mapping) else {}
+    return dict(value) if isinstance(value, dict) else {}
 
 
 def text(parent: Mapping[str, Any], key: str, default: str = "") -> str:
@@ -152,7 +152,7 @@ def fragments(params: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The ConcatFragment entries of a ConcatTemplate, in document order."""
     raw = params.get("ConcatFragment")
     items = raw if isinstance(raw, list) else [raw]
-    return [dict(f) for f in items if isinstance(f, Mapping)]
+    return [dict(f) for f in items if isinstance(f, dict)]
 
 
 def output_ext(tag: str, operation: Mapping[str, Any]) -> str:

@@ -14,9 +14,9 @@ QUEUE_TYPES = {"Transcoding": "Transcoding", "SpeedTranscoding": "SpeedTranscodi
 def job_detail(job: JobRecord) -> dict[str, Any]:
     """The JobsDetail element of a job: the request echo plus state, times and results."""
     spec = job.spec
-    operation = copy.deepcopy(spec.get("Operation", {}))
+    operation = spec.get("Operation", {})
     if job.result:
-        operation.update(job.result)
+        operation = {**copy.deepcopy(operation), **job.result}
     detail: dict[str, Any] = {
         "Code": job.code if job.state in (JobState.FAILED, JobState.CANCEL) else "Success",
         "Message": job.message if job.state in (JobState.FAILED, JobState.CANCEL) else "",

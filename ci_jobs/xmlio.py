@@ -7,7 +7,8 @@ shapes them: a leaf is its text, repeated children become a list, attributes are
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from lxml import etree
@@ -80,7 +81,7 @@ def build(tag: str, value: Any) -> etree._Element:
 def _fill(el: etree._Element, value: Any) -> None:
     if value is None:
         return
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         for k, v in value.items():
             append(el, k, v)
     elif isinstance(value, bool):
@@ -100,9 +101,43 @@ def append(parent: etree._Element, tag: str, value: Any) -> None:
 
 
 def dumps(tag: str, value: Any) -> bytes:
-    """Serialise `value` under a root `tag` with an XML declaration."""
-    data: bytes = etree.tostring(build(tag, value), xml_declaration=True, encoding="utf-8")
-    return data
+    """Serialise `value` under a root `tag` with an XML declaration (same output as `build`, faster)."""
+    parts: list[str] = ["<?xml version='1.0' encoding='utf-8'?>\n"]
+    _write(parts, tag, value)
+    return "".join(parts).encode("utf-8")
+
+
+def _write(parts: list[str], tag: str, value: Any) -> None:
+    if isinstance(value, list):
+        for item in value:
+            _write(parts, tag, item)
+        return
+    if value is None or (isinstance(value, dict) and not value):
+        parts.append(f"<{tag}/>")
+        return
+    if isinstance(value, dict):
+        parts.append(f"<{tag}>")
+        for k, v in value.items():
+            _write(parts, k, v)
+        parts.append(f"</{tag}>")
+        return
+    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    if not text:
+        parts.append(f"<{tag}/>")
+    else:
+        parts.append(f"<{tag}>{_escape(text)}</{tag}>")
+
+
+_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _escape(text: str) -> str:
+    text = _INVALID.sub("", text)  # characters XML 1.0 cannot carry (FFmpeg messages may hold them)
+    if "&" in text or "<" in text or ">" in text:
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if "\r" in text:
+        text = text.replace("\r", "&#13;")
+    return text
 
 
 def as_list(value: Any) -> list[Any]:

@@ -28,7 +28,10 @@ class Target:
 
 def host_of(request: web.Request) -> str:
     """The request's host name without port, lower-cased (absolute request URIs win)."""
-    host = request.url.host if request.url.is_absolute() and request.url.host else request.host
+    if request.raw_path.startswith(("http://", "https://")):  # proxy-style absolute request URI
+        host = request.url.host or request.host
+    else:
+        host = request.host
     host = host.lower()
     if host.startswith("["):
         return host.split("]")[0] + "]"
