@@ -16,8 +16,9 @@ Frames are cut into scenes at picture changes (or every `keyint` frames). For ea
    the tuned encoders share one set of stitchable SPS/PPS, so the scenes join into one stream.
 
 Where it stands (tests/processors/test_tsc.py, 320x240 camera-like clip with sensor noise, CRF 23):
-19.5-21.3% fewer bits than the plain output at equal or better SSIM, in about 6x its time (the
-tuned encoder runs x264's `slower` preset). Spending quality across scenes by rate-distortion slope
+20.4-21.3% fewer bits than the plain output at equal or better SSIM when run alone (17-18% on a
+busy machine: threaded x264 is not bit-exact, and the search amplifies that), in about 6-7x its
+time (the tuned encoder runs x264's `slower` preset). Spending quality across scenes by rate-distortion slope
 rather than per-scene targets would save more.
 
 SSIM is measured on luma exactly as FFmpeg's ssim filter does (8x8 windows at a 4-pixel step),
