@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sqlite3
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -51,6 +53,10 @@ class SqliteStore(TemplateRows):
         self._pending: list[tuple[list[JobRecord], asyncio.Future[set[str]]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._work = asyncio.Event()
+        # Job inserts are the hot path: one thread hop per group-committed batch (a whole
+        # transaction in one call), on a connection of their own, instead of one hop per statement.
+        self._inserter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-insert")
+        self._insert_conn: sqlite3.Connection | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -61,6 +67,8 @@ class SqliteStore(TemplateRows):
             self._w = await self._connect()
             await self._migrate(self._w)
             self._r = await self._connect()
+            self._insert_conn = await asyncio.get_running_loop().run_in_executor(
+                self._inserter, _plain_connection, self.path, self.synchronous)
         except Exception as exc:
             raise StoreError(f"cannot open {self.path}: {exc}") from exc
 
@@ -89,6 +97,10 @@ class SqliteStore(TemplateRows):
             if conn is not None:
                 await conn.close()
         self._w = self._r = None
+        if self._insert_conn is not None:
+            await asyncio.get_running_loop().run_in_executor(self._inserter, self._insert_conn.close)
+            self._insert_conn = None
+        self._inserter.shutdown(wait=False)
 
     async def reset(self) -> None:
         """Delete all jobs and callbacks; queues back to Active with no notification."""
@@ -190,16 +202,10 @@ class SqliteStore(TemplateRows):
         while self._pending:
             batch, self._pending = self._pending, []
             rows = [_job_row(j) for jobs, _ in batch for j in jobs]
-
-            async def run(db: aiosqlite.Connection, rows: list[tuple[Any, ...]] = rows) -> set[str]:
-                await db.executemany(
-                    "INSERT INTO jobs (job_id, bucket, queue_id, tag, state, level, created, spec, input_object)"
-                    " VALUES (?, ?, ?, ?, (SELECT CASE WHEN q.state='Paused' THEN 'Pause' ELSE ? END"
-                    " FROM queues q WHERE q.queue_id=?), ?, ?, ?, ?)", rows)
-                async with db.execute("SELECT queue_id FROM queues WHERE state='Paused'") as cur:
-                    return {r[0] for r in await cur.fetchall()}
             try:
-                paused = await self._tx(run)
+                async with self._lock:
+                    paused = await asyncio.get_running_loop().run_in_executor(self._inserter, _insert_batch,
+                                                                              self._insert_conn, rows)
             except BaseException as exc:  # noqa: BLE001 - every waiter hears about it
                 for _, fut in batch:
                     if not fut.done():
@@ -391,6 +397,34 @@ class SqliteStore(TemplateRows):
     def notify_work(self) -> None:
         """Wake the local scheduler."""
         self._work.set()
+
+
+def _plain_connection(path: Path, synchronous: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+def _insert_batch(conn: sqlite3.Connection | None, rows: list[tuple[Any, ...]]) -> set[str]:
+    """One transaction: insert the jobs (Pause in paused queues), report which queues are paused."""
+    if conn is None:
+        raise StoreError("store is not open")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(
+            "INSERT INTO jobs (job_id, bucket, queue_id, tag, state, level, created, spec, input_object)"
+            " VALUES (?, ?, ?, ?, (SELECT CASE WHEN q.state='Paused' THEN 'Pause' ELSE ? END"
+            " FROM queues q WHERE q.queue_id=?), ?, ?, ?, ?)", rows)
+        paused = {r[0] for r in conn.execute("SELECT queue_id FROM queues WHERE state='Paused'")}
+        conn.execute("COMMIT")
+        return paused
+    except Exception as exc:
+        with contextlib.suppress(Exception):
+            conn.execute("ROLLBACK")
+        raise StoreError(f"store write failed: {exc}") from exc
 
 
 async def _rescue_one(db: aiosqlite.Connection, job: JobRecord, now: float, max_attempts: int,
