@@ -6,6 +6,7 @@ Only the parameters and headers that the client lists are signed, so the verifie
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import time
@@ -83,13 +84,18 @@ def key_window(sign_time: str) -> tuple[int, int]:
     return start, end
 
 
+@functools.lru_cache(maxsize=1024)
+def _sign_key(secret_key: str, key_time: str) -> bytes:
+    # SDKs reuse one KeyTime for all the requests of a second or more: computed once per window.
+    return hmac.digest(secret_key.encode(), key_time.encode(), "sha1").hex().encode()
+
+
 def signature(secret_key: str, key_time: str, method: str, path: str,
               params: list[tuple[str, str]], headers: list[tuple[str, str]]) -> str:
     """Compute the hex signature for a decoded `path` and the signed params and headers."""
     http_string = f"{method.lower()}\n{path}\n{_canon(params)}\n{_canon(headers)}\n"
-    sign_key = hmac.new(secret_key.encode(), key_time.encode(), hashlib.sha1).hexdigest()
     sts = f"sha1\n{key_time}\n{hashlib.sha1(http_string.encode()).hexdigest()}\n"
-    return hmac.new(sign_key.encode(), sts.encode(), hashlib.sha1).hexdigest()
+    return hmac.digest(_sign_key(secret_key, key_time), sts.encode(), "sha1").hex()
 
 
 def verify(cred: Credential, secret_key: str, method: str, raw_path: str, raw_query: str,
@@ -102,23 +108,34 @@ def verify(cred: Credential, secret_key: str, method: str, raw_path: str, raw_qu
     if now < start - max_skew:
         raise RequestTimeTooSkewed()
     query: dict[str, str] = {}
-    for k, v in parse_qsl(raw_query, keep_blank_values=True):
-        query.setdefault(enc(k).lower(), v)
+    if cred.param_list and raw_query:
+        for k, v in parse_qsl(raw_query, keep_blank_values=True):
+            query.setdefault(enc(k).lower(), v)
     params = [(k, query.get(k, "")) for k in cred.param_list.split(";") if k]
-    lower = {k.lower(): v for k, v in headers.items()}
     names = [k for k in cred.header_list.split(";") if k]
+    hdrs = [(k, _header(headers, k)) for k in names]
     path = unquote(raw_path)
-    hdrs = [(k, lower.get(k, "")) for k in names]
     expected = signature(secret_key, cred.key_time, method, path, params, hdrs)
     if hmac.compare_digest(expected, cred.signature.lower()):
         return
-    host = lower.get("host", "")
+    host = _header(headers, "host")
     if "host" in names and ":" in host:
         hdrs = [(k, host.rsplit(":", 1)[0] if k == "host" else v) for k, v in hdrs]
         if hmac.compare_digest(signature(secret_key, cred.key_time, method, path, params, hdrs),
                                cred.signature.lower()):
             return
     raise SignatureDoesNotMatch()
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    """A header by lower-case name (aiohttp's headers are case-insensitive; plain dicts are searched)."""
+    value = headers.get(name)
+    if value is None:
+        for k, v in headers.items():
+            if k.lower() == name:
+                return v
+        return ""
+    return value
 
 
 def presign(secret_id: str, secret_key: str, method: str, path: str, host: str,

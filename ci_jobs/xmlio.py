@@ -54,7 +54,7 @@ def _strip_namespaces(root: etree._Element) -> None:
 
 def to_dict(el: etree._Element) -> Any:
     """Turn an element into str (leaf) or dict (children; repeated names become lists)."""
-    children = [c for c in el if isinstance(c.tag, str)]
+    children = list(el.iterchildren(etree.Element))
     if not children:
         return (el.text or "").strip()
     out: dict[str, Any] = {}

@@ -200,6 +200,9 @@ class SqliteStore(TemplateRows):
 
     async def _flush(self) -> None:
         while self._pending:
+            # Let the requests already being parsed join this batch: fewer, larger commits.
+            if len(self._pending) < 64:
+                await asyncio.sleep(0.001)
             batch, self._pending = self._pending, []
             rows = [_job_row(j) for jobs, _ in batch for j in jobs]
             try:
