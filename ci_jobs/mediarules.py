@@ -46,8 +46,11 @@ CONTAINERS: dict[str, ContainerSpec] = {
     "adts": ContainerSpec("adts", "aac", (), ("aac",), None, "aac"),
     "flac": ContainerSpec("flac", "flac", (), ("flac",), None, "flac"),
     "wav": ContainerSpec("wav", "wav", (), ("pcm_s16le",), None, "pcm_s16le"),
+    "hls": ContainerSpec("hls", "m3u8", ("h264", "h265"), ("aac", "mp3"), "h264", "aac"),
+    "m3u8": ContainerSpec("hls", "m3u8", ("h264", "h265"), ("aac", "mp3"), "h264", "aac"),
+    "dash": ContainerSpec("dash", "mpd", ("h264",), ("aac",), "h264", "aac"),
 }
-NOT_YET = ("hls", "dash", "amr", "m3u8")
+NOT_YET = ("amr",)
 
 # Segment Format -> (muxer, extension); the audio-only ones carry only their own codec.
 SEGMENT_FORMATS = {"aac": ("adts", "aac"), "mp3": ("mp3", "mp3"), "flac": ("flac", "flac"),

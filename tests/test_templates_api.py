@@ -107,3 +107,21 @@ def test_multi_operation_request(client: CosS3Client, media: str) -> None:
         client.ci_create_media_jobs(Bucket=BUCKET, Jobs={"Input": {"Object": media},
                                                          "Operation": [{"Tag": "MediaInfo"}] * 7})
     assert "at most 6" in err.value.get_error_msg()
+
+
+def test_official_hls_preset_publishes_playlist_and_segments(client: CosS3Client, media: str,
+                                                             tmp_path: Path) -> None:
+    op = {"TemplateId": "t0e634622e8dfb49339ba478d60ddc7188", "Output": output("tpl/hls/${InputName}.${ext}")}
+    done = wait_job(client, submit(client, job_body("Transcode", media, op))["JobId"])
+    assert done["State"] == "Success", done
+    assert done["Operation"]["TemplateName"] == "H264-HLS-流畅"
+    assert done["Operation"]["MediaResult"]["OutputFile"]["ObjectName"] == "tpl/hls/in.m3u8"
+    playlist = client.get_object(Bucket=BUCKET, Key="tpl/hls/in.m3u8")["Body"].get_raw_stream().read().decode()
+    segments = [line for line in playlist.splitlines() if line and not line.startswith("#")]
+    assert segments
+    for name in segments:
+        (tmp_path / name).write_bytes(fetch(client, f"tpl/hls/{name}", tmp_path).read_bytes())
+    (tmp_path / "in.m3u8").write_text(playlist)
+    with av.open(str(tmp_path / "in.m3u8")) as c:
+        frames = list(c.decode(video=0))
+        assert frames[0].width == 640 and len(frames) >= 45

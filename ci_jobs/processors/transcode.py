@@ -40,6 +40,7 @@ from .common import (
     window,
 )
 from .mediainfo import probe
+from .streaming import SEGMENT_SECONDS, Package, finish, open_dash, open_hls, stem
 
 WHERE = "Request.Operation.Transcode"
 # Container tags that describe the source file and must not be copied onto the output.
@@ -61,12 +62,19 @@ def run(task: Task, progress: Progress) -> Result:
     name = f"transcode.{spec.ext}"
     path = os.path.join(task.outdir, name)
     progress(0.0)
+    package: Package | None = None
     with ExitStack() as stack:
         inp = stack.enter_context(open_input(task.inputs[0]))
         total = duration(inp)
         win = window(params, total, WHERE)
-        out = stack.enter_context(_open_output(path, spec, params))
-        lanes = _lanes(inp, out, spec, params)
+        seconds = None
+        if spec.muxer in ("hls", "dash"):
+            seconds = _segment_seconds(params)
+            package = _open_package(task, params, spec, seconds)
+            out = stack.enter_context(package.container)
+        else:
+            out = stack.enter_context(_open_output(path, spec, params))
+        lanes = _lanes(inp, out, spec, params, seconds)
         embedded = _extras(task, out, lanes, spec, win, win.length(total))
         _copy_metadata(inp, out, lanes, params)
         writer = Writer()
@@ -76,7 +84,25 @@ def run(task: Task, progress: Progress) -> Result:
         _pump(inp, lanes, win, Ticker(progress, win.length(total)), embedded, writer)
         writer.drain()
     progress(100.0)
+    if package is not None:
+        files, info = finish(package)
+        return {"files": files, "ext": spec.ext, "media_info": info}
     return {"files": [{"name": name, "role": "main"}], "ext": spec.ext, "media_info": probe(path)}
+
+
+def _segment_seconds(params: dict[str, Any]) -> float:
+    """HLS/DASH segment length: Container.ClipConfig.Duration, else Video.HlsTsTime, else 5 s."""
+    return (num(section(section(params, "Container"), "ClipConfig"), "Duration")
+            or num(section(params, "Video"), "HlsTsTime") or SEGMENT_SECONDS)
+
+
+def _open_package(task: Task, params: dict[str, Any], spec: ContainerSpec, seconds: float) -> Package:
+    """An HLS playlist (optionally AES-128 encrypted) or a DASH manifest with its segments."""
+    if spec.muxer == "dash":
+        return open_dash(task.outdir, stem(task, spec.ext), seconds)
+    encrypt = section(section(params, "TransConfig"), "HlsEncrypt")
+    return open_hls(task.outdir, stem(task, spec.ext), seconds,
+                    encrypt if flag(encrypt, "IsHlsEncrypt") else None)
 
 
 def _open_output(path: str, spec: ContainerSpec, params: Mapping[str, Any]) -> OutputContainer:
@@ -96,12 +122,12 @@ def _pick(streams: Any, index: float | None) -> Any:
 
 
 def _lanes(inp: InputContainer, out: OutputContainer, spec: ContainerSpec,
-           params: dict[str, Any]) -> list[VideoLane | AudioLane]:
+           params: dict[str, Any], segment_seconds: float | None = None) -> list[VideoLane | AudioLane]:
     index = num(section(params, "TransConfig"), "TranscodeIndex")
     lanes: list[VideoLane | AudioLane] = []
     vin = _pick(inp.streams.video, index)
     if vin is not None and spec.video and not flag(section(params, "Video"), "Remove"):
-        lanes.append(VideoLane(out, vin, spec, params))
+        lanes.append(VideoLane(out, vin, spec, params, segment_seconds))
     ain = _pick(inp.streams.audio, index)
     if ain is not None and not flag(section(params, "Audio"), "Remove"):
         lanes.append(AudioLane(out, ain, spec, params))
@@ -182,7 +208,7 @@ class VideoLane:
     kind = "video"
 
     def __init__(self, out: OutputContainer, src: av.VideoStream, spec: ContainerSpec,
-                 params: dict[str, Any]) -> None:
+                 params: dict[str, Any], segment_seconds: float | None = None) -> None:
         video, trans = section(params, "Video"), section(params, "TransConfig")
         self.out, self.src = out, src
         key = video_codec(text(video, "Codec", spec.default_video or "h264"))
@@ -194,6 +220,9 @@ class VideoLane:
         if self.pix_fmt == "auto" or key not in ("h264", "h265"):
             self.pix_fmt = "yuv420p"
         options = _video_options(key, video, trans, src, self)
+        if segment_seconds and not text(video, "Gop"):
+            # HLS/DASH cut segments at key frames: put one at every segment boundary.
+            options["g"] = str(max(1, round(float(self.rate) * segment_seconds)))
         top_speed = tsc.requested(trans)
         self.stream = cast(av.VideoStream, out.add_stream(
             VIDEO_ENCODERS[key], rate=self.rate, options=tsc.tuned(options) if top_speed else options))
