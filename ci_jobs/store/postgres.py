@@ -35,6 +35,7 @@ from . import (
     Outcome,
     QueueRecord,
     QueueState,
+    Wakeups,
     migrations,
 )
 from . import postgres_sql as sql
@@ -83,7 +84,7 @@ def redact(dsn: str) -> str:
     return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", dsn)
 
 
-class PostgresStore(TemplateRows):
+class PostgresStore(TemplateRows, Wakeups):
     """Store on a PostgreSQL database that any number of ci-jobs nodes share."""
 
     def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 10, migrate: bool = True,
@@ -401,19 +402,7 @@ class PostgresStore(TemplateRows):
         """Record a failed attempt and when to try again."""
         await self._fetch(sql.CALLBACK_RETRY, callback_id, attempts, next_at, sql.text(error)[:500])
 
-    # --- wake-ups ---------------------------------------------------------------------------
-
-    async def wait_for_work(self, timeout: float) -> None:
-        """Sleep until a NOTIFY from any node, notify_work(), or `timeout`."""
-        try:
-            await asyncio.wait_for(self._work.wait(), timeout)
-        except TimeoutError:
-            pass
-        self._work.clear()
-
-    def notify_work(self) -> None:
-        """Wake the local scheduler."""
-        self._work.set()
+    # --- wake-ups: LISTEN/NOTIFY from every node sets the local event (Wakeups) ----------------
 
     async def _listen(self) -> Conn:
         conn = await asyncpg.connect(self.dsn, server_settings={"application_name": LISTEN_APP})

@@ -30,6 +30,7 @@ from . import (
     JobState,
     QueueRecord,
     QueueState,
+    Wakeups,
     migrations,
 )
 from .sqlite_templates import TemplateRows
@@ -41,7 +42,7 @@ QUEUE_COLUMNS = ("queue_id, bucket, name, state, max_concurrent, max_size, notif
                  "updated, running")
 
 
-class SqliteStore(TemplateRows):
+class SqliteStore(TemplateRows, Wakeups):
     """Store on a SQLite file (`:memory:` is not supported: two connections must share it)."""
 
     def __init__(self, path: Path, synchronous: str = "FULL") -> None:
@@ -387,19 +388,6 @@ class SqliteStore(TemplateRows):
                              (attempts, next_at, error[:500], callback_id))
         await self._tx(run)
 
-    # --- wake-ups ---------------------------------------------------------------------------
-
-    async def wait_for_work(self, timeout: float) -> None:
-        """Sleep until notify_work() or `timeout`."""
-        try:
-            await asyncio.wait_for(self._work.wait(), timeout)
-        except TimeoutError:
-            pass
-        self._work.clear()
-
-    def notify_work(self) -> None:
-        """Wake the local scheduler."""
-        self._work.set()
 
 
 def _plain_connection(path: Path, synchronous: str) -> sqlite3.Connection:
