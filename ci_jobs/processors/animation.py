@@ -13,7 +13,7 @@ from av.filter.context import FilterContext
 from .. import mediarules
 from ..errors import InvalidArgument, JobFailed
 from ..mediarules import flag, num, section, text
-from . import Progress, Result, Task
+from . import Progress, Result, Task, watermark
 from .common import (
     Chain,
     Filters,
@@ -63,6 +63,9 @@ def run(task: Task, progress: Progress) -> Result:
         picker = Picker(video, vin)
         with av.open(path, "w", format=ext, container_options={"loop": "0"}) as out:
             writer = Writer(out, fmt, video, vin, picker.rate, degrees)
+            if watermark.wants(task.operation):
+                writer.decorator = watermark.decorator(task.operation, task.objects, writer.size,
+                                                       fit(vin, None, None, degrees))
             seek(inp, vin, win.start)
             _pump(inp, vin, win, picker, writer, Ticker(progress, win.length(total)))
     progress(100.0)
@@ -80,7 +83,7 @@ def _pump(inp: Any, vin: av.VideoStream, win: Window, picker: Picker, writer: Wr
             break
         slot = picker.slot(max(at, 0.0))
         if slot is not None:
-            writer.add(frame, slot)  # type: ignore[arg-type]
+            writer.add(frame, slot, max(at, 0.0))  # type: ignore[arg-type]
         ticker.at(at)
     if not writer.count:
         raise JobFailed("InvalidInput", "No frame could be decoded in the requested range")
@@ -143,26 +146,42 @@ class Writer:
         self.time_base = 1 / rate
         self.stream.codec_context.time_base = self.time_base
         self.chain: Chain | None = None
+        self.decorator: watermark.Decorator | None = None
         self.count = 0
         self._slot = -1
+        self._scaler: Chain | None = None  # with watermarks: scale, draw, then the palette chain
 
-    def add(self, frame: av.VideoFrame, slot: int) -> None:
-        """Queue one frame for playback position `slot` (in 1/rate units)."""
+    def add(self, frame: av.VideoFrame, slot: int, at: float) -> None:
+        """Queue one frame for playback position `slot` (in 1/rate units); it plays `at` s into the clip."""
         if slot <= self._slot:
             return  # two source frames landed on one playback slot
         self._slot = slot
         frame.pts, frame.time_base = slot, self.time_base
-        if self.chain is None:
-            scale = [*turn(self.degrees), ("scale", f"{self.size[0]}:{self.size[1]}:flags=lanczos"), ("setsar", "1")]
-            sar = self.vin.sample_aspect_ratio
-            palette = _PALETTES.get(self.fmt)
-            self.chain = (PaletteChain(frame, self.time_base, sar, scale, palette) if palette
-                          else Chain(frame, self.time_base, sar, scale))
         self.count += 1
+        scale = [*turn(self.degrees), ("scale", f"{self.size[0]}:{self.size[1]}:flags=lanczos"), ("setsar", "1")]
+        if self.decorator is None:
+            self._palette(frame, scale)
+            return
+        # Watermarks are drawn on the scaled frame, before the GIF palette is computed from it.
+        if self._scaler is None:
+            self._scaler = Chain(frame, self.time_base, self.vin.sample_aspect_ratio, scale)
+        for scaled in self._scaler.push(frame):
+            self._palette(self.decorator.paint(scaled, at), [])
+
+    def _palette(self, frame: av.VideoFrame | None, filters: Filters) -> None:
+        if self.chain is None:
+            assert frame is not None
+            sar = self.vin.sample_aspect_ratio if filters else Fraction(1, 1)  # drawn frames are square-pixel
+            palette = _PALETTES.get(self.fmt)
+            self.chain = (PaletteChain(frame, self.time_base, sar, filters, palette) if palette
+                          else Chain(frame, self.time_base, sar, filters))
         self._encode(self.chain.push(frame))
 
     def close(self) -> None:
         """Flush the filters (a GIF palette is only known now) and the encoder."""
+        if self._scaler is not None and self.decorator is not None:
+            for scaled in self._scaler.push(None):
+                self._palette(self.decorator.paint(scaled, scaled.time or 0.0), [])
         if self.chain is not None:
             self._encode(self.chain.push(None))
         self.out.mux(self.stream.encode(None))

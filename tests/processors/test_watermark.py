@@ -184,3 +184,15 @@ def test_snapshot_shots_carry_the_mark(process: Process, grey: str, logo: dict[s
     picture = np.asarray(Image.open(out.path()).convert("RGB")).astype(np.int16)
     x0, y0, x1, y1 = bbox(red(picture))
     assert (x0, y0, x1, y1) == (4, H - 6 - 20, 44, H - 6)
+
+
+def test_animation_frames_carry_the_mark(process: Process, grey: str, logo: dict[str, str]) -> None:
+    op = {"Animation": {"Container": {"Format": "gif"}, "Video": {"Codec": "gif", "Width": "320", "Fps": "5"}},
+          "Watermark": image_mark("TopRight", "Absolute", "8", "4"),
+          "Output": {"Region": "ap-guangzhou", "Bucket": "b-1", "Object": "a.gif"}}
+    out = process("Animation", op, grey, objects=logo)
+    shots = frames(out.path())
+    assert len(shots) >= 3
+    for picture in shots:
+        x0, y0, x1, y1 = bbox(red(picture))
+        assert (x0, y0, x1, y1) == (320 - 8 - 40, 4, 320 - 8, 24)
