@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import mediarules
 from ..errors import CiJobsError, JobFailed
 from ..mediarules import INPUT_OPTIONAL
 
@@ -53,6 +54,7 @@ def run(task: Task, progress: Progress) -> Result:
     if not task.inputs and task.tag not in INPUT_OPTIONAL:
         raise JobFailed("InvalidArgument", "Request.Input.Object is required")
     try:
+        mediarules.check(task.tag, task.operation)  # also for jobs from older servers or templates
         module = importlib.import_module(f"{__name__}.{name}")
         result: Result = module.run(task, progress)
     except JobFailed:

@@ -10,8 +10,7 @@ import av
 from av.container import OutputContainer
 from av.filter.context import FilterContext
 
-from .. import mediarules
-from ..errors import InvalidArgument, JobFailed
+from ..errors import JobFailed
 from ..mediarules import flag, num, section, text
 from . import Progress, Result, Task, watermark
 from .common import (
@@ -41,10 +40,6 @@ _PALETTES = {
 
 def run(task: Task, progress: Progress) -> Result:
     """Render the animation described by Request.Operation.Animation from `task.inputs[0]`."""
-    try:
-        mediarules.check("Animation", task.operation)
-    except InvalidArgument as exc:
-        raise JobFailed("InvalidArgument", exc.message) from exc
     params = section(task.operation, "Animation")
     fmt = text(section(params, "Container"), "Format", "gif").lower()
     ext = "webp" if fmt == "webp" else "gif"

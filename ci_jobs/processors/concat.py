@@ -26,7 +26,7 @@ import av
 from av.container import InputContainer, OutputContainer
 
 from .. import mediarules
-from ..errors import InvalidArgument, JobFailed
+from ..errors import JobFailed
 from ..mediarules import CONCAT_CONTAINERS, ContainerSpec, flag, fragments, num, object_key, section, text
 from . import Progress, Result, Task
 from .blend import AudioFeed, Held, VideoFeed, edges
@@ -60,10 +60,6 @@ class Source:
 
 def run(task: Task, progress: Progress) -> Result:
     """Join the pieces named by Request.Operation.ConcatTemplate into one output."""
-    try:
-        mediarules.check("Concat", task.operation)
-    except InvalidArgument as exc:
-        raise JobFailed("InvalidArgument", exc.message) from exc
     params = section(task.operation, "ConcatTemplate")
     spec = CONCAT_CONTAINERS[text(section(params, "Container"), "Format").lower()]
     progress(0.0)

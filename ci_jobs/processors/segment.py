@@ -19,8 +19,7 @@ from av.bitstream import BitStreamFilterContext
 from av.container import InputContainer, OutputContainer
 from av.stream import Stream
 
-from .. import mediarules
-from ..errors import InvalidArgument, JobFailed
+from ..errors import JobFailed
 from ..mediarules import PACKAGED, SEGMENT_AUDIO_ONLY, SEGMENT_FORMATS, flag, num, section, text
 from . import Progress, Result, Task
 from .common import Ticker, duration, open_input, origin, seek
@@ -43,10 +42,6 @@ class Span:
 
 def run(task: Task, progress: Progress) -> Result:
     """Remux `task.inputs[0]` as Request.Operation.Segment asks; return the files and MediaInfo."""
-    try:
-        mediarules.check("Segment", task.operation)
-    except InvalidArgument as exc:
-        raise JobFailed("InvalidArgument", exc.message) from exc
     params = section(task.operation, "Segment")
     fmt = text(params, "Format").lower()
     muxer, ext = SEGMENT_FORMATS[fmt]

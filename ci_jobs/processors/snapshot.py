@@ -12,7 +12,7 @@ import numpy as np
 from av.container import InputContainer
 
 from .. import mediarules
-from ..errors import InvalidArgument, JobFailed
+from ..errors import JobFailed
 from ..mediarules import IMAGE_EXTS, flag, image_ext, num, section, text
 from . import Progress, Result, Task, watermark
 from .common import Ticker, decoded, duration, fit, open_input, origin, seek, upright
@@ -25,10 +25,6 @@ _MAX_SHEET = 4096  # default cells shrink so a sheet stays within this many pixe
 
 def run(task: Task, progress: Progress) -> Result:
     """Take the shots described by Request.Operation.Snapshot from `task.inputs[0]`."""
-    try:
-        mediarules.check("Snapshot", task.operation)
-    except InvalidArgument as exc:
-        raise JobFailed("InvalidArgument", exc.message) from exc
     params = section(task.operation, "Snapshot")
     out_mode = text(params, "SnapshotOutMode", "OnlySnapshot").lower()
     ext = "jpg" if out_mode == "onlysprite" else image_ext(text(section(task.operation, "Output"), "Object"))

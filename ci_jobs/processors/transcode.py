@@ -20,7 +20,7 @@ import numpy as np
 from av.container import InputContainer, OutputContainer
 
 from .. import mediarules
-from ..errors import InvalidArgument, JobFailed
+from ..errors import JobFailed
 from ..mediarules import AUDIO_ENCODERS, VIDEO_ENCODERS, ContainerSpec, flag, num, section, text, video_codec
 from . import Progress, Result, Task, audiomix, subtitles, tsc, watermark
 from .common import (
@@ -53,10 +53,6 @@ _MUXER_OPTIONS = {"mp4": {"movflags": "+faststart"}, "mov": {"movflags": "+fasts
 
 def run(task: Task, progress: Progress) -> Result:
     """Transcode `task.inputs[0]` into `task.outdir`; return the file and its MediaInfo."""
-    try:
-        mediarules.check("Transcode", task.operation)
-    except InvalidArgument as exc:
-        raise JobFailed("InvalidArgument", exc.message) from exc
     params = section(task.operation, "Transcode")
     spec = mediarules.container(text(section(params, "Container"), "Format", "mp4"))
     name = f"transcode.{spec.ext}"
