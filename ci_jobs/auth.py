@@ -75,12 +75,14 @@ def _credential(parts: dict[str, str]) -> Credential:
                       parts["q-header-list"], parts["q-url-param-list"], parts["q-signature"])
 
 
-def key_window(sign_time: str) -> tuple[int, int]:
-    """Return (start, end) of a `start;end` time pair."""
+def _window(name: str, value: str) -> tuple[int, int]:
+    """Return (start, end) of a `start;end` time pair of the field `name`."""
     try:
-        start, end = (int(x) for x in sign_time.split(";"))
+        start, end = (int(x) for x in value.split(";"))
     except ValueError as exc:
-        raise InvalidAuthorization(f"malformed q-sign-time {sign_time!r}") from exc
+        raise InvalidAuthorization(f"malformed {name} {value!r}") from exc
+    if start > end:
+        raise InvalidAuthorization(f"{name} {value!r} ends before it starts")
     return start, end
 
 
@@ -100,12 +102,20 @@ def signature(secret_key: str, key_time: str, method: str, path: str,
 
 def verify(cred: Credential, secret_key: str, method: str, raw_path: str, raw_query: str,
            headers: Mapping[str, str], *, now: float | None = None, max_skew: int = 900) -> None:
-    """Raise unless `cred` signs this request with `secret_key` and is inside its time window."""
-    start, end = key_window(cred.sign_time)
+    """Raise unless `cred` signs this request with `secret_key` and is inside its time windows.
+
+    The signature covers `q-key-time` only (the signing key is derived from it), so that is the
+    window that bounds the credential: editing the unsigned `q-sign-time` cannot revive an
+    expired one. `q-sign-time` is checked too, and must lie inside `q-key-time`.
+    """
     now = time.time() if now is None else now
-    if now > end:
+    key_start, key_end = _window("q-key-time", cred.key_time)
+    sign_start, sign_end = _window("q-sign-time", cred.sign_time)
+    if not key_start <= sign_start <= sign_end <= key_end:
+        raise AccessDenied("q-sign-time must lie inside q-key-time")
+    if now > min(key_end, sign_end):
         raise AccessDenied("Request has expired")
-    if now < start - max_skew:
+    if now < max(key_start, sign_start) - max_skew:
         raise RequestTimeTooSkewed()
     query: dict[str, str] = {}
     if cred.param_list and raw_query:

@@ -85,10 +85,27 @@ def serve(args: argparse.Namespace) -> int:
               "[[accounts]] or allow_public_with_demo_key = true", file=sys.stderr)
         return 2
     app = create_app(settings)
-    print(banner(settings), flush=True)
-    web.run_app(app, host=settings.server.host, port=settings.server.port, print=None,
-                access_log=None, handle_signals=True)
+    try:
+        asyncio.run(_serve_app(app, settings))
+    except (web.GracefulExit, KeyboardInterrupt):
+        pass
     return 0
+
+
+async def _serve_app(app: Any, settings: config.Settings) -> None:
+    """Serve `app` until SIGINT/SIGTERM (which raise GracefulExit), then clean it up."""
+    from aiohttp import web  # noqa: PLC0415
+
+    from .api.serving import runner  # noqa: PLC0415
+
+    app_runner = runner(app, access_log=None, handle_signals=True)
+    await app_runner.setup()
+    try:
+        await web.TCPSite(app_runner, settings.server.host, settings.server.port).start()
+        print(banner(settings), flush=True)
+        await asyncio.Event().wait()
+    finally:
+        await app_runner.cleanup()
 
 
 def worker(args: argparse.Namespace) -> int:

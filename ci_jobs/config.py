@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InvalidArgument
+from .outbound import Policy
 
 DEFAULTS = Path(__file__).with_name("defaults.toml")
 ENV_PREFIX = "CI_JOBS_"
@@ -78,8 +79,14 @@ class CallbackSettings:
     timeout: float = 5.0
     max_attempts: int = 12
     allow_link_local: bool = False
+    allow_loopback: bool = False
     retry_base: float = 2.0
     poll_seconds: float = 1.0
+
+    @property
+    def policy(self) -> Policy:
+        """Which addresses callbacks may reach."""
+        return Policy(allow_loopback=self.allow_loopback, allow_link_local=self.allow_link_local)
 
 
 @dataclass(frozen=True)

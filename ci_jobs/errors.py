@@ -87,6 +87,12 @@ class InvalidRange(CiJobsError):
     code = "InvalidRange"
 
 
+class InvalidRequest(CiJobsError):
+    """The request could not be read as HTTP (a request line or header too long, a bad method)."""
+
+    code = "InvalidRequest"
+
+
 class MethodNotAllowed(CiJobsError):
     """The specified method is not allowed against this resource."""
 

@@ -65,7 +65,7 @@ def make_storage(settings: Settings, data_dir: Path) -> Storage:
 
 def make_senders(settings: Settings) -> dict[str, Sender]:
     """Callback senders by CallBackType."""
-    senders: dict[str, Sender] = {"Url": UrlSender(settings.callbacks.timeout, settings.callbacks.allow_link_local)}
+    senders: dict[str, Sender] = {"Url": UrlSender(settings.callbacks.timeout, settings.callbacks.policy)}
     from .notify.mq import MqSender  # noqa: PLC0415 - aio-pika only when this node can send MQ callbacks
 
     senders["TDMQ"] = MqSender(settings.mq)

@@ -20,7 +20,7 @@ from lxml import etree
 from . import ids, mediarules, xmlio
 from .config import Bucket, Settings
 from .errors import InvalidArgument, NoSuchQueue
-from .notify.url import check_url
+from .outbound import check_url
 from .storage import Storage, safe_key
 from .store import JobFilter, JobRecord, JobState, QueueRecord, Store
 from .templates import KINDS, Templates
@@ -158,7 +158,7 @@ class Service:
         if kind == "TDMQ" and not isinstance(request.get("CallBackMqConfig"), dict):
             raise InvalidArgument("Request.CallBackMqConfig is required when CallBackType is TDMQ")
         if url and url.lower() != "no" and kind != "TDMQ":
-            check_url(url, self.settings.callbacks.allow_link_local)
+            check_url(url, self.settings.callbacks.policy)
 
     async def _queue_for(self, bucket: Bucket, queue_id: str) -> QueueRecord:
         # Queues are never deleted, so a known id stays valid; the queue's state is applied by the
@@ -261,7 +261,7 @@ class Service:
             if kind == "Url":
                 if not cfg.get("Url"):
                     raise InvalidArgument("Request.NotifyConfig.Url is required when Type is Url")
-                check_url(cfg["Url"], self.settings.callbacks.allow_link_local)
+                check_url(cfg["Url"], self.settings.callbacks.policy, "Request.NotifyConfig.Url")
             elif not cfg.get("MqName"):
                 raise InvalidArgument("Request.NotifyConfig.MqName is required when Type is TDMQ")
             if not cfg.get("Event"):

@@ -40,6 +40,10 @@ def parse(body: bytes) -> etree._Element:
         root = etree.fromstring(body, _PARSER)
     except etree.XMLSyntaxError as exc:
         raise MalformedXML(f"The XML you provided was not well-formed: {exc}") from exc
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        # The byte search above misses UTF-16/UTF-32 bodies: the parsed tree is what counts.
+        raise MalformedXML("DOCTYPE and ENTITY declarations are not allowed.")
     if b"xmlns" in body:
         _strip_namespaces(root)
     return root

@@ -2,6 +2,8 @@
 
 Run: `.venv/bin/python examples/callback_listener.py 9000`, then submit jobs with
 `<CallBack>http://127.0.0.1:9000/ci</CallBack>` (and `<CallBackFormat>JSON</CallBackFormat>` for JSON).
+Callbacks to this machine are refused unless the server allows them: start it with
+`CI_JOBS_CALLBACKS_ALLOW_LOOPBACK=1 make run` (or `[callbacks] allow_loopback = true`).
 """
 
 from __future__ import annotations

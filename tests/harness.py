@@ -10,6 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
+from ci_jobs.api.serving import Runner
+
 
 def free_port() -> int:
     """A free TCP port on 127.0.0.1."""
@@ -26,7 +28,7 @@ class ServerThread:
         self.factory = factory
         self.port = port or free_port()
         self.loop = asyncio.new_event_loop()
-        self._runner: web.AppRunner | None = None
+        self._runner: Runner | None = None
         self.app: web.Application | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
@@ -61,7 +63,7 @@ class ServerThread:
         if asyncio.iscoroutine(app):
             app = await app
         self.app = app  # type: ignore[assignment]
-        self._runner = web.AppRunner(app)  # type: ignore[arg-type]
+        self._runner = Runner(app)  # type: ignore[arg-type]
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
 

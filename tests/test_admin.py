@@ -12,6 +12,7 @@ from ci_jobs.server import create_app
 
 from .conftest import BUCKET, job_body, make_settings, sdk, wait_job
 from .harness import ServerThread
+from .signing import signed
 
 
 def test_reset_wipes_jobs_objects_and_queue_settings(tmp_path: Path, clip: bytes) -> None:
@@ -25,7 +26,8 @@ def test_reset_wipes_jobs_objects_and_queue_settings(tmp_path: Path, clip: bytes
         q = client.ci_get_media_queue(Bucket=BUCKET)["QueueList"][0]
         client.ci_update_media_queue(Bucket=BUCKET, QueueId=q["QueueId"],
                                      Request={"Name": q["Name"], "State": "Paused", "NotifyConfig": {"State": "Off"}})
-        assert requests.post(srv.endpoint + "/-/reset", timeout=10).json() == {"status": "reset"}
+        headers = signed("POST", "/-/reset", f"127.0.0.1:{srv.port}")
+        assert requests.post(srv.endpoint + "/-/reset", headers=headers, timeout=10).json() == {"status": "reset"}
         resp = client.ci_get_media_jobs(Bucket=BUCKET, JobIDs=job_id)
         assert job_id in str(resp.get("NonExistJobIds")) and not resp.get("JobsDetail")
         with pytest.raises(CosServiceError):

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from ..config import Settings
+from ..errors import MethodNotAllowed
 from . import ci, cos
 from .keys import SERVICE, SETTINGS, STORAGE, SYNC, TARGET
 from .middleware import ci_middleware
-from .routing import Target
 
 if TYPE_CHECKING:
     from ..service import Service
@@ -26,16 +26,17 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def reset(request: web.Request) -> web.Response:
-    """Wipe every job, queue change, callback and object (only with `admin = true`)."""
-    if not request.app[SETTINGS].server.admin:
-        raise web.HTTPNotFound()
+    """Wipe every job, queue change, callback and object (only with `admin = true`; the middleware
+    requires a configured account's signature and refuses cross-origin requests)."""
     await request.app[SERVICE].reset()
     return web.json_response({"status": "reset"})
 
 
 async def dispatch(request: web.Request) -> web.StreamResponse:
     """Send a resolved request to the CI or the COS handlers."""
-    target: Target = request[TARGET]
+    target = request.get(TARGET)
+    if target is None:  # an ops path (/-/reset) asked with another method
+        raise MethodNotAllowed()
     if target.service == "ci":
         return await ci.handle(request, target)
     return await cos.handle(request, target)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from .. import auth, errors, ids
-from ..config import Settings
+from ..config import Account, Settings
 from . import routing
 from .keys import ACCOUNT, REQUEST_ID, SETTINGS, TARGET
 from .responses import error_response, headers
@@ -17,6 +18,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 PUBLIC_PATHS = frozenset({"/-/health"})
+ADMIN_PATHS = frozenset({"/-/reset"})  # with `admin = true` only; signed by a configured account
 
 
 @web.middleware
@@ -27,8 +29,13 @@ async def ci_middleware(request: web.Request, handler: Handler) -> web.StreamRes
     service = "ci" if routing.is_ci_path(request.path) else "cos"
     resource = request.host + request.path
     try:
-        if request.path not in PUBLIC_PATHS and not request.path.startswith("/-/"):
-            settings = request.app[SETTINGS]
+        settings = request.app[SETTINGS]
+        if request.path in ADMIN_PATHS:
+            if not settings.server.admin:
+                raise errors.NoSuchResource()
+            refuse_cross_origin(request)
+            request[ACCOUNT] = verify_signature(request, settings)
+        elif request.path not in PUBLIC_PATHS:
             target = routing.resolve(request, settings)
             service = target.service
             request[TARGET] = target
@@ -58,6 +65,14 @@ async def ci_middleware(request: web.Request, handler: Handler) -> web.StreamRes
 
 def authenticate(request: web.Request, settings: Settings, target: routing.Target) -> None:
     """Verify the header or pre-signed-URL signature; the key's APPID must own the bucket."""
+    account = verify_signature(request, settings)
+    if target.bucket is not None and target.bucket.appid != account.appid:
+        raise errors.AccessDenied("Access Denied.")
+    request[ACCOUNT] = account
+
+
+def verify_signature(request: web.Request, settings: Settings) -> Account:
+    """The configured account whose key signs this request (header or pre-signed URL), else raise."""
     cred = auth.parse_authorization(request.headers.get("Authorization", ""))
     if cred is None:
         cred = auth.parse_query(request.query)
@@ -71,6 +86,12 @@ def authenticate(request: web.Request, settings: Settings, target: routing.Targe
         raw_path = "/" + raw_path.split("://", 1)[1].partition("/")[2]
     auth.verify(cred, account.secret_key, request.method, raw_path, request.query_string,
                 request.headers, max_skew=settings.server.max_skew_seconds)
-    if target.bucket is not None and target.bucket.appid != account.appid:
-        raise errors.AccessDenied("Access Denied.")
-    request[ACCOUNT] = account
+    return account
+
+
+def refuse_cross_origin(request: web.Request) -> None:
+    """Refuse what a web page in a browser sent to this server from another origin (a forged form POST)."""
+    site = request.headers.get("Sec-Fetch-Site", "")
+    origin = request.headers.get("Origin", "")
+    if site in ("cross-site", "same-site") or (origin and urlsplit(origin).netloc != request.host):
+        raise errors.AccessDenied("Cross-origin requests to the admin endpoints are refused.")

@@ -12,6 +12,7 @@ from .keys import REQUEST_ID
 # One table: error class -> HTTP status. Looked up along the class MRO, first hit wins.
 STATUS: dict[type[errors.CiJobsError], int] = {
     errors.InvalidArgument: 400,
+    errors.InvalidRequest: 400,
     errors.MalformedXML: 400,
     errors.MissingContent: 400,
     errors.EntityTooLarge: 400,

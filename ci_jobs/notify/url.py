@@ -1,58 +1,36 @@
-"""HTTP callback delivery, refusing link-local targets (cloud metadata endpoints) unless allowed."""
+"""HTTP callback delivery to the address that was checked (see `ci_jobs.outbound`)."""
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
-import socket
-from urllib.parse import urlsplit
-
 import aiohttp
+from yarl import URL
 
-from ..errors import InvalidArgument
+from ..outbound import Policy, check_url, resolve
 from ..store import Callback
-
-
-def check_url(url: str, allow_link_local: bool) -> None:
-    """Refuse non-http(s) URLs and literal link-local addresses (submit-time check)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidArgument(f"CallBack {url!r} must be an http(s) URL")
-    try:
-        ip = ipaddress.ip_address(parts.hostname)
-    except ValueError:
-        return
-    if ip.is_link_local and not allow_link_local:
-        raise InvalidArgument(f"CallBack {url!r} targets a link-local address, which is not allowed")
-
-
-async def _check_resolved(host: str, port: int, allow_link_local: bool) -> None:
-    if allow_link_local:
-        return
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    for info in infos:
-        if ipaddress.ip_address(info[4][0]).is_link_local:
-            raise InvalidArgument(f"callback host {host} resolves to a link-local address")
 
 
 class UrlSender:
     """POSTs callback bodies with one shared aiohttp session."""
 
-    def __init__(self, timeout: float, allow_link_local: bool) -> None:
+    def __init__(self, timeout: float, policy: Policy) -> None:
         self.timeout = timeout
-        self.allow_link_local = allow_link_local
+        self.policy = policy
         self._session: aiohttp.ClientSession | None = None
 
     async def send(self, cb: Callback) -> None:
         """Deliver once; raise on any failure (non-2xx, timeout, refused target)."""
         url = str(cb.target["url"])
-        check_url(url, self.allow_link_local)
-        parts = urlsplit(url)
-        await _check_resolved(parts.hostname or "", parts.port or 80, self.allow_link_local)
+        check_url(url, self.policy)
+        target = URL(url)
+        host = target.raw_host or ""
+        port = target.port or (443 if target.scheme == "https" else 80)
+        address = await resolve(host, port, self.policy)
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
-        async with self._session.post(url, data=cb.body, headers={"Content-Type": cb.content_type},
-                                      allow_redirects=False) as resp:
+        headers = {"Content-Type": cb.content_type, "Host": _host_header(target)}
+        async with self._session.post(target.with_host(address), data=cb.body, headers=headers,
+                                      allow_redirects=False,
+                                      server_hostname=host if target.scheme == "https" else None) as resp:
             await resp.read()
             if resp.status >= 300:
                 raise RuntimeError(f"callback answered HTTP {resp.status}")
@@ -61,3 +39,10 @@ class UrlSender:
         """Close the HTTP session."""
         if self._session is not None:
             await self._session.close()
+
+
+def _host_header(url: URL) -> str:
+    host = url.raw_host or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return host if url.explicit_port is None else f"{host}:{url.explicit_port}"
