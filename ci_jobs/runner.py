@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 import mimetypes
-import os
 import posixpath
 import shutil
 import tempfile
@@ -19,8 +18,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from . import mediarules, notify
+from . import notify, tags
 from .config import Settings
+from .domain.results import JobResult, StoredObject
 from .errors import CiJobsError, JobFailed, NoSuchKey
 from .pool import Worker
 from .processors import Task
@@ -76,7 +76,8 @@ class Runner:
                             outdir=str(outdir), objects=objects, job_id=job.job_id,
                             input_key=str((job.spec.get("Input") or {}).get("Object", "")))
                 result = await worker.run(task, beat.set_progress)
-                return Outcome(JobState.SUCCESS, result=await self._publish(job, outdir, result))
+                produced = await self._publish(job, outdir, result)
+                return Outcome(JobState.SUCCESS, result=produced.to_json())
         except JobFailed as exc:
             if beat.cancelled:
                 return Outcome(JobState.CANCEL, "Cancel", "The job was cancelled.")
@@ -105,7 +106,7 @@ class Runner:
 
     @contextlib.asynccontextmanager
     async def _objects(self, job: JobRecord) -> AsyncIterator[dict[str, str]]:
-        keys = mediarules.referenced_objects(job.tag, _operation(job))
+        keys = tags.referenced_objects(job.tag, _operation(job))
         async with contextlib.AsyncExitStack() as stack:
             found: dict[str, str] = {}
             for key in keys:
@@ -116,33 +117,26 @@ class Runner:
                 found[key] = str(path)
             yield found
 
-    async def _publish(self, job: JobRecord, outdir: Path, result: dict[str, Any]) -> dict[str, Any]:
-        """Upload produced files under their expanded keys; return the job's result containers."""
+    async def _publish(self, job: JobRecord, outdir: Path, result: dict[str, Any]) -> JobResult:
+        """Upload produced files by their roles (the Tag's `roles`); return what the job produced."""
+        spec = tags.spec(job.tag)
         out = _operation(job).get("Output") or {}
         files = result.get("files", [])
-        extras: dict[str, Any] = {}
-        if result.get("media_info"):
-            extras["MediaInfo"] = result["media_info"]
-        if not out or not files:
-            if job.tag != "MediaInfo":
-                extras["MediaResult"] = {"OutputFile": {}}
-            return extras
-        main = [f for f in files if f.get("role", "main") == "main"]
-        sprites = [f for f in files if f.get("role") == "sprite"]
-        input_key = str((job.spec.get("Input") or {}).get("Object", ""))
-        output_file = await self._upload_group(job, outdir, main, str(out.get("Object", "")), out, result,
-                                               input_key)
-        if sprites:
-            output_file["SpriteOutputFile"] = await self._upload_group(
-                job, outdir, sprites, str(out.get("SpriteObject") or out.get("Object", "")), out,
-                {**result, "ext": "jpg"}, input_key)
-        segments = [f for f in files if f.get("role") == "segment"]
-        if segments:
-            playlist = output_file["ObjectName"]
-            await self._upload_beside(job, outdir, segments, playlist if isinstance(playlist, str) else playlist[0],
-                                      out)
-        extras["MediaResult"] = {"OutputFile": output_file}
-        return extras
+        outputs: dict[str, tuple[StoredObject, ...]] = {}
+        if out and files:
+            input_key = str((job.spec.get("Input") or {}).get("Object", ""))
+            for name, role in spec.roles.items():
+                group = [f for f in files if f.get("role", "main") == name]
+                if not group:
+                    continue
+                if role.beside:
+                    if outputs.get(role.beside):
+                        await self._upload_beside(job, outdir, group, outputs[role.beside][0].key, out)
+                    continue
+                pattern = str(out.get(role.key_field) or (out.get(role.fallback) if role.fallback else "") or "")
+                outputs[name] = await self._upload_group(job, outdir, group, pattern, out,
+                                                         role.ext or str(result.get("ext", "")), input_key)
+        return JobResult(outputs, result.get("media_info") or None, result.get("data") or None)
 
     async def _upload_beside(self, job: JobRecord, outdir: Path, files: list[dict[str, Any]], main_key: str,
                              out: dict[str, Any]) -> None:
@@ -158,23 +152,18 @@ class Runner:
                                         content_type=ctype)
 
     async def _upload_group(self, job: JobRecord, outdir: Path, files: list[dict[str, Any]], pattern: str,
-                            out: dict[str, Any], result: dict[str, Any], input_key: str) -> dict[str, Any]:
-        names, md5s = [], []
-        many = len(files) > 1
+                            out: dict[str, Any], ext: str, input_key: str) -> tuple[StoredObject, ...]:
+        stored = []
+        bucket, region = str(out.get("Bucket") or job.bucket), str(out.get("Region") or "")
+        first = expand(pattern, ext=ext, number=0, job_id=job.job_id, input_key=input_key)
         for i, f in enumerate(files):
-            key = expand(pattern, ext=str(result.get("ext", "")), number=i, job_id=job.job_id,
-                         input_key=input_key)
-            if many and key == expand(pattern, ext=str(result.get("ext", "")), number=0, job_id=job.job_id,
-                                      input_key=input_key) and i:
+            key = expand(pattern, ext=ext, number=i, job_id=job.job_id, input_key=input_key)
+            if i and key == first:
                 key = _numbered(key, i)
             ctype = mimetypes.guess_type(key)[0] or "application/octet-stream"
-            meta = await self.storage.put_file(str(out.get("Bucket") or job.bucket), key, outdir / f["name"],
-                                               content_type=ctype)
-            names.append(key)
-            md5s.append({"ObjectName": key, "Md5": meta.etag})
-        return {"Bucket": out.get("Bucket", job.bucket), "Region": out.get("Region", ""),
-                "ObjectName": names if many else names[0], "ObjectPrefix": "",
-                "Md5Info": md5s if many else md5s[0]}
+            meta = await self.storage.put_file(bucket, key, outdir / f["name"], content_type=ctype)
+            stored.append(StoredObject(bucket, region, key, meta.etag))
+        return tuple(stored)
 
 
 def _operation(job: JobRecord) -> dict[str, Any]:
@@ -234,8 +223,3 @@ class _Heartbeat:
                 self.lost = True
                 self.worker.kill()
                 return
-
-
-def cpu_count() -> int:
-    """Usable cores."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

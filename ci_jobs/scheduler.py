@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from . import notify
+from . import notify, tags
 from .config import Settings
 from .errors import CiJobsError
 from .pool import Pool, Worker
@@ -24,9 +24,6 @@ from .storage import Storage
 from .store import JobRecord, Store
 
 log = logging.getLogger(__name__)
-
-FAST_TAGS = frozenset({"MediaInfo", "Snapshot", "Segment"})
-
 
 class Scheduler:
     """Runs jobs from the store on a pool of workers until stopped."""
@@ -49,7 +46,7 @@ class Scheduler:
         for worker in self.pool.general:
             self._spawn(self._slot(worker, None), worker.name)
         for worker in self.pool.fast:
-            self._spawn(self._slot(worker, FAST_TAGS), worker.name)
+            self._spawn(self._slot(worker, tags.fast_tags()), worker.name)
         self._spawn(self._supervise(), "lease-supervisor")
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:

@@ -17,13 +17,13 @@ from typing import Any
 
 from lxml import etree
 
-from . import ids, mediarules, xmlio
+from . import ids, tags, xmlio
 from .config import Bucket, Settings
 from .errors import InvalidArgument, NoSuchQueue
 from .outbound import check_url
 from .storage import Storage, safe_key
 from .store import JobFilter, JobRecord, JobState, QueueRecord, Store
-from .templates import KINDS, Templates
+from .templates import Templates
 from .templates import inline as template_inline
 from .validation import Validator
 
@@ -92,7 +92,7 @@ class Service:
         queue = await self._queue_for(bucket, str(request.get("QueueId") or ""))
         self._check_callback(request)
         raw_key = (request.get("Input") or {}).get("Object", "")
-        key = _key("Request.Input.Object", raw_key) if raw_key or tag not in mediarules.INPUT_OPTIONAL else ""
+        key = _key("Request.Input.Object", raw_key) if raw_key or tags.spec(tag).needs_input else ""
         spec: dict[str, Any] = {"Tag": tag, "Input": {"Object": key, "BucketId": bucket.name,
                                                       "Region": bucket.region}}
         if not key:
@@ -120,7 +120,7 @@ class Service:
             if t.tag != tag:
                 raise InvalidArgument(f"Request.Operation.TemplateId {template_id} is a {t.tag} template, "
                                       f"not a {tag} one")
-            resolved[KINDS[t.tag].inline] = template_inline(t)
+            resolved[tags.TEMPLATE_KINDS[t.tag].inline] = template_inline(t)
             operation["TemplateName"] = t.name
         if wm_ids:
             if len(wm_ids) > 3:
@@ -128,14 +128,14 @@ class Service:
             marks = []
             for wm in wm_ids:
                 t = await self.templates.get(bucket, wm)
-                if t.tag != "Watermark":
+                if t.tag != tags.watermark.NAME:
                     raise InvalidArgument(f"Request.Operation.WatermarkTemplateId {wm} is a {t.tag} template")
                 marks.append(template_inline(t))
             resolved["Watermark"] = marks if len(marks) > 1 else marks[0]
         return resolved
 
     def _check_operation(self, bucket: Bucket, tag: str, operation: dict[str, Any]) -> None:
-        mediarules.check(tag, operation)
+        tags.check_operation(tag, operation)
         out = operation.get("Output")
         if isinstance(out, dict):
             target = self.settings.bucket(str(out.get("Bucket", "")))

@@ -9,45 +9,24 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
 
-from . import ids, mediarules, xmlio
+from . import ids, xmlio
 from .config import Bucket
 from .errors import AccessDenied, InvalidArgument, NoSuchTemplate
 from .presets import OFFICIAL
 from .store import Store, TemplateRecord
+from .tags import TEMPLATE_KINDS, TemplateKind, check_operation
 from .validation import Validator
 
-
-@dataclass(frozen=True)
-class Kind:
-    """How one template Tag is written, answered and applied to a job."""
-
-    params: tuple[str, ...]   # elements of the create body that carry parameters
-    response: str              # container name in the Template response
-    inline: str                # the job's inline container the template stands for
-    wrapped: bool              # params are one container (Snapshot{...}) rather than several
-
-
-KINDS: dict[str, Kind] = {
-    "Transcode": Kind(("Container", "Video", "Audio", "TimeInterval", "TransConfig", "AudioMix",
-                       "AudioMixArray"), "TransTpl", "Transcode", False),
-    "Animation": Kind(("Container", "Video", "TimeInterval"), "TransTpl", "Animation", False),
-    "Snapshot": Kind(("Snapshot",), "Snapshot", "Snapshot", True),
-    "Watermark": Kind(("Watermark",), "Watermark", "Watermark", True),
-    "Concat": Kind(("ConcatTemplate",), "ConcatTemplate", "ConcatTemplate", True),
-    "Segment": Kind(("Segment",), "Segment", "Segment", True),
-    "VideoEnhance": Kind(("VideoEnhance",), "VideoEnhance", "VideoEnhance", True),
-}
 CATEGORIES = ("Custom", "Official")
 
 
 def detail(t: TemplateRecord) -> dict[str, Any]:
     """The Template / TemplateList element of a template."""
-    kind = KINDS[t.tag]
+    kind = TEMPLATE_KINDS[t.tag]
     body = t.params.get(kind.response, t.params.get(kind.params[0])) if kind.wrapped else t.params
     return {"TemplateId": t.template_id, "Name": t.name, "Tag": t.tag, "BucketId": t.bucket,
             "Category": "Official" if t.template_id in OFFICIAL else "Custom",
@@ -57,7 +36,7 @@ def detail(t: TemplateRecord) -> dict[str, Any]:
 
 def inline(t: TemplateRecord) -> Any:
     """The value of the job's inline container that this template stands for."""
-    kind = KINDS[t.tag]
+    kind = TEMPLATE_KINDS[t.tag]
     return copy.deepcopy(t.params[kind.params[0]] if kind.wrapped else t.params)
 
 
@@ -109,8 +88,8 @@ class Templates:
             raise InvalidArgument(f"category must be Custom or Official, not {category!r}")
         tag = params.get("tag") or ""
         tag = "" if tag == "All" else tag
-        if tag and tag not in KINDS:
-            raise InvalidArgument(f"tag {tag!r} must be All or one of {', '.join(KINDS)}")
+        if tag and tag not in TEMPLATE_KINDS:
+            raise InvalidArgument(f"tag {tag!r} must be All or one of {', '.join(TEMPLATE_KINDS)}")
         page, size = _int(params, "pageNumber", 1, 1, 10**6), _int(params, "pageSize", 10, 1, 100)
         wanted = [i for i in (params.get("ids") or "").split(",") if i]
         name = params.get("name") or ""
@@ -127,27 +106,27 @@ class Templates:
         if root.tag != "Request" or not isinstance(request, dict):
             raise InvalidArgument("the body must be a <Request> with Tag, Name and parameters")
         tag, name = str(request.get("Tag") or "").strip(), str(request.get("Name") or "").strip()
-        if tag not in KINDS:
-            raise InvalidArgument(f"Request.Tag {tag!r} must be one of {', '.join(KINDS)}")
+        if tag not in TEMPLATE_KINDS:
+            raise InvalidArgument(f"Request.Tag {tag!r} must be one of {', '.join(TEMPLATE_KINDS)}")
         if not name or len(name) > 64:
             raise InvalidArgument("Request.Name is required (at most 64 characters)")
-        kind = KINDS[tag]
+        kind = TEMPLATE_KINDS[tag]
         unknown = sorted(set(request) - {"Tag", "Name", *kind.params})
         if unknown:
             raise InvalidArgument(f"Request.{unknown[0]} is not allowed in a {tag} template")
         params = {k: request[k] for k in kind.params if k in request}
         if kind.wrapped and not isinstance(params.get(kind.params[0]), dict):
             raise InvalidArgument(f"Request.{kind.params[0]} is required")
-        if not kind.wrapped and "Container" not in params and tag != "Transcode":
+        if kind.needs_container and "Container" not in params:
             raise InvalidArgument("Request.Container is required")
         self._check(root, tag)
         return tag, name, params
 
     def _check(self, root: etree._Element, tag: str) -> None:
-        """Validate the parameters as the job they would make (where the Tag has a job schema)."""
-        kind = KINDS[tag]
-        job_tag = "Transcode" if tag == "Watermark" else tag
-        if job_tag not in self.validator.tags:
+        """Validate the parameters as the job they would make (where the kind has a job Tag)."""
+        kind = TEMPLATE_KINDS[tag]
+        job_tag = kind.job_tag
+        if job_tag is None or job_tag not in self.validator.tags:
             return
         job = etree.Element("Request")
         etree.SubElement(job, "Tag").text = job_tag
@@ -157,23 +136,19 @@ class Templates:
         for child in root:
             if child.tag in kind.params:
                 holder.append(copy.deepcopy(child))
-        if tag == "Watermark":
-            etree.SubElement(etree.SubElement(etree.SubElement(op, "Transcode"), "Container"), "Format").text = "mp4"
+        if job_tag != tag:  # a template-only kind (Watermark) checked inside a minimal job of its Tag
+            etree.SubElement(etree.SubElement(etree.SubElement(op, job_tag), "Container"), "Format").text = "mp4"
         out = etree.SubElement(op, "Output")
-        ext = "jpg" if tag == "Snapshot" else "${ext}"
-        fields = [("Region", "ap-guangzhou"), ("Bucket", "check-1250000000"), ("Object", f"o-${{Number}}.{ext}")]
-        if tag == "Snapshot":
-            fields.append(("SpriteObject", "s-${Number}.jpg"))
-        for k, v in fields:
+        for k, v in (("Region", "ap-guangzhou"), ("Bucket", "check-1250000000"), *kind.check_output):
             etree.SubElement(out, k).text = v
         try:
             self.validator.validate(job)
-            mediarules.check(job_tag, xmlio.to_dict(op))
+            check_operation(job_tag, xmlio.to_dict(op))
         except InvalidArgument as exc:
             raise InvalidArgument(_template_path(exc.message, kind)) from exc
 
 
-def _template_path(message: str, kind: Kind) -> str:
+def _template_path(message: str, kind: TemplateKind) -> str:
     """Say `Request.Video.Codec` (the template body) where the job check said `Request.Operation.Transcode.Video`."""
     prefix = "Request.Operation." if kind.wrapped else f"Request.Operation.{kind.inline}."
     return message.replace(prefix, "Request.")

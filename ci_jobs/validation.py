@@ -39,9 +39,9 @@ from xmlschema.names import (
 )
 
 from .errors import InvalidArgument
+from .tags import REGISTRY
 
 _LAST = 1 << 30  # rank of a child the schema does not declare
-_INLINE = {"Concat": "ConcatTemplate"}  # inline parameter containers not named after their Tag
 _SHOWN_VALUE = 64  # longest value echoed in a message
 _XSD_PARSER = etree.XMLParser(no_network=True, resolve_entities=False)
 _by_rank = itemgetter(0)
@@ -263,7 +263,7 @@ def _load(path: Path) -> _TagSchema:
     tree = _content_model(request.type)
     op = tree.subnodes.get("Operation")
     tag = path.stem
-    name = _INLINE.get(tag, tag)
+    name = REGISTRY[tag].container if tag in REGISTRY else tag
     container = name if op is not None and name in op.subnodes and "TemplateId" in op.children else None
     return _TagSchema(tag=tag, xsd=xsd, tree=tree, container=container)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from . import tags
+from .domain.results import JobResult, StoredObject
 from .ids import fmt_time
 from .store import JobRecord, JobState, QueueRecord
 
@@ -16,7 +18,7 @@ def job_detail(job: JobRecord) -> dict[str, Any]:
     spec = job.spec
     operation = spec.get("Operation", {})
     if job.result:
-        operation = {**copy.deepcopy(operation), **job.result}
+        operation = {**copy.deepcopy(operation), **result_containers(job)}
     detail: dict[str, Any] = {
         "Code": job.code if job.state in (JobState.FAILED, JobState.CANCEL) else "Success",
         "Message": job.message if job.state in (JobState.FAILED, JobState.CANCEL) else "",
@@ -36,6 +38,42 @@ def job_detail(job: JobRecord) -> dict[str, Any]:
     if spec.get("Workflow"):
         detail["Workflow"] = spec["Workflow"]
     return detail
+
+
+def result_containers(job: JobRecord) -> dict[str, Any]:
+    """CI's containers for what a successful job produced: MediaInfo, MediaResult.OutputFile, data."""
+    if not job.result or not JobResult.is_stored_form(job.result):
+        return dict(job.result or {})  # stored in CI's shape by an earlier version
+    result = JobResult.from_json(job.result)
+    spec = tags.REGISTRY.get(job.tag)
+    out: dict[str, Any] = {}
+    if result.media_info:
+        out["MediaInfo"] = result.media_info
+    if spec is not None and spec.data_container and result.data:
+        out[spec.data_container] = result.data
+    if not result.outputs:
+        if spec is None or spec.empty_result:
+            out["MediaResult"] = {"OutputFile": {}}
+        return out
+    output_file: dict[str, Any] = {}
+    for name, role in (spec.roles if spec is not None else {}).items():
+        objects = result.outputs.get(name)
+        if not objects or role.beside:
+            continue
+        if role.result_field:
+            output_file[role.result_field] = _output_file(objects)
+        else:
+            output_file = {**_output_file(objects), **output_file}
+    out["MediaResult"] = {"OutputFile": output_file}
+    return out
+
+
+def _output_file(objects: tuple[StoredObject, ...]) -> dict[str, Any]:
+    many = len(objects) > 1
+    names = [o.key for o in objects]
+    md5s = [{"ObjectName": o.key, "Md5": o.etag} for o in objects]
+    return {"Bucket": objects[0].bucket, "Region": objects[0].region, "ObjectName": names if many else names[0],
+            "ObjectPrefix": "", "Md5Info": md5s if many else md5s[0]}
 
 
 def queue_detail(q: QueueRecord) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ci_jobs import config, processors
+from ci_jobs.tags import REGISTRY
 
 from .harness import ServerThread
 
@@ -56,11 +57,33 @@ def test_processors_package_does_not_import_av_eagerly() -> None:
     assert "av" not in _imports(PKG / "processors" / "__init__.py")
 
 
-def test_every_schema_has_a_processor_and_an_example() -> None:
-    tags = {p.stem for p in (ROOT / "schemas").glob("*.xsd") if p.stem[0].isupper()}
-    assert tags == set(processors.tags())
-    for tag in tags:
+def test_every_schema_has_a_tag_module_a_driver_and_an_example() -> None:
+    names = {p.stem for p in (PKG / "schemas").glob("*.xsd") if p.stem[0].isupper()}
+    assert names == set(REGISTRY) == set(processors.MODULES)
+    for tag, spec in REGISTRY.items():
+        assert (PKG / "tags" / f"{tag.lower()}.py").is_file(), tag
+        assert (PKG / "processors" / f"{spec.driver}.py").is_file(), tag
         assert (ROOT / "examples" / "jobs" / f"{tag}.xml").is_file(), tag
+
+
+# Where a Tag's name may be written as a string: its own tag module, its media driver, the presets, and
+# the protocols, whose wire elements share some Tags' names (CI's `<MediaInfo>` answer of ci-process).
+TAG_NAME_HOMES = ("tags/", "presets.py", "api/")
+
+
+def test_generic_code_never_names_a_tag() -> None:
+    bad = []
+    for path in PKG.rglob("*.py"):
+        rel = path.relative_to(PKG).as_posix()
+        if rel.startswith(TAG_NAME_HOMES):
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and node.value in REGISTRY:
+                driver = REGISTRY[node.value].driver
+                if rel != f"processors/{driver}.py":
+                    bad.append(f"{rel}:{node.lineno} names {node.value!r}")
+    assert bad == []
 
 
 def test_every_setting_appears_in_conf() -> None:

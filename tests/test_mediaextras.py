@@ -1,4 +1,4 @@
-"""Submit-time rules of Transcode's extras (mediaextras), and the objects the runner fetches for them."""
+"""Submit-time rules of Transcode's extras (tags.transcode, tags.watermark), and the objects the runner fetches for them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from ci_jobs.errors import InvalidArgument
-from ci_jobs.mediarules import check, referenced_objects
+from ci_jobs.tags import check_operation as check
+from ci_jobs.tags import referenced_objects
 
 
 def job(**extra: Any) -> dict[str, Any]:

@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 
 from ci_jobs.errors import InvalidArgument
-from ci_jobs.mediarules import check, output_ext, parse_color
+from ci_jobs.mediarules import parse_color
+from ci_jobs.tags import check_operation as check
+from ci_jobs.tags import output_ext
 
 OUTPUT = {"Region": "ap-guangzhou", "Bucket": "b-1250000000", "Object": "out/${Number}.jpg"}
 

@@ -13,7 +13,7 @@ from lxml import etree
 
 from ci_jobs import xmlio
 from ci_jobs.errors import InvalidArgument, MalformedXML
-from ci_jobs.mediarules import INPUT_OPTIONAL
+from ci_jobs.tags import REGISTRY
 from ci_jobs.validation import Validator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,7 +120,7 @@ def test_request_children_after_operation_agree_across_tags() -> None:
     for tag in TAGS:
         request = one(etree.parse(str(SCHEMAS / f"{tag}.xsd")).getroot(), f"{xs}element[@name='Request']")
         decls = [d for d in request.iterdescendants(f"{xs}element") if d.get("name") not in ("Tag", "Operation")]
-        if tag in INPUT_OPTIONAL:  # Concat: Input, and Input.Object, may be left out
+        if not REGISTRY[tag].needs_input:  # Concat: Input, and Input.Object, may be left out
             assert one(request, f".//{xs}element[@name='Input']").get("minOccurs") == "0"
             decls = [d for d in decls if d.get("name") != "Input"]
             decls.append(etree.fromstring(f'<xs:element xmlns:xs="{xs[1:-1]}" name="Input" type="Input"/>'))
@@ -256,7 +256,7 @@ def test_missing_required_child(validator: Validator, path: str, expected: str) 
     assert message(validator, edited("Transcode", remove(path))) == expected
 
 
-@pytest.mark.parametrize("tag", [t for t in TAGS if t not in INPUT_OPTIONAL])
+@pytest.mark.parametrize("tag", [t for t in TAGS if REGISTRY[t].needs_input])
 def test_input_object_is_required(validator: Validator, tag: str) -> None:
     assert message(validator, edited(tag, remove("Input/Object"))) == "Request.Input.Object is required"
     assert message(validator, edited(tag, set_text("Input/Object", ""))) == "Request.Input.Object is required"

@@ -11,21 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import mediarules
+from .. import tags
 from ..errors import CiJobsError, JobFailed
-from ..mediarules import INPUT_OPTIONAL
 
 Progress = Callable[[float], None]
 Result = dict[str, Any]
 
-MODULES = {
-    "Transcode": "transcode",
-    "Snapshot": "snapshot",
-    "Animation": "animation",
-    "MediaInfo": "mediainfo",
-    "Segment": "segment",
-    "Concat": "concat",
-}
+MODULES = {name: spec.driver for name, spec in tags.REGISTRY.items()}  # Tag -> driver module
 
 
 @dataclass(frozen=True)
@@ -41,20 +33,15 @@ class Task:
     input_key: str = ""
 
 
-def tags() -> tuple[str, ...]:
-    """The Tags that have a processor."""
-    return tuple(MODULES)
-
-
 def run(task: Task, progress: Progress) -> Result:
     """Run the processor of `task.tag`; any failure comes out as JobFailed(code, message)."""
     name = MODULES.get(task.tag)
     if name is None:
         raise JobFailed("InvalidArgument", f"Tag {task.tag} has no processor")
-    if not task.inputs and task.tag not in INPUT_OPTIONAL:
+    if not task.inputs and tags.REGISTRY[task.tag].needs_input:
         raise JobFailed("InvalidArgument", "Request.Input.Object is required")
     try:
-        mediarules.check(task.tag, task.operation)  # also for jobs from older servers or templates
+        tags.check_operation(task.tag, task.operation)  # also for jobs from older servers or templates
         module = importlib.import_module(f"{__name__}.{name}")
         result: Result = module.run(task, progress)
     except JobFailed:

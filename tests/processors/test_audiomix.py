@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from ci_jobs.errors import InvalidArgument
-from ci_jobs.mediarules import check
+from ci_jobs.tags import check_operation as check
 
 from .conftest import Outcome
 

@@ -11,7 +11,7 @@ import av
 import numpy as np
 import pytest
 
-from ci_jobs import mediarules
+from ci_jobs import tags
 from ci_jobs.errors import InvalidArgument, JobFailed
 from ci_jobs.processors import Task, run
 
@@ -250,7 +250,7 @@ def test_missing_fragment_object(tmp_path: Path) -> None:
 def test_submit_time_checks(template: dict[str, Any], fragment: str) -> None:
     op = {"ConcatTemplate": {"ConcatFragment": [{"Url": "a.mp4"}], **template}}
     with pytest.raises(InvalidArgument) as err:
-        mediarules.check("Concat", op)
+        tags.check_operation("Concat", op)
     assert fragment in err.value.message
 
 
@@ -258,6 +258,6 @@ def test_fragments_are_referenced_objects() -> None:
     op = {"ConcatTemplate": {"ConcatFragment": [
         {"Url": "https://examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com/in/a%20b.mp4"},
         {"Url": "/in/c.mp4"}, {"Url": "in/c.mp4"}], "Container": {"Format": "mp4"}}}
-    assert mediarules.referenced_objects("Concat", op) == ["in/a b.mp4", "in/c.mp4"]
-    assert mediarules.output_ext("Concat", {"ConcatTemplate": {"Container": {"Format": "hls"}}}) == "m3u8"
-    assert mediarules.output_ext("Segment", {"Segment": {"Format": "dash"}}) == "mpd"
+    assert tags.referenced_objects("Concat", op) == ["in/a b.mp4", "in/c.mp4"]
+    assert tags.output_ext("Concat", {"ConcatTemplate": {"Container": {"Format": "hls"}}}) == "m3u8"
+    assert tags.output_ext("Segment", {"Segment": {"Format": "dash"}}) == "mpd"

@@ -1,0 +1,46 @@
+"""What a finished job produced, in no API's words: stored objects by role, media facts, data.
+
+The runner stores this (as JSON) with the outcome; each protocol presents it in its own shape
+(CI: `MediaResult.OutputFile`, `MediaInfo`; MPS: its task output), so a Tag whose result is data (a
+score, tags, a transcript) needs no change to the runner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One published output object."""
+
+    bucket: str
+    region: str
+    key: str
+    etag: str
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """A successful job's products: objects per output role (in order), media info, data."""
+
+    outputs: dict[str, tuple[StoredObject, ...]] = field(default_factory=dict)
+    media_info: dict[str, Any] | None = None
+    data: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form kept in the store."""
+        return {"outputs": {role: [o.__dict__ for o in objs] for role, objs in self.outputs.items()},
+                "media_info": self.media_info, "data": self.data}
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> JobResult:
+        """Back from `to_json`."""
+        outputs = {role: tuple(StoredObject(**o) for o in objs) for role, objs in (value.get("outputs") or {}).items()}
+        return cls(outputs, value.get("media_info"), value.get("data"))
+
+    @staticmethod
+    def is_stored_form(value: dict[str, Any]) -> bool:
+        """True for `to_json` output (jobs finished by servers before 0.2 stored CI's shape instead)."""
+        return "outputs" in value

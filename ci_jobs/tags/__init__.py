@@ -1,0 +1,79 @@
+"""The Tags: one module per Tag holding its TagSpec, gathered in one REGISTRY that generic code iterates.
+
+Adding a Tag = `tags/<tag>.py` (its SPEC) + `processors/<tag>.py` (its driver) + `schemas/<Tag>.xsd` +
+`examples/jobs/<Tag>.xml`, and one line below. Nothing outside this package names a Tag, except its
+media driver and the CI presets table (a convention test holds that).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import InvalidArgument
+from ..mediarules import object_key, section, text
+from . import animation, concat, mediainfo, segment, snapshot, transcode, videoenhance, watermark
+from .spec import Lane, Role, TagSpec, TemplateKind
+
+__all__ = ["REGISTRY", "TEMPLATE_KINDS", "Lane", "Role", "TagSpec", "TemplateKind", "check_operation",
+           "fast_tags", "output_ext", "referenced_objects", "spec"]
+
+REGISTRY: dict[str, TagSpec] = {s.name: s for s in (
+    transcode.SPEC, snapshot.SPEC, animation.SPEC, mediainfo.SPEC, segment.SPEC, concat.SPEC)}
+
+# Every Tag a template can be made for: the job Tags that have a kind, and template-only kinds.
+TEMPLATE_KINDS: dict[str, TemplateKind] = {
+    **{name: s.template for name, s in REGISTRY.items() if s.template is not None},
+    watermark.NAME: watermark.TEMPLATE,
+    videoenhance.NAME: videoenhance.TEMPLATE,
+}
+
+
+def spec(tag: str) -> TagSpec:
+    """The TagSpec of a job Tag; InvalidArgument naming the supported ones otherwise."""
+    found = REGISTRY.get(tag)
+    if found is None:
+        raise InvalidArgument(f"Request.Tag '{tag}' is not supported; supported tags: {', '.join(sorted(REGISTRY))}")
+    return found
+
+
+def fast_tags() -> frozenset[str]:
+    """The Tags the fast lane may run."""
+    return frozenset(name for name, s in REGISTRY.items() if s.lane == Lane.FAST)
+
+
+def output_ext(tag: str, operation: Mapping[str, Any]) -> str:
+    """The value of `${ext}` for a job's output."""
+    found = REGISTRY.get(tag)
+    return found.output_ext(operation) if found is not None else ""
+
+
+def check_operation(tag: str, operation: Mapping[str, Any]) -> None:
+    """Refuse a media operation whose parameters CI would reject (raises InvalidArgument)."""
+    found = REGISTRY.get(tag)
+    if found is None or found.check is None:
+        return
+    key = found.container
+    where = f"Request.Operation.{key}"
+    if key not in operation and text(operation, "TemplateId"):
+        return  # the template's own parameters were checked when it was saved
+    if not isinstance(operation.get(key), Mapping):
+        raise InvalidArgument(f"{where} is required")
+    params = section(operation, key)
+    found.check(operation, params, where)
+    if found.extras is not None:
+        found.extras(operation, params, where)
+
+
+def referenced_objects(tag: str, operation: Mapping[str, Any]) -> list[str]:
+    """Keys of the bucket objects a job reads besides Input.Object (watermark images, fragments, ...).
+
+    The runner fetches each one and hands the driver `Task.objects[key] = local path`.
+    """
+    found = REGISTRY.get(tag)
+    keys: list[str] = []
+    for ref in found.references(operation) if found is not None else []:
+        key = object_key(ref)
+        if key and key not in keys:
+            keys.append(key)
+    return keys

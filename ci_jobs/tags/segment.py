@@ -1,0 +1,48 @@
+"""Segment: split (and remux) a file into pieces or an HLS/DASH package. Driver: processors.segment."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import InvalidArgument
+from ..mediarules import PACKAGED, SEGMENT_FORMATS, flag, has_number, num, section, text
+from . import watermark
+from .rules import choice, number_range, window
+from .spec import Lane, Role, TagSpec, TemplateKind
+
+
+def check(op: Mapping[str, Any], params: dict[str, Any], where: str) -> None:
+    """Format, Duration (whole seconds, >= 5), the time window, HLS encryption and the ${Number} it needs."""
+    fmt = text(params, "Format").lower()
+    if not fmt:
+        raise InvalidArgument(f"{where}.Format is required")
+    choice(params, "Format", where, tuple(SEGMENT_FORMATS))
+    number_range(params, "Duration", where, 5, 1e9)
+    if text(params, "Duration") and not float(num(params, "Duration") or 0).is_integer():
+        raise InvalidArgument(f"{where}.Duration {text(params, 'Duration')} must be a whole number of seconds")
+    number_range(params, "TranscodeIndex", where, 0, 1e6)
+    window(params, "StartTime", "EndTime", where)
+    uri = str(section(params, "HlsEncrypt").get("UriKey") or "")
+    if re.search(r'[\x00-\x1f"]', uri):  # it is written into FFmpeg's key info file and the playlist
+        raise InvalidArgument(f"{where}.HlsEncrypt.UriKey must not contain quotes or control characters")
+    if flag(section(params, "HlsEncrypt"), "IsHlsEncrypt") and fmt not in ("hls", "m3u8"):
+        raise InvalidArgument(f"{where}.HlsEncrypt.IsHlsEncrypt needs Format hls or m3u8, not {fmt}")
+    if text(params, "Duration") and fmt not in PACKAGED and not has_number(text(section(op, "Output"), "Object")):
+        raise InvalidArgument("Request.Operation.Output.Object must contain ${Number} when "
+                              f"{where}.Duration is set and Format is {fmt}")
+
+
+def output_ext(op: Mapping[str, Any]) -> str:
+    """`${ext}`: the extension of the segment format."""
+    fmt = text(section(op, "Segment"), "Format", "mp4").lower()
+    return SEGMENT_FORMATS[fmt][1] if fmt in SEGMENT_FORMATS else fmt
+
+
+SPEC = TagSpec(
+    name="Segment", container="Segment", driver="segment", check=check, extras=watermark.check_marks,
+    lane=Lane.FAST, template=TemplateKind(("Segment",), "Segment", "Segment", True, job_tag="Segment"),
+    output_ext=output_ext, references=watermark.images,
+    roles={"main": Role(), "segment": Role(beside="main")},
+)
