@@ -19,20 +19,18 @@ from typing import Any
 from aiohttp import web
 
 from .api.app import build_app
+from .app.service import Service
 from .config import Settings, with_server
 from .errors import InvalidArgument
 from .notify.outbox import Outbox, Sender
 from .notify.url import UrlSender
 from .pool import Pool
 from .scheduler import Scheduler
-from .service import Service
 from .storage import Storage
 from .store import Store
 from .sync import SyncProcessor
-from .validation import Validator
 
 log = logging.getLogger(__name__)
-SCHEMAS = Path(__file__).with_name("schemas")
 
 
 def make_store(settings: Settings, data_dir: Path) -> Store:
@@ -80,7 +78,7 @@ class Node:
         self.data_dir = Path(settings.server.data_dir).resolve()
         self.store = make_store(settings, self.data_dir)
         self.storage = make_storage(settings, self.data_dir)
-        self.service = Service(settings, self.store, self.storage, Validator(SCHEMAS))
+        self.service = Service(settings, self.store, self.storage)
         self.outbox = Outbox(self.store, make_senders(settings), settings.callbacks)
         sched = settings.scheduler
         self.pool = Pool(settings.worker_count, sched.fast_lane) if settings.server.workers_enabled else None

@@ -8,7 +8,8 @@ from typing import Any
 from . import tags
 from .domain.results import JobResult, StoredObject
 from .ids import fmt_time
-from .store import JobRecord, JobState, QueueRecord
+from .presets import OFFICIAL
+from .store import JobRecord, JobState, QueueRecord, TemplateRecord
 
 QUEUE_TYPES = {"Transcoding": "Transcoding", "SpeedTranscoding": "SpeedTranscoding"}
 
@@ -74,6 +75,16 @@ def _output_file(objects: tuple[StoredObject, ...]) -> dict[str, Any]:
     md5s = [{"ObjectName": o.key, "Md5": o.etag} for o in objects]
     return {"Bucket": objects[0].bucket, "Region": objects[0].region, "ObjectName": names if many else names[0],
             "ObjectPrefix": "", "Md5Info": md5s if many else md5s[0]}
+
+
+def template_detail(t: TemplateRecord) -> dict[str, Any]:
+    """The Template / TemplateList element of a template."""
+    kind = tags.TEMPLATE_KINDS[t.tag]
+    body = t.params.get(kind.response, t.params.get(kind.params[0])) if kind.wrapped else t.params
+    return {"TemplateId": t.template_id, "Name": t.name, "Tag": t.tag, "BucketId": t.bucket,
+            "Category": "Official" if t.template_id in OFFICIAL else "Custom",
+            "CreateTime": fmt_time(t.created), "UpdateTime": fmt_time(t.updated),
+            kind.response: body}
 
 
 def queue_detail(q: QueueRecord) -> dict[str, Any]:

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from ..config import Settings
 from ..errors import MethodNotAllowed
+from ..validation import Validator
 from . import ci, cos
-from .keys import SERVICE, SETTINGS, STORAGE, SYNC, TARGET
+from .keys import SERVICE, SETTINGS, STORAGE, SYNC, TARGET, VALIDATOR
 from .middleware import ci_middleware
 
 if TYPE_CHECKING:
-    from ..service import Service
+    from ..app.service import Service
     from ..storage import Storage
     from ..sync import SyncProcessor
 
+SCHEMAS = Path(__file__).parent.parent / "schemas"
 MAX_REQUEST_BODY = 5 * 1024**3  # a single PUT Object may be up to 5 GB (COS limit); CI bodies are capped in xmlio
 
 
@@ -50,6 +53,7 @@ def build_app(settings: Settings, service: Service | None, storage: Storage,
     if service is not None:
         app[SERVICE] = service
     app[STORAGE] = storage
+    app[VALIDATOR] = Validator(SCHEMAS)
     if sync is not None:
         app[SYNC] = sync
     app.router.add_get("/-/health", health)

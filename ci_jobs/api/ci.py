@@ -6,13 +6,13 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from ..app.service import Service
 from ..errors import EntityTooLarge, MethodNotAllowed, NoSuchResource
-from ..service import Service
-from ..templates import detail as template_detail
-from ..views import job_detail, queue_detail
+from ..views import job_detail, queue_detail, template_detail
 from ..xmlio import MAX_BODY
+from . import codec
 from .ci_process import pm3u8_ci
-from .keys import ACCOUNT, SERVICE, SETTINGS
+from .keys import ACCOUNT, SERVICE, SETTINGS, VALIDATOR
 from .responses import xml_response
 from .routing import Target
 
@@ -50,20 +50,21 @@ async def jobs(request: web.Request, target: Target, rest: str) -> web.StreamRes
     bucket = _bucket(target)
     svc = _service(request)
     if request.method == "POST" and not rest:
-        created = await svc.submit(bucket, await read_body(request))
+        job_request = codec.job_request(bucket, await read_body(request), request.app[VALIDATOR])
+        created = await svc.jobs.submit(job_request)
         return xml_response(request, "Response", {"JobsDetail": [job_detail(j) for j in created]})
     if request.method == "GET" and not rest:
-        found, token = await svc.list_jobs(bucket, dict(request.query))
-        return xml_response(request, "Response", {"JobsDetail": [job_detail(j) for j in found],
-                                                  "NextToken": token})
+        page = await svc.jobs.list(bucket, dict(request.query))
+        return xml_response(request, "Response", {"JobsDetail": [job_detail(j) for j in page.jobs],
+                                                  "NextToken": page.next_token})
     if request.method == "GET":
-        found, missing = await svc.describe(bucket, rest)
+        found, missing = await svc.jobs.describe(bucket, rest)
         body: dict[str, object] = {"JobsDetail": [job_detail(j) for j in found]}
         if missing:
             body["NonExistJobIds"] = ",".join(missing)
         return xml_response(request, "Response", body)
     if request.method == "PUT" and rest:
-        await svc.cancel(bucket, rest)
+        await svc.jobs.cancel(bucket, rest)
         return web.Response(status=200)
     raise MethodNotAllowed()
 
@@ -73,14 +74,14 @@ async def queue(request: web.Request, target: Target, rest: str) -> web.StreamRe
     bucket = _bucket(target)
     svc = _service(request)
     if request.method == "GET" and not rest:
-        page = await svc.describe_queues(bucket, dict(request.query))
+        page = await svc.queues.describe(bucket, dict(request.query))
         body: dict[str, object] = {"TotalCount": page.total, "PageNumber": page.page, "PageSize": page.size,
                                    "QueueList": [queue_detail(q) for q in page.queues]}
         if page.missing:
             body["NonExistPIDs"] = page.missing
         return xml_response(request, "Response", body)
     if request.method in ("PUT", "POST") and rest:
-        q = await svc.update_queue(bucket, rest, await read_body(request))
+        q = await svc.queues.update(bucket, rest, codec.queue_update(await read_body(request)))
         return xml_response(request, "Response", {"Queue": queue_detail(q)})
     raise MethodNotAllowed()
 
@@ -104,7 +105,8 @@ async def template(request: web.Request, target: Target, rest: str) -> web.Strea
     bucket = _bucket(target)
     templates = _service(request).templates
     if request.method == "POST" and not rest:
-        created = await templates.create(bucket, await read_body(request))
+        created = await templates.create(bucket, codec.template_request(await read_body(request),
+                                                                         request.app[VALIDATOR]))
         return xml_response(request, "Response", {"Template": template_detail(created)})
     if request.method == "GET" and not rest:
         page, total, number, size = await templates.describe(bucket, dict(request.query))
@@ -115,7 +117,8 @@ async def template(request: web.Request, target: Target, rest: str) -> web.Strea
         return xml_response(request, "Response", {"TotalCount": 1, "PageNumber": 1, "PageSize": 10,
                                                   "TemplateList": [template_detail(found)]})
     if request.method == "PUT" and rest:
-        updated = await templates.update(bucket, rest, await read_body(request))
+        updated = await templates.update(bucket, rest, codec.template_request(await read_body(request),
+                                                                               request.app[VALIDATOR]))
         return xml_response(request, "Response", {"Template": template_detail(updated)})
     if request.method == "DELETE" and rest:
         await templates.delete(bucket, rest)

@@ -7,15 +7,17 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from ..app.service import Service
     from ..config import Account, Settings
-    from ..service import Service
     from ..storage import Storage
     from ..sync import SyncProcessor
+    from ..validation import Validator
     from .routing import Target
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 SERVICE: web.AppKey[Service] = web.AppKey("service")
 STORAGE: web.AppKey[Storage] = web.AppKey("storage")
+VALIDATOR: web.AppKey[Validator] = web.AppKey("validator")
 SYNC: web.AppKey[SyncProcessor] = web.AppKey("sync")  # absent: ci-process answers "not enabled"
 
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
