@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from typing import Any
 
+from .domain.failures import CANCELLED_MESSAGE, Failure
 from .errors import JobFailed
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def _worker_main(conn: Connection) -> None:
         except JobFailed as exc:
             conn.send(("failed", exc.code, exc.message))
         except Exception as exc:  # noqa: BLE001 - any processor bug fails only its job
-            conn.send(("failed", "InternalError", f"{type(exc).__name__}: {exc}"))
+            conn.send(("failed", Failure.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}"))
         else:
             conn.send(("done", result))
 
@@ -100,8 +101,8 @@ class Worker:
             except (EOFError, OSError):
                 await self._replace()
                 if self._killed:
-                    raise JobFailed("Cancel", "The job was cancelled.") from None
-                raise JobFailed("ProcessCrashed", self._crash_message()) from None
+                    raise JobFailed(Failure.CANCEL, CANCELLED_MESSAGE) from None
+                raise JobFailed(Failure.PROCESS_CRASHED, self._crash_message()) from None
             if msg[0] == "progress":
                 progress(msg[1])
             elif msg[0] == "done":

@@ -18,10 +18,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from . import notify, tags
+from . import tags
 from .config import Settings
+from .domain.events import EventBus, JobFinished, ObjectCreated, Source
+from .domain.failures import CANCELLED_MESSAGE, Failure
 from .domain.results import JobResult, StoredObject
 from .errors import CiJobsError, JobFailed, NoSuchKey
+from .notify import Notifier
 from .pool import Worker
 from .processors import Task
 from .storage import Storage
@@ -34,11 +37,14 @@ log = logging.getLogger(__name__)
 class Runner:
     """Turns a Claim into an Outcome on one worker."""
 
-    def __init__(self, store: Store, storage: Storage, settings: Settings, work_dir: Path) -> None:
+    def __init__(self, store: Store, storage: Storage, settings: Settings, work_dir: Path, notifier: Notifier,
+                 events: EventBus) -> None:
         self.store = store
         self.storage = storage
         self.settings = settings
         self.work_dir = work_dir
+        self.notifier = notifier
+        self.events = events
 
     async def run(self, claim: Claim, worker: Worker) -> JobState | None:
         """Run the claimed job to its end; return the final state (None if the lease was lost)."""
@@ -56,10 +62,11 @@ class Runner:
             return None
         final = _final_record(job, outcome)
         queue = await self._queue_of(job)
-        outcome.callbacks.extend(notify.task_finish(final, queue))
+        outcome.callbacks.extend(self.notifier.task_finish(final, queue))
         if not await self.store.finish(job.job_id, claim.token, time.time(), outcome):
             log.warning("job %s: outcome refused (lease taken over)", job.job_id)
             return None
+        await self.events.publish(JobFinished(job.job_id, job.bucket, job.tag, outcome.state, outcome.code))
         return outcome.state
 
     async def _queue_of(self, job: JobRecord) -> Any:
@@ -80,10 +87,10 @@ class Runner:
                 return Outcome(JobState.SUCCESS, result=produced.to_json())
         except JobFailed as exc:
             if beat.cancelled:
-                return Outcome(JobState.CANCEL, "Cancel", "The job was cancelled.")
+                return Outcome(JobState.CANCEL, Failure.CANCEL, CANCELLED_MESSAGE)
             return Outcome(JobState.FAILED, exc.code, exc.message)
         except CiJobsError as exc:
-            return Outcome(JobState.FAILED, exc.code if exc.code != "NoSuchKey" else "InputNotFound",
+            return Outcome(JobState.FAILED, Failure.INPUT_NOT_FOUND if isinstance(exc, NoSuchKey) else exc.code,
                            _input_message(job, exc))
 
     @contextlib.asynccontextmanager
@@ -113,7 +120,8 @@ class Runner:
                 try:
                     path = await stack.enter_async_context(self.storage.local_input(job.bucket, key))
                 except NoSuchKey as exc:
-                    raise JobFailed("InputNotFound", f"The object {key} named by the job does not exist.") from exc
+                    raise JobFailed(Failure.INPUT_NOT_FOUND,
+                                    f"The object {key} named by the job does not exist.") from exc
                 found[key] = str(path)
             yield found
 
@@ -148,8 +156,9 @@ class Runner:
         for f in files:
             key = posixpath.join(folder, f["name"])
             ctype = mimetypes.guess_type(key)[0] or "application/octet-stream"
-            await self.storage.put_file(str(out.get("Bucket") or job.bucket), key, outdir / f["name"],
-                                        content_type=ctype)
+            bucket = str(out.get("Bucket") or job.bucket)
+            meta = await self.storage.put_file(bucket, key, outdir / f["name"], content_type=ctype)
+            await self.events.publish(ObjectCreated(bucket, key, meta.size, meta.etag, Source.JOB))
 
     async def _upload_group(self, job: JobRecord, outdir: Path, files: list[dict[str, Any]], pattern: str,
                             out: dict[str, Any], ext: str, input_key: str) -> tuple[StoredObject, ...]:
@@ -162,6 +171,7 @@ class Runner:
                 key = _numbered(key, i)
             ctype = mimetypes.guess_type(key)[0] or "application/octet-stream"
             meta = await self.storage.put_file(bucket, key, outdir / f["name"], content_type=ctype)
+            await self.events.publish(ObjectCreated(bucket, key, meta.size, meta.etag, Source.JOB))
             stored.append(StoredObject(bucket, region, key, meta.etag))
         return tuple(stored)
 
@@ -179,7 +189,7 @@ def _numbered(key: str, i: int) -> str:
 
 def _input_message(job: JobRecord, exc: CiJobsError) -> str:
     key = (job.spec.get("Input") or {}).get("Object", "")
-    if exc.code == "NoSuchKey":
+    if isinstance(exc, NoSuchKey):
         return f"The input object {key} does not exist."
     return exc.message
 

@@ -15,9 +15,11 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from . import notify, tags
+from . import tags
 from .config import Settings
+from .domain.events import EventBus
 from .errors import CiJobsError
+from .notify import Notifier
 from .pool import Pool, Worker
 from .runner import Runner
 from .storage import Storage
@@ -29,12 +31,13 @@ class Scheduler:
     """Runs jobs from the store on a pool of workers until stopped."""
 
     def __init__(self, store: Store, storage: Storage, pool: Pool, settings: Settings, work_dir: Path,
-                 on_finish: Callable[[], None] | None = None) -> None:
+                 notifier: Notifier, events: EventBus, on_finish: Callable[[], None] | None = None) -> None:
         self.store = store
         self.pool = pool
         self.settings = settings
         self.node = f"node-{uuid.uuid4().hex[:12]}"
-        self.runner = Runner(store, storage, settings, work_dir)
+        self.runner = Runner(store, storage, settings, work_dir, notifier, events)
+        self.notifier = notifier
         self._tasks: list[asyncio.Task[None]] = []
         self._running = 0
         self._idle = asyncio.Event()
@@ -63,7 +66,7 @@ class Scheduler:
     async def rescue(self, everything: bool = False) -> list[JobRecord]:
         """Requeue jobs whose lease expired; fail those out of attempts (with their callbacks)."""
         return await self.store.rescue(time.time(), self.settings.scheduler.max_attempts,
-                                       lambda job: notify.task_finish(job, None) if job.spec.get("CallBack")
+                                       lambda job: self.notifier.task_finish(job, None) if job.spec.get("CallBack")
                                        else [], everything=everything)
 
     async def _slot(self, worker: Worker, tags: frozenset[str] | None) -> None:

@@ -18,10 +18,13 @@ from typing import Any
 
 from aiohttp import web
 
+from . import views
 from .api.app import build_app
 from .app.service import Service
 from .config import Settings, with_server
+from .domain.events import EventBus
 from .errors import InvalidArgument
+from .notify import Notifier
 from .notify.outbox import Outbox, Sender
 from .notify.url import UrlSender
 from .pool import Pool
@@ -78,12 +81,14 @@ class Node:
         self.data_dir = Path(settings.server.data_dir).resolve()
         self.store = make_store(settings, self.data_dir)
         self.storage = make_storage(settings, self.data_dir)
-        self.service = Service(settings, self.store, self.storage)
+        self.events = EventBus()
+        self.service = Service(settings, self.store, self.storage, self.events)
+        self.notifier = Notifier({"ci": views.task_finish})
         self.outbox = Outbox(self.store, make_senders(settings), settings.callbacks)
         sched = settings.scheduler
         self.pool = Pool(settings.worker_count, sched.fast_lane) if settings.server.workers_enabled else None
         self.scheduler = (Scheduler(self.store, self.storage, self.pool, settings, self.data_dir / "work",
-                                    on_finish=self.outbox.poke) if self.pool else None)
+                                    self.notifier, self.events, on_finish=self.outbox.poke) if self.pool else None)
         self._tasks: list[asyncio.Task[None]] = []
 
     @property

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
-from . import tags
+from . import tags, xmlio
 from .domain.results import JobResult, StoredObject
 from .ids import fmt_time
 from .presets import OFFICIAL
@@ -120,3 +121,11 @@ def to_json_shape(value: Any, key: str = "") -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     return "" if value is None else str(value)
+
+
+def task_finish(job: JobRecord, fmt: str) -> tuple[bytes, str]:
+    """CI's TaskFinish callback body for a finished job: XML under <Response>, or the JSON shape."""
+    event = {"EventName": "TaskFinish", "JobsDetail": job_detail(job)}
+    if fmt == "JSON":
+        return json.dumps(to_json_shape(event), ensure_ascii=False).encode(), "application/json"
+    return xmlio.dumps("Response", event), "application/xml"

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from ..app.objects import Objects
 from ..config import Settings
+from ..domain.events import EventBus
 from ..errors import MethodNotAllowed
 from ..validation import Validator
 from . import ci, cos
-from .keys import SERVICE, SETTINGS, STORAGE, SYNC, TARGET, VALIDATOR
+from .keys import OBJECTS, SERVICE, SETTINGS, STORAGE, SYNC, TARGET, VALIDATOR
 from .middleware import ci_middleware
 
 if TYPE_CHECKING:
@@ -54,6 +56,7 @@ def build_app(settings: Settings, service: Service | None, storage: Storage,
         app[SERVICE] = service
     app[STORAGE] = storage
     app[VALIDATOR] = Validator(SCHEMAS)
+    app[OBJECTS] = service.objects if service is not None else Objects(storage, EventBus())
     if sync is not None:
         app[SYNC] = sync
     app.router.add_get("/-/health", health)

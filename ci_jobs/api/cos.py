@@ -35,7 +35,7 @@ from ..errors import (
 )
 from ..storage import STORED_HEADERS, ObjectMeta, Storage, content_type_for, safe_key
 from . import ci_process, cos_xml
-from .keys import REQUEST_ID, STORAGE
+from .keys import OBJECTS, REQUEST_ID, STORAGE
 from .responses import headers as standard_headers
 from .responses import xml_response
 from .routing import Target
@@ -132,16 +132,11 @@ async def put_object(request: web.Request, bucket: Bucket, key: str) -> web.Stre
     """PUT Object: stream the body into storage; 200 with ETag and CRC-64."""
     if "x-cos-copy-source" in request.headers:
         raise InvalidArgument("PUT Object - Copy (x-cos-copy-source) is not supported by this server.")
-    meta = await _storage(request).put(
+    meta = await request.app[OBJECTS].put(
         bucket.name, key, _body(request), content_md5=_content_md5(request),
         content_type=request.headers.get("Content-Type") or content_type_for(key),
         headers=_stored_headers(request))
-    await _object_created(request, bucket, meta)
     return web.Response(headers={"ETag": f'"{meta.etag}"', "x-cos-hash-crc64ecma": meta.crc64})
-
-
-async def _object_created(request: web.Request, bucket: Bucket, meta: ObjectMeta) -> None:
-    """Called after every PUT Object and Complete Multipart Upload (where workflow triggers hook in)."""
 
 
 async def get_object(request: web.Request, bucket: Bucket, key: str) -> web.StreamResponse:
@@ -306,8 +301,7 @@ async def list_parts(request: web.Request, bucket: Bucket, key: str) -> web.Stre
 async def complete_upload(request: web.Request, bucket: Bucket, key: str) -> web.StreamResponse:
     """POST Object ?uploadId: assemble the listed parts; CompleteMultipartUploadResult."""
     parts = _parse_parts(await _small_body(request, xmlio.MAX_BODY))
-    meta = await _storage(request).complete_upload(bucket.name, key, request.query["uploadId"], parts)
-    await _object_created(request, bucket, meta)
+    meta = await request.app[OBJECTS].complete_upload(bucket.name, key, request.query["uploadId"], parts)
     body = {"Location": f"{bucket.name}.cos.{bucket.region}.myqcloud.com/{quote(key)}",
             "Bucket": bucket.name, "Key": key, "ETag": f'"{meta.etag}"'}
     resp = xml_response(request, "CompleteMultipartUploadResult", body)

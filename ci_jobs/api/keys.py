@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from ..app.objects import Objects
     from ..app.service import Service
     from ..config import Account, Settings
     from ..storage import Storage
@@ -18,6 +19,7 @@ SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 SERVICE: web.AppKey[Service] = web.AppKey("service")
 STORAGE: web.AppKey[Storage] = web.AppKey("storage")
 VALIDATOR: web.AppKey[Validator] = web.AppKey("validator")
+OBJECTS: web.AppKey[Objects] = web.AppKey("objects")
 SYNC: web.AppKey[SyncProcessor] = web.AppKey("sync")  # absent: ci-process answers "not enabled"
 
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)

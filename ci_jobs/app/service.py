@@ -5,20 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import Settings
+from ..domain.events import EventBus
 from ..storage import Storage
 from ..store import Store
 from .jobs import Jobs
+from .objects import Objects
 from .queues import Queues
 from .templates import Templates
 
 
 class Service:
-    """Jobs, queues and templates of the configured buckets."""
+    """Jobs, queues, templates and object writes of the configured buckets."""
 
-    def __init__(self, settings: Settings, store: Store, storage: Storage) -> None:
+    def __init__(self, settings: Settings, store: Store, storage: Storage, events: EventBus | None = None) -> None:
         self.settings = settings
         self.store = store
         self.storage = storage
+        self.events = events or EventBus()
+        self.objects = Objects(storage, self.events)
         self.queues = Queues(settings, store)
         self.templates = Templates(store)
         self.jobs = Jobs(settings, store, self.queues, self.templates)

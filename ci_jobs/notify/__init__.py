@@ -7,12 +7,13 @@ the job finishes, and stored in the outbox with the outcome, so delivery is at-l
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from .. import xmlio
 from ..store import Callback, JobRecord, QueueRecord
-from ..views import job_detail, to_json_shape
+
+# A protocol's rendering of a finished job's TaskFinish body in a format (XML/JSON): (body, content type).
+Presenter = Callable[[JobRecord, str], tuple[bytes, str]]
 
 
 def target_for(job: JobRecord, queue: QueueRecord | None) -> dict[str, Any] | None:
@@ -44,17 +45,22 @@ def target_for(job: JobRecord, queue: QueueRecord | None) -> dict[str, Any] | No
     return {"type": "Url", "url": n["Url"], "format": fmt}
 
 
-def render(event: dict[str, Any], fmt: str) -> tuple[bytes, str]:
-    """Serialise a callback body as CI does: XML under <Response>, or the JSON shape."""
-    if fmt == "JSON":
-        return json.dumps(to_json_shape(event), ensure_ascii=False).encode(), "application/json"
-    return xmlio.dumps("Response", event), "application/xml"
+def origin(job: JobRecord) -> str:
+    """The protocol a job came from (its presenter renders the job's callbacks)."""
+    return str(job.spec.get("Origin") or "ci")
 
 
-def task_finish(job: JobRecord, queue: QueueRecord | None) -> list[Callback]:
-    """The TaskFinish callback(s) for a job that just reached a final state."""
-    target = target_for(job, queue)
-    if target is None:
-        return []
-    body, ctype = render({"EventName": "TaskFinish", "JobsDetail": job_detail(job)}, target["format"])
-    return [Callback(target=target, body=body, content_type=ctype, job_id=job.job_id)]
+class Notifier:
+    """Builds the TaskFinish callbacks of finished jobs with the presenter of each job's protocol."""
+
+    def __init__(self, presenters: Mapping[str, Presenter]) -> None:
+        self.presenters = dict(presenters)
+
+    def task_finish(self, job: JobRecord, queue: QueueRecord | None) -> list[Callback]:
+        """The TaskFinish callback(s) for a job that just reached a final state."""
+        target = target_for(job, queue)
+        if target is None:
+            return []
+        present = self.presenters[origin(job)]
+        body, ctype = present(job, str(target["format"]))
+        return [Callback(target=target, body=body, content_type=ctype, job_id=job.job_id)]
