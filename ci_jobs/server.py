@@ -23,12 +23,12 @@ from .api.app import build_app
 from .app.service import Service
 from .config import Settings, with_server
 from .domain.events import EventBus
+from .engine.pool import Pool
+from .engine.scheduler import Scheduler
 from .errors import InvalidArgument
 from .notify import Notifier
 from .notify.outbox import Outbox, Sender
 from .notify.url import UrlSender
-from .pool import Pool
-from .scheduler import Scheduler
 from .storage import Storage
 from .store import Store
 from .sync import SyncProcessor

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from ci_jobs.engine.pool import Pool
 from ci_jobs.errors import JobFailed
-from ci_jobs.pool import Pool
 from ci_jobs.processors import Task
 
 from .conftest import clip_bytes

@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from typing import Any
 
-from .domain.failures import CANCELLED_MESSAGE, Failure
-from .errors import JobFailed
+from ..domain.failures import CANCELLED_MESSAGE, Failure
+from ..errors import JobFailed
 
 log = logging.getLogger(__name__)
 _CTX = mp.get_context("spawn")
@@ -29,7 +29,7 @@ def _worker_main(conn: Connection) -> None:
     """Child process: import the processors once, then run tasks until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
-    from . import processors  # noqa: PLC0415 - imported in the child only, keeps the parent light
+    from .. import processors  # noqa: PLC0415 - imported in the child only, keeps the parent light
 
     processors.warm_up()
     conn.send(("ready",))

@@ -15,15 +15,15 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from . import tags
-from .config import Settings
-from .domain.events import EventBus
-from .errors import CiJobsError
-from .notify import Notifier
+from .. import tags
+from ..config import Settings
+from ..domain.events import EventBus
+from ..errors import CiJobsError
+from ..notify import Notifier
+from ..storage import Storage
+from ..store import JobRecord, Store
 from .pool import Pool, Worker
 from .runner import Runner
-from .storage import Storage
-from .store import JobRecord, Store
 
 log = logging.getLogger(__name__)
 

@@ -18,18 +18,18 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from . import tags
-from .config import Settings
-from .domain.events import EventBus, JobFinished, ObjectCreated, Source
-from .domain.failures import CANCELLED_MESSAGE, Failure
-from .domain.results import JobResult, StoredObject
-from .errors import CiJobsError, JobFailed, NoSuchKey
-from .notify import Notifier
+from .. import tags
+from ..config import Settings
+from ..domain.events import EventBus, JobFinished, ObjectCreated, Source
+from ..domain.failures import CANCELLED_MESSAGE, Failure
+from ..domain.results import JobResult, StoredObject
+from ..errors import CiJobsError, JobFailed, NoSuchKey
+from ..notify import Notifier
+from ..processors import Task
+from ..storage import Storage
+from ..store import Beat, Claim, JobRecord, JobState, Outcome, Store
+from ..wildcards import expand
 from .pool import Worker
-from .processors import Task
-from .storage import Storage
-from .store import Beat, Claim, JobRecord, JobState, Outcome, Store
-from .wildcards import expand
 
 log = logging.getLogger(__name__)
 
