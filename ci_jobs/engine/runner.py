@@ -141,8 +141,12 @@ class Runner:
                     if outputs.get(role.beside):
                         await self._upload_beside(job, outdir, group, outputs[role.beside][0].key, out)
                     continue
-                pattern = str(out.get(role.key_field) or (out.get(role.fallback) if role.fallback else "") or "")
-                outputs[name] = await self._upload_group(job, outdir, group, pattern, out,
+                if role.per_file:  # each file names its own key pattern (StreamExtract: one per stream)
+                    patterns = [str(f.get("key", "")) for f in group]
+                else:
+                    pattern = str(out.get(role.key_field) or (out.get(role.fallback) if role.fallback else "") or "")
+                    patterns = [pattern] * len(group)
+                outputs[name] = await self._upload_group(job, outdir, group, patterns, out,
                                                          role.ext or str(result.get("ext", "")), input_key)
         return JobResult(outputs, result.get("media_info") or None, result.get("data") or None)
 
@@ -160,14 +164,15 @@ class Runner:
             meta = await self.storage.put_file(bucket, key, outdir / f["name"], content_type=ctype)
             await self.events.publish(ObjectCreated(bucket, key, meta.size, meta.etag, Source.JOB))
 
-    async def _upload_group(self, job: JobRecord, outdir: Path, files: list[dict[str, Any]], pattern: str,
+    async def _upload_group(self, job: JobRecord, outdir: Path, files: list[dict[str, Any]], patterns: list[str],
                             out: dict[str, Any], ext: str, input_key: str) -> tuple[StoredObject, ...]:
-        stored = []
+        """Upload `files[i]` under `patterns[i]` expanded with `${Number}` = i; a key taken already by
+        this group (a pattern without `${Number}`) gets `-i` before its extension."""
+        stored: list[StoredObject] = []
         bucket, region = str(out.get("Bucket") or job.bucket), str(out.get("Region") or "")
-        first = expand(pattern, ext=ext, number=0, job_id=job.job_id, input_key=input_key)
-        for i, f in enumerate(files):
-            key = expand(pattern, ext=ext, number=i, job_id=job.job_id, input_key=input_key)
-            if i and key == first:
+        for i, (f, pattern) in enumerate(zip(files, patterns, strict=True)):
+            key = expand(pattern, ext=str(f.get("ext") or ext), number=i, job_id=job.job_id, input_key=input_key)
+            if any(o.key == key for o in stored):
                 key = _numbered(key, i)
             ctype = mimetypes.guess_type(key)[0] or "application/octet-stream"
             meta = await self.storage.put_file(bucket, key, outdir / f["name"], content_type=ctype)

@@ -40,6 +40,7 @@ class Role:
     beside: str = ""               # published next to the first file of this role, under its own name
     ext: str = ""                  # ${ext} for this role ('' = the driver's)
     result_field: str = ""         # its container inside MediaResult.OutputFile ('' = OutputFile itself)
+    per_file: bool = False         # each file carries its own key pattern ("key") and may carry its "ext"
 
 
 @dataclass(frozen=True)
