@@ -45,7 +45,6 @@ class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     data_dir: str = "./var"
-    domains: tuple[str, ...] = ("myqcloud.com", "localhost")
     allow_public_with_demo_key: bool = False
     ci_paths_on_cos_host: bool = True
     default_bucket: str = ""

@@ -81,7 +81,6 @@ PRESETS = {"h264": ("ultrafast", "superfast", "veryfast", "faster", "fast", "med
 PIXFMTS = {"h264": ("yuv420p", "yuv422p", "yuv444p", "yuvj420p", "yuvj422p", "yuvj444p", "auto"),
             "h265": ("yuv420p", "yuv420p10le", "auto")}
 IMAGE_EXTS = {"jpg": "mjpeg", "jpeg": "mjpeg", "png": "png", "webp": "libwebp"}
-_NUMBER = re.compile(r"\$\{number\}", re.IGNORECASE)
 
 
 def section(parent: Any, key: str) -> dict[str, Any]:
@@ -136,11 +135,6 @@ def image_ext(object_key: str) -> str:
     if "." not in name or "$" in name.rsplit(".", 1)[1]:
         return "jpg"  # no extension, `.${ext}` or a wildcard after the last dot
     return name.rsplit(".", 1)[1].lower()
-
-
-def has_number(object_key: str) -> bool:
-    """Whether an object key holds the ${Number} wildcard (any case)."""
-    return bool(_NUMBER.search(object_key))
 
 
 def fragments(params: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -39,8 +39,6 @@ class Scheduler:
         self.runner = Runner(store, storage, settings, work_dir, notifier, events)
         self.notifier = notifier
         self._tasks: list[asyncio.Task[None]] = []
-        self._running = 0
-        self._idle = asyncio.Event()
         self._on_finish = on_finish
 
     async def start(self, single_node: bool) -> None:
@@ -80,13 +78,11 @@ class Scheduler:
             if claim is None:
                 await self.store.wait_for_work(sched.poll_seconds)
                 continue
-            self._running += 1
             try:
                 await self.runner.run(claim, worker)
             except Exception:
                 log.exception("runner crashed on job %s", claim.job.job_id)
             finally:
-                self._running -= 1
                 if self._on_finish is not None:
                     self._on_finish()
 
@@ -101,11 +97,6 @@ class Scheduler:
                 continue
             for job in rescued:
                 log.warning("job %s lost its worker; now %s (attempt %d)", job.job_id, job.state, job.attempts)
-
-    @property
-    def busy(self) -> int:
-        """Jobs running on this node now."""
-        return self._running
 
 
 def _report_death(task: asyncio.Task[None]) -> None:

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import InvalidArgument
-from ..mediarules import PACKAGED, SEGMENT_FORMATS, flag, has_number, num, section, text
+from ..mediarules import PACKAGED, SEGMENT_FORMATS, flag, num, section, text
+from ..wildcards import has_number
 from . import watermark
 from .rules import choice, number_range, window
 from .spec import Lane, Role, TagSpec, TemplateKind

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import InvalidArgument
-from ..mediarules import IMAGE_EXTS, has_number, image_ext, num, parse_color, section, text
+from ..mediarules import IMAGE_EXTS, image_ext, num, parse_color, section, text
+from ..wildcards import has_number
 from . import watermark
 from .rules import choice, number_range, size
 from .spec import Lane, Role, TagSpec, TemplateKind
