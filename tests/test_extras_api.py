@@ -7,8 +7,10 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 from PIL import Image
 from qcloud_cos import CosS3Client
+from qcloud_cos.cos_exception import CosServiceError
 
 from .conftest import BUCKET, REGION, job_body, output, wait_job
 
@@ -43,3 +45,12 @@ def test_missing_watermark_object_fails_the_job(client: CosS3Client, clip: bytes
     job = client.ci_create_media_jobs(Bucket=BUCKET, Jobs=job_body("Transcode", "input/extras clip.mp4", op))
     done = wait_job(client, job["JobsDetail"][0]["JobId"])
     assert done["State"] == "Failed" and done["Code"] == "InputNotFound" and "marks/none.png" in done["Message"]
+
+
+def test_digital_watermark_is_refused_not_ignored(client: CosS3Client) -> None:
+    op = {"Transcode": {"Container": {"Format": "mp4"}}, "Output": output("dw/out.mp4"),
+          "DigitalWatermark": {"Type": "Text", "Message": "owner", "Version": "V1"}}
+    with pytest.raises(CosServiceError) as err:
+        client.ci_create_media_jobs(Bucket=BUCKET, Jobs=job_body("Transcode", "dw/in.mp4", op))
+    assert err.value.get_status_code() == 400 and err.value.get_error_code() == "InvalidArgument"
+    assert "DigitalWatermark" in err.value.get_error_msg()

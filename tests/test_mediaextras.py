@@ -37,6 +37,7 @@ def text_mark(**fields: str) -> dict[str, Any]:
      "RemoveWatermark is not supported for H.265"),
     (job(RemoveWatermark={"Dx": "1", "Dy": "1", "Width": "10"}), "RemoveWatermark.Height is required"),
     (job(Watermark=text_mark(), video={"Remove": "true"}), "need a video stream"),
+    (job(DigitalWatermark={"Type": "Text", "Message": "x", "Version": "V1"}), "DigitalWatermark is not supported"),
 ])
 def test_refused(op: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidArgument, match=message):
@@ -52,3 +53,15 @@ def test_accepted_and_fetched() -> None:
     op["Transcode"]["AudioMix"] = {"AudioSource": "bgm/a.mp3"}
     check("Transcode", op)
     assert referenced_objects("Transcode", op) == ["marks/a logo.png", "subs/a.srt", "bgm/a.mp3"]
+
+
+@pytest.mark.parametrize("tag, params", [
+    ("Snapshot", {"Snapshot": {"Mode": "Interval", "Count": "1"},
+                  "Output": {"Region": "ap-guangzhou", "Bucket": "b-1", "Object": "s.jpg"}}),
+    ("Animation", {"Animation": {"Container": {"Format": "gif"}, "Video": {"Codec": "gif"}},
+                   "Output": {"Region": "ap-guangzhou", "Bucket": "b-1", "Object": "a.gif"}}),
+])
+def test_digital_watermark_refused_on_every_drawing_tag(tag: str, params: dict[str, Any]) -> None:
+    with pytest.raises(InvalidArgument, match="DigitalWatermark is not supported"):
+        check(tag, {**params, "DigitalWatermark": {"Type": "Text", "Message": "x", "Version": "V1"}})
+    check(tag, params)

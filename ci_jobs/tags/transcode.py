@@ -34,6 +34,7 @@ def check(op: Mapping[str, Any], params: dict[str, Any], where: str) -> None:
 
 def check_extras(op: Mapping[str, Any], params: Mapping[str, Any], where: str) -> None:
     """Watermark (at most 3), RemoveWatermark, Subtitles, AudioMix and TranscodeMode."""
+    watermark.refuse_digital(op)
     spec = container(text(section(params, "Container"), "Format", "mp4"))
     video = section(params, "Video")
     codec = video_codec(text(video, "Codec", spec.default_video or "h264")) if spec.video else ""

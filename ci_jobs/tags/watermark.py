@@ -27,8 +27,17 @@ def marks(op: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def check_marks(op: Mapping[str, Any], params: Mapping[str, Any], where: str) -> None:
     """The extras rules of Tags that only draw watermarks: each Watermark element is valid."""
+    refuse_digital(op)
     for index, mark in enumerate(marks(op), 1):
         check(mark, f"Request.Operation.Watermark[{index}]")
+
+
+def refuse_digital(op: Mapping[str, Any]) -> None:
+    """DigitalWatermark (an invisible, extractable mark) is not embedded yet: refuse it rather than
+    answer Success for a mark that is not there."""
+    if "DigitalWatermark" in op:
+        raise InvalidArgument("Request.Operation.DigitalWatermark is not supported yet: no digital watermark "
+                              "would be embedded")
 
 
 def check(mark: Mapping[str, Any], where: str) -> None:
