@@ -3,8 +3,9 @@
 A claim locks the chosen queue row and then the chosen job row with SKIP LOCKED, so two nodes never
 run one job nor exceed a queue's MaxConcurrent (the `running` counter lives in the queue row); every
 later write of a run is fenced by its lease token. Job inserts from concurrent requests are
-group-committed. Wake-ups travel by LISTEN/NOTIFY on one dedicated connection per store; the
-caller's poll timeout is the fallback while that connection is down. Statements: postgres_sql.py.
+group-committed (batching.py). Wake-ups travel by LISTEN/NOTIFY on one dedicated connection per store; the
+caller's poll timeout is the fallback while that connection is down. Statements: postgres_sql.py;
+the job-state decisions are domain/jobs.py's.
 """
 
 from __future__ import annotations
@@ -23,28 +24,19 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from ..domain import jobs as domain
+from ..domain.jobs import Beat, JobState
 from ..errors import StoreError
-from . import (
-    Beat,
-    Callback,
-    CallbackFactory,
-    Claim,
-    JobFilter,
-    JobRecord,
-    JobState,
-    Outcome,
-    QueueRecord,
-    QueueState,
-    Wakeups,
-    migrations,
-)
+from . import migrations, rows
 from . import postgres_sql as sql
+from .batching import GroupCommit
 from .postgres_templates import TemplateRows
+from .records import Callback, CallbackFactory, Claim, JobFilter, JobRecord, Outcome, QueueRecord
+from .wakeups import Wakeups
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Conn = Any  # asyncpg ships no type information
-Stored = dict[str, tuple[str, int]]  # job_id -> (state, seq) as committed
 
 LISTEN_APP = "ci-jobs-listen"
 MIGRATION_LOCK = 0x63695F6A6F6273  # "ci_jobs": every node's migrate() takes this advisory lock
@@ -97,8 +89,8 @@ class PostgresStore(TemplateRows, Wakeups):
         self._pool: Any = None
         self._listener: asyncio.Task[None] | None = None
         self._work = asyncio.Event()
-        self._pending: list[tuple[list[JobRecord], asyncio.Future[Stored]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._inserts: GroupCommit[list[JobRecord], list[JobRecord]] = GroupCommit(
+            self._commit_jobs, "postgres-group-commit")
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -124,8 +116,7 @@ class PostgresStore(TemplateRows, Wakeups):
 
     async def close(self) -> None:
         """Flush pending inserts, stop listening and close the pool."""
-        if self._flusher is not None:
-            await asyncio.shield(self._flusher)
+        await self._inserts.drain()
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -141,8 +132,8 @@ class PostgresStore(TemplateRows, Wakeups):
     async def reset(self) -> None:
         """Delete all jobs and callbacks; queues back to Active with no notification."""
         async def run(conn: Conn) -> None:
-            await conn.execute("TRUNCATE jobs, callbacks, templates")
-            await conn.execute("UPDATE queues SET state = 'Active', notify = '{}', running = 0")
+            for statement in sql.RESET:
+                await conn.execute(statement)
         await self._tx(run)
 
     # --- plumbing ---------------------------------------------------------------------------
@@ -176,20 +167,18 @@ class PostgresStore(TemplateRows, Wakeups):
     async def ensure_queue(self, bucket: str, name: str, max_concurrent: int,
                            category: str = "Transcoding") -> QueueRecord:
         """Create the named queue if missing (its MaxConcurrent follows the configuration) and return it."""
-        rows = await self._fetch(sql.ENSURE_QUEUE, "p" + uuid.uuid4().hex, bucket, name, max_concurrent, category,
+        found = await self._fetch(sql.ENSURE_QUEUE, "p" + uuid.uuid4().hex, bucket, name, max_concurrent, category,
                                  time.time())
-        return sql.queue(rows[0])
+        return rows.queue(found[0])
 
     async def queues(self, bucket: str) -> list[QueueRecord]:
         """All queues of a bucket, oldest first."""
-        rows = await self._fetch(f"SELECT {sql.QUEUE_COLUMNS} FROM queues WHERE bucket = $1 ORDER BY created, name",
-                                 bucket)
-        return [sql.queue(r) for r in rows]
+        return [rows.queue(r) for r in await self._fetch(sql.QUEUES, bucket)]
 
     async def update_queue(self, bucket: str, queue_id: str, name: str, state: str,
                            notify: dict[str, Any], now: float) -> QueueRecord | None:
         """Rename, pause/resume and set NotifyConfig; waiting jobs follow the queue state."""
-        pausing = state == QueueState.PAUSED
+        move, resumes = domain.queue_move(state), domain.resumes(state)
 
         async def run(conn: Conn) -> Any:
             # FOR UPDATE conflicts with the KEY SHARE of in-flight job inserts: they commit first.
@@ -197,18 +186,16 @@ class PostgresStore(TemplateRows, Wakeups):
                 return None
             row = await conn.fetchrow(sql.UPDATE_QUEUE, queue_id, name, state,
                                       json.dumps(notify, ensure_ascii=False), now)
-            old, new = (JobState.SUBMITTED, JobState.PAUSE) if pausing else (JobState.PAUSE, JobState.SUBMITTED)
-            await conn.execute("UPDATE jobs SET state = $3 WHERE queue_id = $1 AND state = $2",
-                               queue_id, str(old), str(new))
-            if not pausing:
+            await conn.execute(sql.MOVE_WAITING, queue_id, str(move.old), str(move.new))
+            if resumes:
                 await conn.execute(sql.NOTIFY_IF_WAITING, queue_id)
             return row
         row = await self._tx(run)
         if row is None:
             return None
-        if not pausing:
+        if resumes:
             self.notify_work()
-        return sql.queue(row)
+        return rows.queue(row)
 
     # --- jobs -------------------------------------------------------------------------------
 
@@ -216,91 +203,51 @@ class PostgresStore(TemplateRows, Wakeups):
         """Commit jobs (group-committed with concurrent inserts); return them once durable, as stored."""
         if not jobs:
             return []
-        fut: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
-        self._pending.append((jobs, fut))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush(), name="postgres-group-commit")
-        stored = await fut
+        stored = await self._inserts.submit(jobs)
         self.notify_work()
-        return [dataclasses.replace(j, state=stored[j.job_id][0], seq=stored[j.job_id][1]) for j in jobs]
+        return stored
 
-    async def _flush(self) -> None:
-        """Commit everything pending in one transaction; should that fail, each request alone, so
-        that one bad request does not fail its neighbours."""
-        batch: list[tuple[list[JobRecord], asyncio.Future[Stored]]] = []
-        try:
-            while self._pending:
-                batch, self._pending = self._pending, []
-                try:
-                    _settle(batch, await self._insert([j for jobs, _ in batch for j in jobs]))
-                except Exception as exc:  # noqa: BLE001 - every waiter hears about it
-                    if len(batch) == 1:
-                        _settle(batch, exc)
-                        continue
-                    for one in batch:
-                        try:
-                            _settle([one], await self._insert(one[0]))
-                        except Exception as exc:  # noqa: BLE001
-                            _settle([one], exc)
-        finally:  # cancelled mid-way: nobody may wait forever, and no refused request may commit later
-            stranded, self._pending = batch + self._pending, []
-            _settle(stranded, StoreError("job insert was interrupted"))
+    async def _commit_jobs(self, requests: list[list[JobRecord]]) -> list[list[JobRecord]]:
+        """One transaction for the jobs of every request; each request's jobs as stored."""
+        jobs = [j for request in requests for j in request]
 
-    async def _insert(self, jobs: list[JobRecord]) -> Stored:
-        columns = [list(c) for c in zip(*(sql.job_row(j) for j in jobs), strict=True)]
-
-        async def run(conn: Conn) -> Stored:
-            rows = await conn.fetch(sql.INSERT_JOBS, *columns)
-            if any(r["state"] == JobState.SUBMITTED for r in rows):
+        async def run(conn: Conn) -> dict[str, tuple[str, int]]:
+            queue_states = dict(await conn.fetch(sql.QUEUE_STATES, sorted({j.queue_id for j in jobs})))
+            values = [rows.job_values(j, domain.submitted_state(j.state, queue_states.get(j.queue_id))) for j in jobs]
+            inserted = await conn.fetch(sql.INSERT_JOBS, *[list(c) for c in zip(*values, strict=True)])
+            if any(r["state"] == JobState.SUBMITTED for r in inserted):
                 await conn.execute(sql.NOTIFY)
-            return {r["job_id"]: (r["state"], r["seq"]) for r in rows}
-        return await self._tx(run)
+            return {r["job_id"]: (r["state"], r["seq"]) for r in inserted}
+        stored = await self._tx(run)
+        return [[dataclasses.replace(j, state=stored[j.job_id][0], seq=stored[j.job_id][1]) for j in request]
+                for request in requests]
 
     async def get_jobs(self, bucket: str, job_ids: list[str]) -> list[JobRecord]:
         """Jobs of a bucket by id, in the order asked."""
         if not job_ids:
             return []
-        rows = await self._fetch(f"SELECT {sql.JOB_COLUMNS} FROM jobs WHERE bucket = $1 AND job_id = ANY($2::text[])",
-                                 bucket, job_ids)
-        found = {r["job_id"]: sql.job(r) for r in rows}
+        found = {r["job_id"]: rows.job(r) for r in await self._fetch(sql.JOBS_BY_ID, bucket, job_ids)}
         return [found[i] for i in job_ids if i in found]
 
     async def list_jobs(self, bucket: str, flt: JobFilter) -> list[JobRecord]:
         """Jobs matching `flt`, by submission order, at most `size`."""
-        where: list[str] = []
-        args: list[Any] = []
-
-        def cond(clause: str, value: Any) -> None:
-            args.append(value)
-            where.append(clause.replace("?", f"${len(args)}"))
-        cond("bucket = ?", bucket)
-        cond("tag = ?", flt.tag)
-        if flt.queue_id:
-            cond("queue_id = ?", flt.queue_id)
-        if flt.states:
-            cond("state = ANY(?::text[])", sorted(flt.states))
-        if flt.start is not None:
-            cond("created >= ?", flt.start)
-        if flt.end is not None:
-            cond("created <= ?", flt.end)
-        if flt.input_object:
-            cond("input_object = ?", flt.input_object)
-        if flt.after_seq is not None:
-            cond("seq > ?" if flt.ascending else "seq < ?", flt.after_seq)
-        order = "ASC" if flt.ascending else "DESC"
-        rows = await self._fetch(f"SELECT {sql.JOB_COLUMNS} FROM jobs WHERE {' AND '.join(where)}"
-                                 f" ORDER BY seq {order} LIMIT ${len(args) + 1}", *args, flt.size)
-        return [sql.job(r) for r in rows]
+        statement, args = sql.list_jobs(bucket, flt)
+        return [rows.job(r) for r in await self._fetch(statement, *args)]
 
     async def cancel_job(self, bucket: str, job_id: str, now: float) -> JobRecord | None:
         """Waiting -> Cancel at once; Running -> flagged (its runner stops it within a heartbeat)."""
         async def run(conn: Conn) -> Any:
-            await conn.execute(sql.CANCEL_WAITING, bucket, job_id, now)
-            await conn.execute(sql.CANCEL_RUNNING, bucket, job_id)
-            return await conn.fetchrow(f"SELECT {sql.JOB_COLUMNS} FROM jobs WHERE bucket = $1 AND job_id = $2",
-                                       bucket, job_id)
+            row = await conn.fetchrow(sql.LOCK_JOB, bucket, job_id)
+            if row is None:
+                return None
+            match domain.cancel_decision(row["state"]):
+                case domain.CancelKind.NOW:
+                    return await _end(conn, job_id, now, domain.CANCELLED)
+                case domain.CancelKind.FLAG:
+                    return await conn.fetchrow(sql.FLAG_CANCEL, job_id)
+            return row
         row = await self._tx(run)
-        return None if row is None else sql.job(row)
+        return None if row is None else rows.job(row)
 
     # --- running ----------------------------------------------------------------------------
 
@@ -318,8 +265,8 @@ class PostgresStore(TemplateRows, Wakeups):
     async def _claim_in(self, conn: Conn, node: str, now: float, lease_seconds: float,
                         tags: frozenset[str] | None, skipped: list[str]) -> Claim | str | None:
         """One claim transaction: a Claim, None when nothing is runnable, or the id of a queue to skip."""
-        tag_sql, tag_args = ("", []) if tags is None else (" AND j.tag = ANY(${}::text[])", [sorted(tags)])
-        pick = sql.PICK_QUEUE.format(tags=tag_sql.format(2), skip="{skip}")
+        tag_sql, tag_args = sql.tags_clause(tags, 2)
+        pick = sql.PICK_QUEUE.format(tags=tag_sql, skip="{skip}")
         queue_id: str | None = await conn.fetchval(pick.format(skip=" SKIP LOCKED"), skipped, *tag_args)
         if queue_id is None:
             # Every eligible queue may be locked by a claimer on another connection: wait for the best
@@ -329,25 +276,24 @@ class PostgresStore(TemplateRows, Wakeups):
             if queue_id is None:
                 return None
         token, until = uuid.uuid4().hex, now + lease_seconds
-        row = await conn.fetchrow(sql.TAKE_JOB.format(tags=tag_sql.format(6)), queue_id, now, token, until, node,
-                                  *tag_args)
+        row = await conn.fetchrow(sql.TAKE_JOB.format(tags=sql.tags_clause(tags, 6)[0]), queue_id, now, token, until,
+                                  node, *tag_args)
         if row is None:
             return queue_id
         await conn.execute(sql.TAKE_SLOT, queue_id, now)
-        return Claim(sql.job(row), token, until)
+        return Claim(rows.job(row), token, until)
 
     async def heartbeat(self, job_id: str, token: str, lease_until: float, progress: int) -> Beat:
         """Extend the lease and store progress, fenced by the token."""
-        rows = await self._fetch(sql.HEARTBEAT, job_id, token, lease_until, progress)
-        if not rows:
-            return Beat.LOST
-        return Beat.CANCEL if rows[0]["cancel_requested"] else Beat.OK
+        found = await self._fetch(sql.HEARTBEAT, job_id, token, lease_until, progress)
+        return domain.beat(found[0]["cancel_requested"] if found else None)
 
     async def finish(self, job_id: str, token: str, now: float, outcome: Outcome) -> bool:
         """Write the outcome, free the slot and enqueue callbacks atomically, only while the token holds."""
         async def run(conn: Conn) -> bool:
             queue_id = await conn.fetchval(sql.FINISH, job_id, token, str(outcome.state), outcome.code,
-                                           sql.text(outcome.message), sql.dumps(outcome.result), now)
+                                           sql.text(outcome.message), rows.dumps(outcome.result), now,
+                                           domain.finished_progress(outcome.state))
             if queue_id is None:
                 return False
             await conn.execute(sql.FREE_SLOTS, queue_id, 1)
@@ -361,16 +307,17 @@ class PostgresStore(TemplateRows, Wakeups):
     async def rescue(self, now: float, max_attempts: int, on_fail: CallbackFactory,
                      everything: bool = False) -> list[JobRecord]:
         """Requeue (or fail) Running jobs whose lease expired — or all of them at a lone node's start."""
-        cond, args = ("", ()) if everything else (" AND lease_until < $1", (now,))
+        cond, args = ("", ()) if everything else (sql.RUNNING_EXPIRED, (now,))
 
         async def run(conn: Conn) -> list[JobRecord]:
             # SKIP LOCKED: a run finishing or heartbeating right now is alive, and two rescuers never wait
             # on each other's job rows; queue rows are then locked in one global order (no deadlock).
-            rows = await conn.fetch(sql.RUNNING.format(cond=cond), *args)
-            lost = Counter(r["queue_id"] for r in rows)
-            for queue_id in sorted(lost):
-                await conn.execute(sql.FREE_SLOTS, queue_id, lost[queue_id])
-            touched = [await _rescue_one(conn, sql.job(r), now, max_attempts, on_fail) for r in rows]
+            running = [rows.job(r) for r in await conn.fetch(sql.RUNNING.format(cond=cond), *args)]
+            lost = Counter(j.queue_id for j in running)
+            # FREE_SLOTS locks the queue row: a pause waits for this rescue, so the state read here holds.
+            states = {q: await conn.fetchval(sql.FREE_SLOTS, q, n) for q, n in sorted(lost.items())}
+            decisions = [domain.rescue_decision(j, max_attempts, states[j.queue_id]) for j in running]
+            touched = [await _rescue_one(conn, j, now, d, on_fail) for j, d in zip(running, decisions, strict=True)]
             if any(t.state == JobState.SUBMITTED for t in touched):
                 await conn.execute(sql.NOTIFY)
             return touched
@@ -389,14 +336,13 @@ class PostgresStore(TemplateRows, Wakeups):
 
     async def due_callbacks(self, now: float, limit: int) -> list[Callback]:
         """Due callbacks, each leased for 60 s so that a second deliverer (on any node) skips it."""
-        rows = await self._fetch(sql.DUE_CALLBACKS, now, limit, CALLBACK_LEASE)
-        rows.sort(key=lambda r: (r["was"], r["callback_id"]))
-        return [Callback(json.loads(r["target"]), bytes(r["body"]), r["content_type"], r["callback_id"],
-                         r["attempts"], r["job_id"]) for r in rows]
+        due = await self._fetch(sql.DUE_CALLBACKS, now, limit, CALLBACK_LEASE)
+        due.sort(key=lambda r: (r["was"], r["callback_id"]))
+        return [rows.callback(r) for r in due]
 
     async def callback_done(self, callback_id: int) -> None:
         """Forget a delivered (or abandoned) callback."""
-        await self._fetch("DELETE FROM callbacks WHERE callback_id = $1", callback_id)
+        await self._fetch(sql.CALLBACK_DONE, callback_id)
 
     async def callback_retry(self, callback_id: int, attempts: int, next_at: float, error: str) -> None:
         """Record a failed attempt and when to try again."""
@@ -453,17 +399,18 @@ async def _until_lost(conn: Conn) -> None:
             await conn.execute("SELECT 1", timeout=10)
 
 
-async def _rescue_one(conn: Conn, job: JobRecord, now: float, max_attempts: int,
+async def _end(conn: Conn, job_id: str, now: float, ending: domain.Ending) -> Any:
+    return await conn.fetchrow(sql.END_JOB, job_id, str(ending.state), now, str(ending.code), ending.message)
+
+
+async def _rescue_one(conn: Conn, job: JobRecord, now: float, rescue: domain.Rescue,
                       on_fail: CallbackFactory) -> JobRecord:
-    args: tuple[Any, ...]
-    if job.cancel_requested:
-        kind, args = "cancel", (now,)
-    elif job.attempts >= max_attempts:
-        kind, args = "fail", (now, f"The job's worker was lost {job.attempts} times; giving up.")
+    if rescue.ending is not None:
+        row = await _end(conn, job.job_id, now, rescue.ending)
     else:
-        kind, args = "requeue", ()
-    touched = sql.job(await conn.fetchrow(sql.RESCUE.format(change=sql.RESCUE_CHANGES[kind]), job.job_id, *args))
-    if kind == "fail":
+        row = await conn.fetchrow(sql.REQUEUE_JOB, job.job_id, str(rescue.state))
+    touched = rows.job(row)
+    if rescue.kind == domain.RescueKind.FAIL:
         await _insert_callbacks(conn, on_fail(touched), now)
     return touched
 
@@ -473,13 +420,3 @@ async def _insert_callbacks(conn: Conn, callbacks: list[Callback], now: float) -
         await conn.execute(sql.INSERT_CALLBACKS, [c.job_id for c in callbacks],
                            [json.dumps(c.target, ensure_ascii=False) for c in callbacks],
                            [c.body for c in callbacks], [c.content_type for c in callbacks], now)
-
-
-def _settle(group: list[tuple[list[JobRecord], asyncio.Future[Stored]]], outcome: Stored | Exception) -> None:
-    for _, fut in group:
-        if fut.done():  # its caller was cancelled; the jobs may be committed all the same
-            continue
-        if isinstance(outcome, Exception):
-            fut.set_exception(outcome)
-        else:
-            fut.set_result(outcome)

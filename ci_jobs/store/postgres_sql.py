@@ -1,30 +1,28 @@
-"""The PostgreSQL store's statements and its row <-> record mapping, apart from the code that runs them.
+"""The PostgreSQL store's statements, apart from the code that runs them (row mapping: rows.py).
 
-Placeholders are asyncpg's `$n`; `{tags}` / `{skip}` are filled in by the adapter. JSON travels as
-text into `json` columns (which keep key order, unlike jsonb); times are unix seconds.
+Placeholders are asyncpg's `$n`; `{tags}` / `{skip}` / `{cond}` are filled in by the adapter. JSON
+travels as text into `json` columns (which keep key order, unlike jsonb); times are unix seconds.
+The values a statement writes (states, codes, messages) come from domain/jobs.py.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from typing import Any
 
-from . import JobRecord, QueueRecord
+from .records import JobFilter
+from .rows import CALLBACK_COLUMNS, JOB_COLUMNS, QUEUE_COLUMNS, TEMPLATE_COLUMNS
 
 CHANNEL = "ci_jobs_work"
 NOTIFY = f"SELECT pg_notify('{CHANNEL}', '')"
 NOTIFY_IF_WAITING = (f"SELECT pg_notify('{CHANNEL}', '')"
                      " WHERE EXISTS (SELECT 1 FROM jobs WHERE queue_id = $1 AND state = 'Submitted')")
 
-JOB_COLUMNS = ("seq, job_id, bucket, queue_id, tag, state, level, created, started, ended, progress, "
-               "code, message, spec, result, attempts, cancel_requested")
-QUEUE_COLUMNS = ("queue_id, bucket, name, state, max_concurrent, max_size, notify, category, created, "
-                 "updated, running")
 
 SCHEMA_TABLE = """
 CREATE TABLE IF NOT EXISTS ci_jobs_schema (
     version integer PRIMARY KEY, name text NOT NULL, applied timestamptz NOT NULL DEFAULT now())"""
+
+RESET = ("TRUNCATE jobs, callbacks, templates", "UPDATE queues SET state = 'Active', notify = '{}', running = 0")
 
 ENSURE_QUEUE = f"""
 INSERT INTO queues (queue_id, bucket, name, max_concurrent, category, created, updated)
@@ -48,19 +46,18 @@ WHERE job_id = (SELECT j.job_id FROM jobs j WHERE j.queue_id = $1 AND j.state = 
 RETURNING {JOB_COLUMNS}"""
 
 TAKE_SLOT = "UPDATE queues SET running = running + 1, last_claim = $2 WHERE queue_id = $1"
-FREE_SLOTS = "UPDATE queues SET running = GREATEST(running - $2, 0) WHERE queue_id = $1"
+FREE_SLOTS = "UPDATE queues SET running = GREATEST(running - $2, 0) WHERE queue_id = $1 RETURNING state"
 
-# The queue rows are read under KEY SHARE so that a concurrent pause (FOR UPDATE on the queue row)
-# either waits for this insert to commit or is seen by it: no job stays Submitted in a paused queue.
+# The queue rows are read under KEY SHARE (held to commit) so that a concurrent pause (FOR UPDATE on
+# the queue row) either waits for this insert to commit or is seen by it: no job stays Submitted in
+# a paused queue. The states to insert in are then decided from them (domain.submitted_state).
+QUEUE_STATES = "SELECT queue_id, state FROM queues WHERE queue_id = ANY($1::text[]) FOR KEY SHARE"
 INSERT_JOBS = """
-WITH q AS (SELECT queue_id, state FROM queues WHERE queue_id = ANY($3::text[]) FOR KEY SHARE)
 INSERT INTO jobs (job_id, bucket, queue_id, tag, state, level, created, spec, input_object)
-SELECT t.job_id, t.bucket, t.queue_id, t.tag, CASE WHEN q.state = 'Paused' THEN 'Pause' ELSE t.state END,
-       t.level, t.created, t.spec::json, t.input_object
+SELECT t.job_id, t.bucket, t.queue_id, t.tag, t.state, t.level, t.created, t.spec::json, t.input_object
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::float8[],
             $8::text[], $9::text[])
      WITH ORDINALITY AS t(job_id, bucket, queue_id, tag, state, level, created, spec, input_object, ord)
-LEFT JOIN q ON q.queue_id = t.queue_id
 ORDER BY t.ord
 RETURNING job_id, state, seq"""
 
@@ -68,11 +65,16 @@ LOCK_QUEUE = "SELECT 1 FROM queues WHERE queue_id = $1 AND bucket = $2 FOR UPDAT
 UPDATE_QUEUE = f"""
 UPDATE queues SET name = $2, state = $3, notify = $4::json, updated = $5 WHERE queue_id = $1
 RETURNING {QUEUE_COLUMNS}"""
+MOVE_WAITING = "UPDATE jobs SET state = $3 WHERE queue_id = $1 AND state = $2"
 
-CANCEL_WAITING = """
-UPDATE jobs SET state = 'Cancel', ended = $3, code = 'Cancel', message = 'The job was cancelled.'
-WHERE bucket = $1 AND job_id = $2 AND state IN ('Submitted', 'Pause')"""
-CANCEL_RUNNING = "UPDATE jobs SET cancel_requested = true WHERE bucket = $1 AND job_id = $2 AND state = 'Running'"
+QUEUES = f"SELECT {QUEUE_COLUMNS} FROM queues WHERE bucket = $1 ORDER BY created, name"
+JOBS_BY_ID = f"SELECT {JOB_COLUMNS} FROM jobs WHERE bucket = $1 AND job_id = ANY($2::text[])"
+LIST_JOBS = f"SELECT {JOB_COLUMNS} FROM jobs WHERE {{where}} ORDER BY seq {{order}} LIMIT ${{limit}}"
+LOCK_JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE bucket = $1 AND job_id = $2 FOR NO KEY UPDATE"
+END_JOB = f"""
+UPDATE jobs SET state = $2, ended = $3, code = $4, message = $5, lease_token = NULL, lease_until = NULL
+WHERE job_id = $1 RETURNING {JOB_COLUMNS}"""
+FLAG_CANCEL = f"UPDATE jobs SET cancel_requested = true WHERE job_id = $1 RETURNING {JOB_COLUMNS}"
 
 HEARTBEAT = """
 UPDATE jobs SET lease_until = $3, progress = $4 WHERE job_id = $1 AND lease_token = $2 AND state = 'Running'
@@ -80,20 +82,16 @@ RETURNING cancel_requested"""
 
 FINISH = """
 UPDATE jobs SET state = $3, code = $4, message = $5, result = $6::json, ended = $7, lease_token = NULL,
-                lease_until = NULL, progress = CASE WHEN $3 = 'Success' THEN 100 ELSE progress END
+                lease_until = NULL, progress = COALESCE($8::int, progress)
 WHERE job_id = $1 AND lease_token = $2 AND state = 'Running'
 RETURNING queue_id"""
 
 RUNNING = (f"SELECT {JOB_COLUMNS} FROM jobs WHERE state = 'Running'{{cond}}"
            " ORDER BY job_id FOR NO KEY UPDATE SKIP LOCKED")
-RESCUE = (f"UPDATE jobs SET {{change}}, lease_token = NULL, lease_until = NULL WHERE job_id = $1"
-          f" RETURNING {JOB_COLUMNS}")
-RESCUE_CHANGES = {
-    "cancel": "state = 'Cancel', ended = $2, code = 'Cancel', message = 'The job was cancelled.'",
-    "fail": "state = 'Failed', ended = $2, code = 'WorkerLost', message = $3",
-    "requeue": "state = (SELECT CASE WHEN q.state = 'Paused' THEN 'Pause' ELSE 'Submitted' END FROM queues q"
-               " WHERE q.queue_id = jobs.queue_id), progress = 0",
-}
+RUNNING_EXPIRED = " AND lease_until < $1"
+REQUEUE_JOB = f"""
+UPDATE jobs SET state = $2, progress = 0, lease_token = NULL, lease_until = NULL WHERE job_id = $1
+RETURNING {JOB_COLUMNS}"""
 
 INSERT_CALLBACKS = """
 INSERT INTO callbacks (job_id, target, body, content_type, next_at)
@@ -102,13 +100,26 @@ FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[])
      WITH ORDINALITY AS t(job_id, target, body, content_type, ord)
 ORDER BY t.ord"""
 
-DUE_CALLBACKS = """
+DUE_CALLBACKS = f"""
 WITH due AS (SELECT callback_id, next_at FROM callbacks WHERE next_at <= $1
              ORDER BY next_at, callback_id LIMIT $2 FOR UPDATE SKIP LOCKED)
 UPDATE callbacks c SET next_at = $1 + $3 FROM due WHERE c.callback_id = due.callback_id
-RETURNING c.callback_id, c.job_id, c.target, c.body, c.content_type, c.attempts, due.next_at AS was"""
+RETURNING {", ".join("c." + c for c in CALLBACK_COLUMNS.split(", "))}, due.next_at AS was"""
 
 CALLBACK_RETRY = "UPDATE callbacks SET attempts = $2, next_at = $3, last_error = $4 WHERE callback_id = $1"
+CALLBACK_DONE = "DELETE FROM callbacks WHERE callback_id = $1"
+
+PUT_TEMPLATE = f"""
+INSERT INTO templates ({TEMPLATE_COLUMNS}) VALUES ($1, $2, $3, $4, $5::json, $6, $7)
+ON CONFLICT (template_id) DO UPDATE SET name = excluded.name, tag = excluded.tag, params = excluded.params,
+    updated = excluded.updated"""
+TEMPLATE = f"SELECT {TEMPLATE_COLUMNS} FROM templates WHERE bucket = $1 AND template_id = $2"
+TEMPLATES_WHERE = ("bucket = $1 AND ($2 = '' OR tag = $2) AND left(name, length($3)) = $3"
+                   " AND (cardinality($4::text[]) = 0 OR template_id = ANY($4::text[]))")
+COUNT_TEMPLATES = f"SELECT count(*) AS n FROM templates WHERE {TEMPLATES_WHERE}"
+LIST_TEMPLATES = (f"SELECT {TEMPLATE_COLUMNS} FROM templates WHERE {TEMPLATES_WHERE}"
+                  " ORDER BY created, template_id LIMIT $5 OFFSET $6")
+DELETE_TEMPLATE = "DELETE FROM templates WHERE bucket = $1 AND template_id = $2"
 
 
 def text(value: str) -> str:
@@ -116,32 +127,30 @@ def text(value: str) -> str:
     return value.replace("\x00", "")
 
 
-def dumps(value: Any) -> str | None:
-    """JSON text for a json column, None for SQL NULL."""
-    return None if value is None else json.dumps(value, ensure_ascii=False)
+def tags_clause(tags: frozenset[str] | None, first: int) -> tuple[str, list[list[str]]]:
+    """The `{tags}` condition of PICK_QUEUE/TAKE_JOB with its placeholder at `$first`, and its arguments."""
+    if tags is None:
+        return "", []
+    return f" AND j.tag = ANY(${first}::text[])", [sorted(tags)]
 
 
-def job_row(j: JobRecord) -> tuple[Any, ...]:
-    """A new job's values in INSERT_JOBS column order."""
-    source = j.spec.get("Input")
-    input_object = str(source.get("Object", "")) if isinstance(source, dict) else ""
-    return (j.job_id, j.bucket, j.queue_id, j.tag, str(j.state), j.level, j.created,
-            json.dumps(j.spec, ensure_ascii=False), input_object)
+def list_jobs(bucket: str, flt: JobFilter) -> tuple[str, list[Any]]:
+    """LIST_JOBS for a filter and its arguments."""
+    where: list[str] = []
+    args: list[Any] = []
 
-
-def job(r: Mapping[str, Any]) -> JobRecord:
-    """The JobRecord of a JOB_COLUMNS row."""
-    return JobRecord(
-        job_id=r["job_id"], bucket=r["bucket"], queue_id=r["queue_id"], tag=r["tag"], state=r["state"],
-        level=r["level"], created=r["created"], spec=json.loads(r["spec"]), seq=r["seq"], started=r["started"],
-        ended=r["ended"], progress=r["progress"], code=r["code"], message=r["message"],
-        result=None if r["result"] is None else json.loads(r["result"]), attempts=r["attempts"],
-        cancel_requested=r["cancel_requested"])
-
-
-def queue(r: Mapping[str, Any]) -> QueueRecord:
-    """The QueueRecord of a QUEUE_COLUMNS row."""
-    return QueueRecord(
-        queue_id=r["queue_id"], bucket=r["bucket"], name=r["name"], state=r["state"],
-        max_concurrent=r["max_concurrent"], max_size=r["max_size"], notify=json.loads(r["notify"]),
-        category=r["category"], created=r["created"], updated=r["updated"], running=r["running"])
+    def cond(clause: str, value: Any) -> None:
+        args.append(value)
+        where.append(clause.replace("?", f"${len(args)}"))
+    cond("bucket = ?", bucket)
+    cond("tag = ?", flt.tag)
+    for clause, value, used in (("queue_id = ?", flt.queue_id, bool(flt.queue_id)),
+                                ("state = ANY(?::text[])", sorted(flt.states), bool(flt.states)),
+                                ("created >= ?", flt.start, flt.start is not None),
+                                ("created <= ?", flt.end, flt.end is not None),
+                                ("input_object = ?", flt.input_object, bool(flt.input_object)),
+                                ("seq > ?" if flt.ascending else "seq < ?", flt.after_seq, flt.after_seq is not None)):
+        if used:
+            cond(clause, value)
+    order = "ASC" if flt.ascending else "DESC"
+    return LIST_JOBS.format(where=" AND ".join(where), order=order, limit=len(args) + 1), [*args, flt.size]

@@ -1,0 +1,130 @@
+"""The SQLite store's statements, apart from the code that runs them.
+
+Placeholders are `?`; `{marks}` (a `?, ?, ...` list, see `marks`) and `{tags}` are filled in by the
+adapter. The values a statement writes (states, codes, messages) come from domain/jobs.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .records import JobFilter
+from .rows import CALLBACK_COLUMNS, JOB_COLUMNS, QUEUE_COLUMNS, TEMPLATE_COLUMNS
+
+PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous={synchronous}", "PRAGMA busy_timeout=10000",
+           "PRAGMA foreign_keys=ON")
+USER_VERSION = "PRAGMA user_version"
+MIGRATION = "BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={number};\nCOMMIT;"
+BEGIN, COMMIT, ROLLBACK = "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"
+
+RESET = ("DELETE FROM jobs", "DELETE FROM callbacks", "DELETE FROM templates",
+         "UPDATE queues SET state='Active', notify='{}', running=0")
+
+# --- queues ----------------------------------------------------------------------------------
+
+ENSURE_QUEUE = ("INSERT OR IGNORE INTO queues (queue_id, bucket, name, max_concurrent, category, created, updated)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)")
+SET_MAX_CONCURRENT = "UPDATE queues SET max_concurrent=? WHERE bucket=? AND name=?"
+QUEUE_BY_NAME = f"SELECT {QUEUE_COLUMNS} FROM queues WHERE bucket=? AND name=?"
+QUEUES = f"SELECT {QUEUE_COLUMNS} FROM queues WHERE bucket=? ORDER BY created, name"
+UPDATE_QUEUE = (f"UPDATE queues SET name=?, state=?, notify=?, updated=? WHERE queue_id=? AND bucket=?"
+                f" RETURNING {QUEUE_COLUMNS}")
+MOVE_WAITING = "UPDATE jobs SET state=? WHERE queue_id=? AND state=?"
+QUEUE_STATES = "SELECT queue_id, state FROM queues WHERE queue_id IN ({marks})"
+
+# --- jobs ------------------------------------------------------------------------------------
+
+INSERT_JOB = ("INSERT INTO jobs (job_id, bucket, queue_id, tag, state, level, created, spec, input_object)"
+              " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq")
+JOBS_BY_ID = f"SELECT {JOB_COLUMNS} FROM jobs WHERE bucket=? AND job_id IN ({{marks}})"
+JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE bucket=? AND job_id=?"
+LIST_JOBS = f"SELECT {JOB_COLUMNS} FROM jobs WHERE {{where}} ORDER BY seq {{order}} LIMIT ?"
+END_JOB = (f"UPDATE jobs SET state=?, ended=?, code=?, message=?, lease_token=NULL, lease_until=NULL"
+           f" WHERE job_id=? RETURNING {JOB_COLUMNS}")
+FLAG_CANCEL = f"UPDATE jobs SET cancel_requested=1 WHERE job_id=? RETURNING {JOB_COLUMNS}"
+
+# --- running ---------------------------------------------------------------------------------
+
+PICK_QUEUE = ("SELECT q.queue_id FROM queues q WHERE q.state='Active' AND q.running < q.max_concurrent"
+              " AND EXISTS (SELECT 1 FROM jobs j WHERE j.queue_id=q.queue_id AND j.state='Submitted'{tags})"
+              " ORDER BY q.running, q.last_claim LIMIT 1")
+TAKE_JOB = ("UPDATE jobs SET state='Running', started=?, attempts=attempts+1, lease_token=?, lease_until=?,"
+            " node=?, progress=0 WHERE job_id=(SELECT j.job_id FROM jobs j WHERE j.queue_id=?"
+            " AND j.state='Submitted'{tags} ORDER BY j.level DESC, j.seq LIMIT 1)"
+            f" RETURNING {JOB_COLUMNS}")
+TAKE_SLOT = "UPDATE queues SET running=running+1, last_claim=? WHERE queue_id=?"
+FREE_SLOTS = "UPDATE queues SET running=MAX(running-?, 0) WHERE queue_id=? RETURNING state"
+HEARTBEAT = ("UPDATE jobs SET lease_until=?, progress=? WHERE job_id=? AND lease_token=? AND state='Running'"
+             " RETURNING cancel_requested")
+FINISH = ("UPDATE jobs SET state=?, code=?, message=?, result=?, ended=?, lease_token=NULL, lease_until=NULL,"
+          " progress=COALESCE(?, progress) WHERE job_id=? AND lease_token=? AND state='Running' RETURNING queue_id")
+RUNNING = f"SELECT {JOB_COLUMNS} FROM jobs WHERE state='Running'{{cond}} ORDER BY job_id"
+RUNNING_EXPIRED = " AND lease_until < ?"
+REQUEUE_JOB = (f"UPDATE jobs SET state=?, progress=0, lease_token=NULL, lease_until=NULL WHERE job_id=?"
+               f" RETURNING {JOB_COLUMNS}")
+
+# --- callbacks -------------------------------------------------------------------------------
+
+INSERT_CALLBACK = "INSERT INTO callbacks (job_id, target, body, content_type, next_at) VALUES (?, ?, ?, ?, ?)"
+DUE_CALLBACKS = f"SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE next_at<=? ORDER BY next_at, callback_id LIMIT ?"
+LEASE_CALLBACKS = "UPDATE callbacks SET next_at=? WHERE callback_id IN ({marks})"
+CALLBACK_DONE = "DELETE FROM callbacks WHERE callback_id=?"
+CALLBACK_RETRY = "UPDATE callbacks SET attempts=?, next_at=?, last_error=? WHERE callback_id=?"
+
+# --- templates -------------------------------------------------------------------------------
+
+PUT_TEMPLATE = (f"INSERT INTO templates ({TEMPLATE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (template_id) DO UPDATE SET name=excluded.name, tag=excluded.tag,"
+                " params=excluded.params, updated=excluded.updated")
+TEMPLATE = f"SELECT {TEMPLATE_COLUMNS} FROM templates WHERE bucket=? AND template_id=?"
+COUNT_TEMPLATES = "SELECT COUNT(*) FROM templates WHERE {where}"
+LIST_TEMPLATES = (f"SELECT {TEMPLATE_COLUMNS} FROM templates WHERE {{where}}"
+                  " ORDER BY created, template_id LIMIT ? OFFSET ?")
+DELETE_TEMPLATE = "DELETE FROM templates WHERE bucket=? AND template_id=?"
+
+
+def marks(n: int) -> str:
+    """`n` placeholders for an IN list."""
+    return ",".join("?" * n)
+
+
+def tags_clause(tags: frozenset[str] | None) -> tuple[str, tuple[str, ...]]:
+    """The `{tags}` condition of PICK_QUEUE/TAKE_JOB and its arguments (no condition for None)."""
+    if tags is None:
+        return "", ()
+    return f" AND j.tag IN ({marks(len(tags))})", tuple(sorted(tags))
+
+
+def list_jobs(bucket: str, flt: JobFilter) -> tuple[str, list[Any]]:
+    """LIST_JOBS for a filter and its arguments."""
+    where: list[str] = ["bucket=?", "tag=?"]
+    args: list[Any] = [bucket, flt.tag]
+    for clause, value, used in (("queue_id=?", flt.queue_id, bool(flt.queue_id)),
+                                ("created>=?", flt.start, flt.start is not None),
+                                ("created<=?", flt.end, flt.end is not None),
+                                ("input_object=?", flt.input_object, bool(flt.input_object)),
+                                ("seq>?" if flt.ascending else "seq<?", flt.after_seq, flt.after_seq is not None)):
+        if used:
+            where.append(clause)
+            args.append(value)
+    if flt.states:
+        where.append(f"state IN ({marks(len(flt.states))})")
+        args.extend(sorted(flt.states))
+    order = "ASC" if flt.ascending else "DESC"
+    return LIST_JOBS.format(where=" AND ".join(where), order=order), [*args, flt.size]
+
+
+def list_templates(bucket: str, tag: str, name_prefix: str, ids: list[str]) -> tuple[str, list[Any]]:
+    """The `{where}` of COUNT_TEMPLATES/LIST_TEMPLATES for these filters and its arguments."""
+    where: list[str] = ["bucket=?"]
+    args: list[Any] = [bucket]
+    if tag:
+        where.append("tag=?")
+        args.append(tag)
+    if name_prefix:
+        where.append("substr(name, 1, ?)=?")
+        args += [len(name_prefix), name_prefix]
+    if ids:
+        where.append(f"template_id IN ({marks(len(ids))})")
+        args += ids
+    return " AND ".join(where), args
