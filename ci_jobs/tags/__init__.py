@@ -12,14 +12,15 @@ from typing import Any
 
 from ..errors import InvalidArgument
 from ..mediarules import object_key, section, text
-from . import animation, concat, mediainfo, segment, snapshot, transcode, videoenhance, watermark
+from . import animation, concat, mediainfo, segment, snapshot, streamextract, transcode, videoenhance, watermark
 from .spec import Lane, Role, TagSpec, TemplateKind
 
 __all__ = ["REGISTRY", "TEMPLATE_KINDS", "Lane", "Role", "TagSpec", "TemplateKind", "check_operation",
            "fast_tags", "output_ext", "referenced_objects", "spec"]
 
 REGISTRY: dict[str, TagSpec] = {s.name: s for s in (
-    transcode.SPEC, snapshot.SPEC, animation.SPEC, mediainfo.SPEC, segment.SPEC, concat.SPEC)}
+    transcode.SPEC, snapshot.SPEC, animation.SPEC, mediainfo.SPEC, segment.SPEC, concat.SPEC,
+    streamextract.SPEC)}
 
 # Every Tag a template can be made for: the job Tags that have a kind, and template-only kinds.
 TEMPLATE_KINDS: dict[str, TemplateKind] = {
