@@ -1,4 +1,4 @@
-"""Submit-time rules of Transcode's extras (tags.transcode, tags.watermark), and the objects the runner fetches for them."""
+"""Submit-time rules of Transcode's extras (tags.transcode, tags.watermark), and the objects the runner fetches."""
 
 from __future__ import annotations
 
