@@ -1,29 +1,34 @@
 """Synchronous CI processing on an object (`?ci-process=snapshot|videoinfo|pm3u8`): the use cases.
 
-The client waits on the HTTP request, so these never go through a queue or the worker processes.
-The PyAV work runs on a small thread pool in the API process (FFmpeg releases the GIL while it
-decodes); admission is bounded, and a full pool answers ServiceUnavailable (503, which the SDKs
-retry) at once instead of queueing requests without limit. A request whose client goes away does
-not cancel its work half-way: the input stays open until the thread is done with it.
+The client waits on the HTTP request, so these never go through a queue or the job workers. The
+PyAV work runs in a warm pool of its own worker processes (`procpool`), so a hostile file that
+crashes the decoder, or a decode that needs gigabytes, costs a worker, never the API process: a
+crash answers InvalidArgument and the worker is replaced. Admission is bounded, and a full pool
+answers ServiceUnavailable (503, which the SDKs retry) at once instead of queueing requests
+without limit. A request whose client goes away does not cancel its work half-way: the input
+stays open until the worker is done with it. pm3u8 is text work and stays in this process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import aclosing
+from collections.abc import Callable, Iterator
+from contextlib import aclosing, contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from . import playlist
 from .config import Account, Bucket, Settings
 from .errors import AccessDenied, CiJobsError, InvalidArgument, JobFailed, ServiceUnavailable
+from .procpool import PoolClosed, ProcPool, WorkerCrashed, WorkerStartFailed
 from .storage import Storage
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_PLAYLIST = 4 * 1024**2  # bytes: an m3u8 is text; anything larger is not worth rewriting
+MAX_WORKER_RSS = 512 << 20  # bytes: a worker that grew past this in a call is replaced (1080p: ~210 MB)
 
 
 @dataclass(frozen=True)
@@ -47,32 +52,21 @@ class SyncProcessor:
         self.storage = storage
         self.workers = workers or 2 * (os.cpu_count() or 1)
         self.limit = self.workers + (self.workers if backlog is None else backlog)
-        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="ci-process")
+        self.pool = ProcPool(self.workers, "ci-process", init=warm_up, max_rss=MAX_WORKER_RSS)
         self._busy = 0
 
     @property
     def busy(self) -> int:
-        """Requests admitted and not finished yet (running or waiting for a thread)."""
+        """Requests admitted and not finished yet (running or waiting for a worker)."""
         return self._busy
 
     async def snapshot(self, bucket: str, key: str, spec: SnapshotSpec) -> bytes:
         """The image bytes of one frame of object `key`."""
-        def work(path: str) -> bytes:
-            from .processors import frame  # noqa: PLC0415 - PyAV loads on first use, not at start
-
-            return frame.grab(path, spec.time, spec.width, spec.height, spec.format, spec.rotate,
-                              spec.mode)
-
-        return await self._run(bucket, key, work)
+        return await self._run(bucket, key, grab_frame, spec)
 
     async def media_info(self, bucket: str, key: str) -> dict[str, Any]:
         """CI's MediaInfo of object `key`."""
-        def work(path: str) -> dict[str, Any]:
-            from .processors import mediainfo  # noqa: PLC0415 - PyAV loads on first use, not at start
-
-            return mediainfo.probe(path)
-
-        return await self._run(bucket, key, work)
+        return await self._run(bucket, key, probe)
 
     async def pm3u8(self, bucket: Bucket, key: str, host: str, expires: int, base: str = "",
                     now: float | None = None) -> str:
@@ -107,21 +101,21 @@ class SyncProcessor:
             raise InvalidArgument(f"The object {key} is not an HLS playlist: it does not start with #EXTM3U.")
         return text
 
-    async def _run(self, bucket: str, key: str, work: Callable[[str], T]) -> T:
-        """Admit the request or refuse it with 503, then run `work(local path)` on the pool."""
+    async def _run(self, bucket: str, key: str, work: Callable[..., T], *args: Any) -> T:
+        """Admit the request or refuse it with 503, then run `work(local path, *args)` in a worker."""
         if self._busy >= self.limit:
             raise ServiceUnavailable("Too many synchronous ci-process requests at once; retry later.")
         self._busy += 1
-        task = asyncio.ensure_future(self._in_pool(bucket, key, work))
+        task = asyncio.ensure_future(self._in_worker(bucket, key, work, *args))
         task.add_done_callback(self._done)
-        return await asyncio.shield(task)  # a disconnecting client must not close the input under the thread
+        return await asyncio.shield(task)  # a disconnecting client must not close the input under the worker
 
-    async def _in_pool(self, bucket: str, key: str, work: Callable[[str], T]) -> T:
+    async def _in_worker(self, bucket: str, key: str, work: Callable[..., T], *args: Any) -> T:
         async with self.storage.local_input(bucket, key) as path:
             try:
-                return await asyncio.get_running_loop().run_in_executor(self._executor, work, str(path))
-            except JobFailed as exc:
-                raise _request_error(exc, key) from exc
+                return await self.pool.call(work, str(path), *args)
+            except Exception as exc:
+                raise _request_error(exc, key, str(path)) from exc
 
     def _done(self, task: asyncio.Future[Any]) -> None:
         self._busy -= 1
@@ -129,11 +123,70 @@ class SyncProcessor:
             task.exception()  # retrieved here too: an abandoned request's error is not "never retrieved"
 
     def close(self) -> None:
-        """Stop taking work; running threads finish on their own."""
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        """Stop taking work and end the worker processes; requests in flight answer 503."""
+        self.pool.close()
 
 
-def _request_error(exc: JobFailed, key: str) -> CiJobsError:
+# --- in the worker processes --------------------------------------------------------------
+
+
+class Refused(Exception):
+    """A processor's JobFailed on its way back from a worker (JobFailed itself does not unpickle)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code, message)
+        self.code = code
+        self.message = message
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    try:
+        yield
+    except JobFailed as exc:
+        raise Refused(exc.code, exc.message) from None
+
+
+def warm_up() -> None:
+    """Once in each new worker: import PyAV and the processors, so no call pays for it."""
+    from .processors import frame, mediainfo  # noqa: F401, PLC0415 - the worker's imports, not the API's
+
+
+def grab_frame(path: str, spec: SnapshotSpec) -> bytes:
+    """In a worker: the image bytes of the frame of `path` that `spec` asks for."""
+    from .processors import frame  # noqa: PLC0415 - imported by warm_up already
+
+    with _refusals():
+        return frame.grab(path, spec.time, spec.width, spec.height, spec.format, spec.rotate, spec.mode)
+
+
+def probe(path: str) -> dict[str, Any]:
+    """In a worker: CI's MediaInfo of `path`."""
+    from .processors import mediainfo  # noqa: PLC0415 - imported by warm_up already
+
+    with _refusals():
+        return mediainfo.probe(path)
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+def _request_error(exc: Exception, key: str, path: str) -> CiJobsError:
+    """What came out of a worker as the request error the client sees (never a 500 for bad media)."""
+    if isinstance(exc, Refused):
+        return _refusal_error(exc, key)
+    if isinstance(exc, WorkerCrashed):
+        log.warning("ci-process worker crashed on object %s: %s", key, exc.message)
+        return InvalidArgument(f"The worker processing the object {key} crashed; the input may be "
+                               "malformed.")
+    if isinstance(exc, PoolClosed | WorkerStartFailed):
+        return ServiceUnavailable(f"ci-process cannot run now ({exc}); retry later.")
+    log.warning("ci-process on object %s raised %s", key, type(exc).__name__, exc_info=exc)
+    reason = f"{type(exc).__name__}: {exc}".replace(path, key)
+    return InvalidArgument(f"The object {key} is not a media file this server can process: {reason}")
+
+
+def _refusal_error(exc: Refused, key: str) -> CiJobsError:
     """A processor's failure as the request error the client sees."""
     if exc.code == "InvalidInput":
         return InvalidArgument(f"The object {key} is not a media file this server can process: {exc.message}")

@@ -7,10 +7,15 @@ checked by decoding them and finding which frame of the source (decoded here) th
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
-import threading
+import os
+import select
+import signal
+import struct
 import time
 import uuid
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from fractions import Fraction
@@ -26,8 +31,11 @@ from qcloud_cos import CosS3Client
 from qcloud_cos.cos_exception import CosServiceError
 
 from ci_jobs import auth, config, playlist, xmlio
+from ci_jobs import sync as sync_module
+from ci_jobs.api.ci_process import MAX_TIME, snapshot_spec
 from ci_jobs.api.keys import SYNC
-from ci_jobs.errors import ServiceUnavailable
+from ci_jobs.errors import InvalidArgument, ServiceUnavailable
+from ci_jobs.procpool import ProcPool
 from ci_jobs.server import create_app
 from ci_jobs.sync import SnapshotSpec, SyncProcessor
 
@@ -121,6 +129,7 @@ def video(client: CosS3Client, tmp_path_factory: pytest.TempPathFactory) -> tupl
     (99, "exactframe", 149),  # past the end: the last frame
     (0.52, "keyframe", 0), (2.96, "keyframe", 0), (3.0, "keyframe", 75), (4.44, "keyframe", 75),
     (99, "keyframe", 75),
+    (99999999999999999999999, "exactframe", 149), (99999999999999999999999, "keyframe", 75),  # no overflow
 ])
 def test_snapshot_shows_the_frame_at_the_time(client: CosS3Client, video: tuple[str, list[Pixels]],
                                               when: float, mode: str, expected: int) -> None:
@@ -471,11 +480,16 @@ class _Storage:
         yield Path(key)
 
 
-async def test_admission_is_bounded_and_released(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ci_jobs.processors import frame  # noqa: PLC0415 - the fake replaces the real PyAV work
+def _gated_grab(gate: str, path: str, spec: SnapshotSpec) -> bytes:
+    """In the worker: wait for one byte on the FIFO `gate` (the test opening the gate)."""
+    with open(gate, "rb", buffering=0) as fifo:  # unbuffered: take one byte, leave the next
+        return b"img" if fifo.read(1) else b""
 
-    gate = threading.Event()
-    monkeypatch.setattr(frame, "grab", lambda *args: b"img" if gate.wait(10) else b"")
+
+async def test_admission_is_bounded_and_released(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "gate")
+    gate = os.open(tmp_path / "gate", os.O_RDWR)  # never blocks; the worker's reads wait for bytes
+    monkeypatch.setattr(sync_module, "grab_frame", functools.partial(_gated_grab, str(tmp_path / "gate")))
     sync = SyncProcessor(config.load(environ={}), _Storage(), workers=1, backlog=1)  # type: ignore[arg-type]
     try:
         first = asyncio.ensure_future(sync.snapshot(BUCKET, "a.mp4", SnapshotSpec(1.0)))
@@ -487,7 +501,7 @@ async def test_admission_is_bounded_and_released(monkeypatch: pytest.MonkeyPatch
         second.cancel()  # a client that goes away: its work still holds its place until done
         await asyncio.sleep(0.05)
         assert sync.busy == 2
-        gate.set()
+        os.write(gate, b"go")  # a byte for each request
         assert await first == b"img"
         for _ in range(100):
             if sync.busy == 0:
@@ -495,5 +509,127 @@ async def test_admission_is_bounded_and_released(monkeypatch: pytest.MonkeyPatch
             await asyncio.sleep(0.01)
         assert sync.busy == 0
     finally:
-        gate.set()
+        os.close(gate)
         sync.close()
+
+
+# --- isolation: the PyAV work runs in worker processes ------------------------------------
+
+
+def _segfault(path: str, spec: SnapshotSpec) -> bytes:
+    """In the worker: crash as a decoder can on a hostile file."""
+    os.kill(os.getpid(), signal.SIGSEGV)
+    return b""
+
+
+def test_a_crashing_worker_answers_400_and_is_replaced(client: CosS3Client, server: ServerThread,
+                                                       video: tuple[str, list[Pixels]],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    key, reference = video
+    assert server.app is not None
+    pool = server.app[SYNC].pool
+    assert shown_frame(reference, image(body(client.get_snapshot(Bucket=BUCKET, Key=key, Time="1"))))[0] == 25
+    before = set(pool.pids)
+    monkeypatch.setattr(sync_module, "grab_frame", _segfault)
+    with pytest.raises(CosServiceError) as err:
+        client.get_snapshot(Bucket=BUCKET, Key=key, Time="1")
+    status, code, message = error_of(err)
+    assert (status, code, "crashed" in message, key in message) == (400, "InvalidArgument", True, True)
+    assert before - set(pool.pids)  # the crashed worker is gone
+    monkeypatch.undo()
+    picture = image(body(client.get_snapshot(Bucket=BUCKET, Key=key, Time="1", Format="png")))
+    assert shown_frame(reference, picture)[0] == 25
+    assert client.get_media_info(Bucket=BUCKET, Key=key)["MediaInfo"][0]["Stream"]["Video"]["Width"] == "320"
+
+
+async def test_a_worker_killed_while_idle_costs_no_call(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, seconds=0.4)
+    sync = SyncProcessor(config.load(environ={}), _Storage(), workers=1)  # type: ignore[arg-type]
+    try:
+        assert (await sync.media_info(BUCKET, str(clip)))["Stream"]["Video"][0]["Width"] == "320"
+        (pid,) = sync.pool.pids
+        exited = os.pidfd_open(pid)
+        os.kill(pid, signal.SIGKILL)
+        assert select.select([exited], [], [], 10)[0]  # readable once it has exited
+        os.close(exited)
+        assert (await sync.snapshot(BUCKET, str(clip), SnapshotSpec(0.1))).startswith(b"\xff\xd8")
+        assert pid not in sync.pool.pids
+    finally:
+        sync.close()
+    assert sync.pool.pids == []
+
+
+async def test_a_worker_that_grew_too_big_after_a_call_is_replaced() -> None:
+    pool = ProcPool(1, "test", max_rss=1)  # every worker is too big once it has run a call
+    try:
+        first = await pool.call(os.getpid)
+        assert await pool.call(os.getpid) != first
+        assert first not in pool.pids
+    finally:
+        pool.close()
+
+
+def _png(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims `width` x `height` RGB pixels (a decompression bomb)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+            + chunk(b"IEND", b""))
+
+
+def _rss() -> int:
+    """This process's resident memory in bytes: the API process, as the server runs in a thread here."""
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("VmRSS:", 1)[1].split()[0]) * 1024
+
+
+def test_a_huge_decode_does_not_grow_the_api_process(client: CosS3Client) -> None:
+    key = f"sync-{uuid.uuid4().hex[:6]}/bomb.png"
+    client.put_object(Bucket=BUCKET, Key=key, Body=_png(16000, 16000))
+    url = client.get_presigned_url(Bucket=BUCKET, Key=key, Method="GET",
+                                   Params={"ci-process": "snapshot", "time": "0"})
+    before = _rss()
+    resp = requests.get(url, timeout=120)
+    growth = _rss() - before
+    assert resp.status_code in (200, 400), resp.text  # an image, or refused by a pixel budget
+    if resp.status_code == 400:
+        assert xmlio.parse(resp.content).findtext("Code") == "InvalidArgument"
+    assert growth < 50 * 1024**2, f"the API process grew by {growth >> 20} MiB"
+
+
+def _unprocessable(clip: bytes) -> dict[str, bytes]:
+    """Objects named .mp4 that no processor can handle, each a different way."""
+    flipped = bytearray(clip)
+    for i in range(0, len(flipped), 97):
+        flipped[i] ^= 0xFF
+    return {
+        "codec-flipped.mp4": clip.replace(b"avc1", bytes(b ^ 0xFF for b in b"avc1")),  # no decoder
+        "every-97th-flipped.mp4": bytes(flipped),
+        "drawing.mp4": b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect/></svg>',
+    }
+
+
+@pytest.mark.parametrize("params", [{"ci-process": "snapshot", "time": "1"}, {"ci-process": "videoinfo"}])
+def test_unprocessable_media_answers_400_never_500(client: CosS3Client, tmp_path: Path,
+                                                   params: dict[str, str]) -> None:
+    folder = f"sync-bad-{uuid.uuid4().hex[:6]}"
+    for name, data in _unprocessable(make_clip(tmp_path / "clip.mp4", seconds=1)).items():
+        key = f"{folder}/{name}"
+        client.put_object(Bucket=BUCKET, Key=key, Body=data)
+        resp = requests.get(client.get_presigned_url(Bucket=BUCKET, Key=key, Method="GET", Params=params),
+                            timeout=30)
+        error = xmlio.parse(resp.content)
+        assert (resp.status_code, error.tag, error.findtext("Code")) == (400, "Error", "InvalidArgument"), name
+        message = error.findtext("Message") or ""
+        assert key in message and "not a media file" in message and str(tmp_path) not in message, message
+
+
+def test_absurd_snapshot_times_mean_past_the_end() -> None:
+    assert snapshot_spec({"time": "99999999999999999999999"}).time == MAX_TIME
+    assert snapshot_spec({"time": "1e308"}).time == MAX_TIME
+    assert snapshot_spec({"time": "2.5"}).time == 2.5
+    with pytest.raises(InvalidArgument):
+        snapshot_spec({"time": "1e309"})  # inf

@@ -20,6 +20,7 @@ from .responses import xml_response
 from .routing import Target
 
 MAX_SIZE = 8192  # px: the largest snapshot width/height accepted (CI's own limit is not documented)
+MAX_TIME = 1e9  # s (~31 years): any later time is past the end of every media, so it gives the last frame
 MIN_EXPIRES, MAX_EXPIRES = 3600, 43200  # pm3u8 `expires`, seconds (CI docs)
 IMAGE_TYPES = {"jpg": "image/jpeg", "png": "image/png"}
 PLAYLIST_TYPE = "application/x-mpegURL"
@@ -110,7 +111,7 @@ def snapshot_spec(query: Mapping[str, str]) -> SnapshotSpec:
     if not math.isfinite(time) or time < 0:
         raise InvalidArgument(f"The parameter time must be a non-negative number of seconds, not {raw!r}.")
     return SnapshotSpec(
-        time=time,
+        time=min(time, MAX_TIME),  # a huge time would overflow the 64-bit seek timestamp
         width=_size(query, "width"),
         height=_size(query, "height"),
         format=_choice(query, "format", "jpg", tuple(IMAGE_TYPES)),
