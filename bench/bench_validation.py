@@ -17,7 +17,7 @@ import xmltodict
 from lxml import etree
 
 from ci_jobs import xmlio
-from ci_jobs.validation import Validator
+from ci_jobs.protocols.ci.validation import Validator
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -96,7 +96,7 @@ async def _serve_app(app: Any, settings: config.Settings) -> None:
     """Serve `app` until SIGINT/SIGTERM (which raise GracefulExit), then clean it up."""
     from aiohttp import web  # noqa: PLC0415
 
-    from .api.serving import runner  # noqa: PLC0415
+    from .protocols.serving import runner  # noqa: PLC0415
 
     app_runner = runner(app, access_log=None, handle_signals=True)
     await app_runner.setup()

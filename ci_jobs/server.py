@@ -18,9 +18,8 @@ from typing import Any
 
 from aiohttp import web
 
-from . import views
-from .api.app import build_app
 from .app.service import Service
+from .app.sync import SyncProcessor
 from .config import Settings, with_server
 from .domain.events import EventBus
 from .engine.pool import Pool
@@ -29,9 +28,10 @@ from .errors import InvalidArgument
 from .notify import Notifier
 from .notify.outbox import Outbox, Sender
 from .notify.url import UrlSender
+from .protocols.ci import presenter as ci_presenter
+from .protocols.root import build_app
 from .storage import Storage
 from .store import Store
-from .sync import SyncProcessor
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class Node:
         self.storage = make_storage(settings, self.data_dir)
         self.events = EventBus()
         self.service = Service(settings, self.store, self.storage, self.events)
-        self.notifier = Notifier({"ci": views.task_finish})
+        self.notifier = Notifier({"ci": ci_presenter.task_finish})
         self.outbox = Outbox(self.store, make_senders(settings), settings.callbacks)
         sched = settings.scheduler
         self.pool = Pool(settings.worker_count, sched.fast_lane) if settings.server.workers_enabled else None

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ci_jobs.api.serving import Runner
+from ci_jobs.protocols.serving import Runner
 
 
 def free_port() -> int:

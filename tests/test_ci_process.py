@@ -31,13 +31,13 @@ from qcloud_cos import CosS3Client
 from qcloud_cos.cos_exception import CosServiceError
 
 from ci_jobs import auth, config, playlist, xmlio
-from ci_jobs import sync as sync_module
-from ci_jobs.api.ci_process import MAX_TIME, snapshot_spec
-from ci_jobs.api.keys import SYNC
+from ci_jobs.app import sync as sync_module
+from ci_jobs.app.sync import SnapshotSpec, SyncProcessor
+from ci_jobs.engine.procpool import ProcPool
 from ci_jobs.errors import InvalidArgument, ServiceUnavailable
-from ci_jobs.procpool import ProcPool
+from ci_jobs.protocols.cos.ci_process import MAX_TIME, snapshot_spec
+from ci_jobs.protocols.keys import SYNC
 from ci_jobs.server import create_app
-from ci_jobs.sync import SnapshotSpec, SyncProcessor
 
 from .conftest import BUCKET, REGION, SECRET_ID, SECRET_KEY, make_settings, sdk
 from .harness import ServerThread

@@ -13,8 +13,8 @@ from lxml import etree
 
 from ci_jobs import xmlio
 from ci_jobs.errors import InvalidArgument, MalformedXML
+from ci_jobs.protocols.ci.validation import Validator
 from ci_jobs.tags import REGISTRY
-from ci_jobs.validation import Validator
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "schemas"

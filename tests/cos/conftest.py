@@ -16,7 +16,7 @@ from aiohttp import web
 from qcloud_cos import CosConfig, CosS3Client
 
 from ci_jobs import config
-from ci_jobs.api.app import build_app
+from ci_jobs.protocols.root import build_app
 from ci_jobs.storage import Storage
 from ci_jobs.storage.local import LocalStorage
 from ci_jobs.storage.s3 import S3Storage

@@ -16,7 +16,7 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
 from .. import errors, ids
-from .responses import error_response
+from .xmlerrors import error_response
 
 log = logging.getLogger(__name__)
 

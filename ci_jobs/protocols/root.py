@@ -11,17 +11,18 @@ from ..app.objects import Objects
 from ..config import Settings
 from ..domain.events import EventBus
 from ..errors import MethodNotAllowed
-from ..validation import Validator
-from . import ci, cos
+from .ci import handlers as ci
+from .ci.validation import Validator
+from .cos import objects as cos
+from .cosfamily import ci_middleware
 from .keys import OBJECTS, SERVICE, SETTINGS, STORAGE, SYNC, TARGET, VALIDATOR
-from .middleware import ci_middleware
 
 if TYPE_CHECKING:
     from ..app.service import Service
+    from ..app.sync import SyncProcessor
     from ..storage import Storage
-    from ..sync import SyncProcessor
 
-SCHEMAS = Path(__file__).parent.parent / "schemas"
+SCHEMAS = Path(__file__).parent.parent / "schemas"  # the CI XSDs ship inside the package
 MAX_REQUEST_BODY = 5 * 1024**3  # a single PUT Object may be up to 5 GB (COS limit); CI bodies are capped in xmlio
 
 

@@ -9,11 +9,11 @@ from aiohttp import web
 if TYPE_CHECKING:
     from ..app.objects import Objects
     from ..app.service import Service
+    from ..app.sync import SyncProcessor
     from ..config import Account, Settings
     from ..storage import Storage
-    from ..sync import SyncProcessor
-    from ..validation import Validator
-    from .routing import Target
+    from .ci.validation import Validator
+    from .hosts import Target
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 SERVICE: web.AppKey[Service] = web.AppKey("service")

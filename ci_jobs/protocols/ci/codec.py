@@ -12,13 +12,13 @@ from typing import Any
 
 from lxml import etree
 
-from .. import xmlio
-from ..app.jobs import MAX_OPERATIONS
-from ..app.requests import JobRequest, Operation, QueueUpdate, TemplateRequest
-from ..app.templates import check_request, template_path
-from ..config import Bucket
-from ..errors import InvalidArgument
-from ..validation import Validator
+from ... import xmlio
+from ...app.jobs import MAX_OPERATIONS
+from ...app.requests import JobRequest, Operation, QueueUpdate, TemplateRequest
+from ...app.templates import check_request, template_path
+from ...config import Bucket
+from ...errors import InvalidArgument
+from .validation import Validator
 
 CALLBACK_FIELDS = ("CallBack", "CallBackFormat", "CallBackType", "CallBackMqConfig")
 ECHO_FIELDS = ("QueueType",)

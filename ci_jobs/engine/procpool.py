@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
-from .errors import CiJobsError
+from ..errors import CiJobsError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -12,12 +12,12 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
-from ..errors import InvalidArgument, MethodNotAllowed, NoSuchBucket
-from ..storage import safe_key
-from ..sync import SnapshotSpec, SyncProcessor
-from .keys import SYNC
-from .responses import xml_response
-from .routing import Target
+from ...app.sync import SnapshotSpec, SyncProcessor
+from ...errors import InvalidArgument, MethodNotAllowed, NoSuchBucket
+from ...storage import safe_key
+from ..hosts import Target
+from ..keys import SYNC
+from ..xmlerrors import xml_response
 
 MAX_SIZE = 8192  # px: the largest snapshot width/height accepted (CI's own limit is not documented)
 MAX_TIME = 1e9  # s (~31 years): any later time is past the end of every media, so it gives the last frame

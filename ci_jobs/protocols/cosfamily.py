@@ -10,9 +10,9 @@ from aiohttp import web
 
 from .. import auth, errors, ids
 from ..config import Account, Settings
-from . import routing
+from . import hosts as routing
 from .keys import ACCOUNT, REQUEST_ID, SETTINGS, TARGET
-from .responses import error_response, headers
+from .xmlerrors import error_response, headers
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -6,11 +6,11 @@ import copy
 import json
 from typing import Any
 
-from . import tags, xmlio
-from .domain.results import JobResult, StoredObject
-from .ids import fmt_time
-from .presets import OFFICIAL
-from .store import JobRecord, JobState, QueueRecord, TemplateRecord
+from ... import tags, xmlio
+from ...domain.results import JobResult, StoredObject
+from ...ids import fmt_time
+from ...presets import OFFICIAL
+from ...store import JobRecord, JobState, QueueRecord, TemplateRecord
 
 QUEUE_TYPES = {"Transcoding": "Transcoding", "SpeedTranscoding": "SpeedTranscoding"}
 

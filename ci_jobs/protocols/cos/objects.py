@@ -19,9 +19,9 @@ from urllib.parse import quote, unquote
 
 from aiohttp import web
 
-from .. import xmlio
-from ..config import Bucket
-from ..errors import (
+from ... import xmlio
+from ...config import Bucket
+from ...errors import (
     BadDigest,
     EntityTooLarge,
     InvalidArgument,
@@ -33,12 +33,13 @@ from ..errors import (
     NotModified,
     PreconditionFailed,
 )
-from ..storage import STORED_HEADERS, ObjectMeta, Storage, content_type_for, safe_key
-from . import ci_process, cos_xml
-from .keys import OBJECTS, REQUEST_ID, STORAGE
-from .responses import headers as standard_headers
-from .responses import xml_response
-from .routing import Target
+from ...storage import STORED_HEADERS, ObjectMeta, Storage, content_type_for, safe_key
+from ..hosts import Target
+from ..keys import OBJECTS, REQUEST_ID, STORAGE
+from ..xmlerrors import headers as standard_headers
+from ..xmlerrors import xml_response
+from . import ci_process
+from . import xml as cos_xml
 
 MAX_PUT = 5 * 1024**3  # COS: a single PUT Object or part is at most 5 GB
 READ_CHUNK = 1 << 20

@@ -6,15 +6,15 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from ..app.service import Service
-from ..errors import EntityTooLarge, MethodNotAllowed, NoSuchResource
-from ..views import job_detail, queue_detail, template_detail
-from ..xmlio import MAX_BODY
+from ...app.service import Service
+from ...errors import EntityTooLarge, MethodNotAllowed, NoSuchResource
+from ...xmlio import MAX_BODY
+from ..cos.ci_process import pm3u8_ci
+from ..hosts import Target
+from ..keys import ACCOUNT, SERVICE, SETTINGS, VALIDATOR
+from ..xmlerrors import xml_response
 from . import codec
-from .ci_process import pm3u8_ci
-from .keys import ACCOUNT, SERVICE, SETTINGS, VALIDATOR
-from .responses import xml_response
-from .routing import Target
+from .presenter import job_detail, queue_detail, template_detail
 
 Handler = Callable[[web.Request, Target, str], Awaitable[web.StreamResponse]]
 

@@ -38,8 +38,8 @@ from xmlschema.names import (
     XSD_PATTERN,
 )
 
-from .errors import InvalidArgument
-from .tags import REGISTRY
+from ...errors import InvalidArgument
+from ...tags import REGISTRY
 
 _LAST = 1 << 30  # rank of a child the schema does not declare
 _SHOWN_VALUE = 64  # longest value echoed in a message

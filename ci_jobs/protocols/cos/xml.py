@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from ..errors import InvalidArgument
-from ..storage import ListResult, PartInfo, UploadInfo
+from ...errors import InvalidArgument
+from ...storage import ListResult, PartInfo, UploadInfo
 
 Encoder = Callable[[str], str]
 

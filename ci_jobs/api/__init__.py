@@ -1,1 +1,0 @@
-"""The HTTP layer: virtual-host routing, signature checks, XML in and out, error mapping."""
