@@ -18,6 +18,7 @@ from .common import (
     Filters,
     Ticker,
     Window,
+    decodable,
     decoded,
     duration,
     fit,
@@ -51,6 +52,7 @@ def run(task: Task, progress: Progress) -> Result:
                     if not s.disposition & av.stream.Disposition.attached_pic), None)
         if vin is None:
             raise JobFailed("InvalidInput", "The input has no video stream to animate")
+        decodable(vin)
         total = duration(inp)
         win = window(params, total, WHERE)
         video = section(params, "Video")
@@ -90,7 +92,8 @@ class Picker:
     AnimateTimeIntervalOfFrame) and gives each kept frame its playback slot at `rate`."""
 
     def __init__(self, video: dict[str, Any], vin: av.VideoStream) -> None:
-        source = Fraction(vin.average_rate or vin.guessed_rate or 25).limit_denominator(1001)
+        # A damaged header's rate may be so low (1/5000 fps) that limiting it leaves 0.
+        source = Fraction(vin.average_rate or vin.guessed_rate or 25).limit_denominator(1001) or Fraction(25)
         fps = num(video, "Fps")
         self.rate = Fraction(min(fps, 60.0)).limit_denominator(1001) if fps else min(source, Fraction(50))
         self.tolerance = float(1 / source) / 2

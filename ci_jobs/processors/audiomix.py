@@ -17,10 +17,12 @@ from typing import Any
 
 import av
 import numpy as np
+from av.container import InputContainer
 
 from .. import xmlio
 from ..errors import JobFailed
 from ..mediarules import flag, num, object_key, section, text
+from .common import Resampler, decodable, decoded, open_input
 
 WHERE = "Request.Operation.Transcode.AudioMix"
 Samples = np.ndarray[Any, np.dtype[np.float32]]  # (channels, count)
@@ -108,25 +110,34 @@ def _track(params: Mapping[str, Any], objects: Mapping[str, str], rate: int, lay
 
 def _decode(path: str, rate: int, layout: str, limit: float | None, url: str, index: int) -> Samples:
     """Decode the first audio stream to planar float at `rate`/`layout`, at most `limit` seconds."""
+    source = f"{WHERE}[{index}].AudioSource {url}"
+    try:
+        with open_input(path) as container:  # the input's own checks and pixel budget apply
+            if not container.streams.audio:
+                raise JobFailed("InvalidInput", "the file has no audio stream")
+            blocks = _samples(container, decodable(container.streams.audio[0]), rate, layout, limit)
+    except JobFailed as exc:
+        raise JobFailed(exc.code, f"{source}: {exc.message}") from exc
+    except av.FFmpegError as exc:
+        raise JobFailed("InvalidInput", f"{source} cannot be decoded: {exc.strerror or exc}") from exc
+    if not blocks or not sum(b.shape[1] for b in blocks):
+        raise JobFailed("InvalidInput", f"{source} holds no audio")
+    return np.concatenate(blocks, axis=1)
+
+
+def _samples(container: InputContainer, stream: av.AudioStream, rate: int, layout: str,
+             limit: float | None) -> list[Samples]:
     blocks: list[Samples] = []
     got, cap = 0, int(limit * rate) if limit else None
-    resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
-    try:
-        with av.open(path, metadata_errors="ignore") as container:
-            if not container.streams.audio:
-                raise JobFailed("InvalidInput", f"{WHERE}[{index}].AudioSource {url} has no audio stream")
-            for frame in container.decode(container.streams.audio[0]):
-                frame.pts = None
-                for out in resampler.resample(frame):
-                    blocks.append(out.to_ndarray().astype(np.float32))
-                    got += out.samples
-                if cap is not None and got >= cap:
-                    break
-            for out in resampler.resample(None):
-                blocks.append(out.to_ndarray().astype(np.float32))
-    except av.FFmpegError as exc:
-        raise JobFailed("InvalidInput", f"{WHERE}[{index}].AudioSource {url} cannot be decoded: "
-                                        f"{exc.strerror or exc}") from exc
-    if not blocks or not sum(b.shape[1] for b in blocks):
-        raise JobFailed("InvalidInput", f"{WHERE}[{index}].AudioSource {url} holds no audio")
-    return np.concatenate(blocks, axis=1)
+    resampler = Resampler("fltp", layout, rate)
+    for frame in decoded(container, stream):  # a damaged packet costs its frame, not the job
+        assert isinstance(frame, av.AudioFrame)
+        frame.pts = None
+        for out in resampler.resample(frame):
+            blocks.append(out.to_ndarray().astype(np.float32))
+            got += out.samples
+        if cap is not None and got >= cap:
+            break
+    for out in resampler.resample(None):
+        blocks.append(out.to_ndarray().astype(np.float32))
+    return blocks

@@ -19,7 +19,7 @@ import numpy as np
 from av.container import InputContainer
 
 from ..mediarules import num, text
-from .common import Chain, Filters, resize, turn, upright
+from .common import Chain, Filters, Resampler, resize, turn, upright
 from .transcode import AudioLane, VideoLane
 
 DEFAULT_TRANSITION = 3.0  # seconds: CI's SceneChangeInfo.Time default
@@ -92,6 +92,8 @@ class VideoFeed:
         assert self.stream is not None
         tb = self.stream.time_base or Fraction(1, 90000)
         frame.pts, frame.time_base = int(round(at / tb)), tb
+        if frame.duration:  # a damaged one may last hours: the fps filter would repeat the frame for all of them
+            frame.duration = max(1, min(frame.duration, int(round((self.length - at) / tb))))
         if self.chain is None:
             size = (frame.height, frame.width) if self.turn in (90, 270) else (frame.width, frame.height)
             filters: Filters = [*turn(self.turn), ("fps", f"fps={self.rate}:start_time=0")]
@@ -160,7 +162,7 @@ class AudioFeed:
         self.mix = held.audio
         held.audio = None
         self.kept: list[np.ndarray] = []
-        self.resampler = av.AudioResampler(format="fltp", layout=self.layout, rate=self.rate)
+        self.resampler = Resampler("fltp", self.layout, self.rate)
         self.started = False
         self.skip = 0
         self.sent = 0

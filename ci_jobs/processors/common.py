@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
 import av
 from av.container import InputContainer
@@ -18,8 +19,31 @@ from av.stream import Stream
 from ..errors import JobFailed
 from ..mediarules import num, section
 from . import Progress
+from .headers import declared_size
 
 Filters = list[tuple[str, str | None]]  # (filter name, its arguments) in graph order
+S = TypeVar("S", bound=Stream)
+
+MAX_PIXELS = 40_000_000  # pixels in one decoded frame, at most (8K UHD, 7680x4320, is 33.2 M)
+MAX_SIDE = 16_384  # pixels along either side of a frame, at most
+# FFmpeg's decoders refuse (before allocating) any picture above this; see check_pixels.
+_BUDGET = {"max_pixels": str(MAX_PIXELS)}
+
+
+def check_pixels(width: int, height: int, what: str = "The input") -> None:
+    """Refuse a frame size over the pixel budget, from a header, before anything is decoded.
+
+    The pixel budget, as image servers keep one (Pillow's MAX_IMAGE_PIXELS, libvips/imgproxy's
+    maximum source resolution): a frame may have at most MAX_PIXELS (40,000,000) pixels and at
+    most MAX_SIDE (16,384) pixels a side. A header costs a few bytes, the frame it announces
+    width x height x 3-4 bytes (a 177-byte PNG claiming 16000x16000 decodes into ~800 MB), so the
+    size is checked where it is declared: the image header (headers.declared_size) before FFmpeg
+    opens the file, and every video stream's header right after. Decoders also get the budget as
+    FFmpeg's `max_pixels`, so a stream that grows mid-way (a new H.264 SPS) is refused too.
+    """
+    if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
+        raise JobFailed("InvalidInput", f"{what} has a frame size of {width}x{height}, which exceeds the pixel "
+                        f"limit of {MAX_PIXELS:,} pixels and {MAX_SIDE:,} pixels a side")
 
 
 def bad_input(exc: av.FFmpegError, doing: str = "decoded") -> JobFailed:
@@ -28,29 +52,84 @@ def bad_input(exc: av.FFmpegError, doing: str = "decoded") -> JobFailed:
     return JobFailed("InvalidInput", f"The input cannot be {doing}: {reason}")
 
 
+def check_declared(path: str, what: str = "The input") -> None:
+    """Refuse an image file whose header declares a frame size over the pixel budget."""
+    declared = declared_size(path)
+    if declared is not None:
+        check_pixels(*declared, what)
+
+
 def open_input(path: str, options: dict[str, str] | None = None) -> InputContainer:
     """Open a local media file for reading, refusing missing, empty and undemuxable files."""
     if not os.path.isfile(path):
         raise JobFailed("InvalidInput", "The input file does not exist")
     if os.path.getsize(path) == 0:
         raise JobFailed("InvalidInput", "The input file is empty (0 bytes)")
+    check_declared(path)  # FFmpeg would decode an image to learn its size
     try:
-        container = av.open(path, metadata_errors="ignore", options=options)
+        # `max_pixels` also reaches the decoders FFmpeg runs while probing the streams.
+        container = av.open(path, metadata_errors="ignore", options={**_BUDGET, **(options or {})})
     except av.FFmpegError as exc:
         raise bad_input(exc, "opened") from exc
-    if not (container.streams.video or container.streams.audio):
+    try:
+        _admit(container)
+    except JobFailed:
         container.close()
-        raise JobFailed("InvalidInput", "The input has no video or audio stream")
+        raise
     return container
 
 
-def decoded(container: InputContainer, *streams: Stream) -> Iterator[av.VideoFrame | av.AudioFrame]:
-    """Decode `streams` in file order; a demux error ends a truncated input, as ffmpeg does."""
-    for stream in streams:
-        if isinstance(stream, av.VideoStream) and not stream.codec_context.is_open:
-            stream.thread_type = "AUTO"  # frame + slice threads, as the ffmpeg CLI uses
-    got = 0
+def _admit(container: InputContainer) -> None:
+    """Refuse an input without media or with a video stream over the pixel budget; bound its decoders."""
+    if not (container.streams.video or container.streams.audio):
+        raise JobFailed("InvalidInput", "The input has no video or audio stream")
+    for stream in container.streams.video:
+        cc = stream.codec_context
+        if cc is None:
+            continue  # no decoder: refused by decodable() where it would be decoded
+        cc.options = {**cc.options, **_BUDGET}
+        if not stream.disposition & av.stream.Disposition.attached_pic:  # cover art is never decoded
+            check_pixels(cc.width, cc.height, f"The input's video stream {stream.index}")
+
+
+def decodable(stream: S) -> S:
+    """`stream`, once it is known to be decodable: FFmpeg has a decoder for its codec and, for a
+    video stream, its header gives the picture size that sizes, filters and encoders are set up with.
+
+    Damaged headers leave either out (a flipped codec tag in an MP4, an MPEG-TS cut before its
+    first SPS); refusing here keeps them from surfacing as None or a division by zero later.
+    """
+    if stream.codec_context is None:
+        raise no_decoder(stream)
+    if isinstance(stream, av.VideoStream) and not (stream.codec_context.width and stream.codec_context.height):
+        raise JobFailed("InvalidInput", f"The input's video stream {stream.index} has no picture size: "
+                        "its headers are missing or damaged")
+    return stream
+
+
+def no_decoder(stream: Stream) -> JobFailed:
+    """The InvalidInput for a stream whose codec FFmpeg has no decoder for (PyAV gives it no codec context)."""
+    return JobFailed("InvalidInput", f"The input's {stream.type} stream {stream.index} cannot be decoded: "
+                     "FFmpeg has no decoder for its codec (its header may be damaged)")
+
+
+def copyable(stream: S) -> S:
+    """`stream`, once it is known to be decodable and, for audio, to have the sample rate and
+    channel count that a muxer needs in its header when packets are copied."""
+    decodable(stream)
+    if isinstance(stream, av.AudioStream) and not (stream.codec_context.sample_rate and stream.codec_context.channels):
+        raise JobFailed("InvalidInput", f"The input's audio stream {stream.index} has no sample rate or "
+                        "channel count: its headers are missing or damaged")
+    return stream
+
+
+def demuxed(container: InputContainer, *streams: Stream) -> Iterator[av.Packet[Any]]:
+    """Packets of `streams` in file order; a demux error ends a truncated input, as ffmpeg does.
+
+    An error before the first packet means there is nothing to read: InvalidInput, FFmpeg's words.
+    """
     packets = container.demux(*streams)
+    got = False
     while True:
         try:
             packet = next(packets)
@@ -60,12 +139,21 @@ def decoded(container: InputContainer, *streams: Stream) -> Iterator[av.VideoFra
             if got:
                 return
             raise bad_input(exc, "demuxed") from exc
+        got = True
+        yield packet
+
+
+def decoded(container: InputContainer, *streams: Stream) -> Iterator[av.VideoFrame | av.AudioFrame]:
+    """Decode `streams` in file order; a demux error ends a truncated input, as ffmpeg does."""
+    for stream in streams:
+        if isinstance(stream, av.VideoStream) and not stream.codec_context.is_open:
+            stream.thread_type = "AUTO"  # frame + slice threads, as the ffmpeg CLI uses
+    for packet in demuxed(container, *streams):
         try:
             frames = packet.decode()
         except av.FFmpegError:
             continue  # one damaged packet costs one frame, as in the ffmpeg CLI
-        got += len(frames)
-        yield from frames  # type: ignore[misc]
+        yield from frames
 
 
 def origin(container: InputContainer) -> float:
@@ -304,3 +392,76 @@ class Writer:
         for fut in self._pending:
             fut.cancel()
         self._pool.shutdown(wait=True)
+
+
+class Resampler:
+    """An av.AudioResampler that follows the input when its sample format, layout or rate changes.
+
+    PyAV's resampler is set up by the first frame and refuses any other ("Frame does not match
+    AudioResampler setup"), but a decoder's output may change mid-stream: a damaged ADTS header
+    turns stereo into mono, a spliced stream changes rate. As FFmpeg's filter graphs reconfigure
+    on such a change, the old resampler is drained and a new one set up for the new input.
+    """
+
+    def __init__(self, format: str | av.AudioFormat, layout: str | av.AudioLayout, rate: int) -> None:
+        self.format, self.layout, self.rate = format, layout, rate
+        self._inner: av.AudioResampler | None = None
+        self._input: tuple[str, str, int] | None = None
+
+    def resample(self, frame: av.AudioFrame | None) -> list[av.AudioFrame]:
+        """Frames in the target format, layout and rate for `frame` (None drains)."""
+        if frame is None:
+            return self._inner.resample(None) if self._inner is not None else []
+        shape = (frame.format.name, frame.layout.name, frame.sample_rate)
+        out: list[av.AudioFrame] = []
+        if shape != self._input:
+            if self._inner is not None:
+                out.extend(self._inner.resample(None))
+            self._inner = av.AudioResampler(format=self.format, layout=self.layout, rate=self.rate)
+            self._input = shape
+        assert self._inner is not None
+        out.extend(self._inner.resample(frame))
+        return out
+
+
+class Monotonic:
+    """Copied packets' timestamps made acceptable to a muxer, as the ffmpeg CLI fixes them.
+
+    Damaged inputs carry decode times that go backwards or lie after the presentation time;
+    muxers refuse both (EINVAL). Like the CLI: a DTS after its PTS first becomes the median of PTS,
+    DTS and just past the last DTS; then a DTS at or before the last one moves just past it. The
+    work is done in the output stream's time base, where the muxer compares.
+    """
+
+    def __init__(self, stream: Stream) -> None:
+        self.stream = stream
+        self._last: Fraction | None = None  # the last DTS written, in seconds
+
+    def fix(self, packet: av.Packet[Any]) -> None:
+        """Rebase `packet` to the output stream's time base and make its timestamps valid."""
+        tb, src = self.stream.time_base, packet.time_base
+        if tb is None or src is None or packet.dts is None:
+            return
+        if src != tb:
+            packet.pts, packet.dts = _rescale(packet.pts, src, tb), _rescale(packet.dts, src, tb)
+            packet.duration = _rescale(packet.duration, src, tb) or 0
+            packet.time_base = tb
+        dts, pts = packet.dts, packet.pts
+        assert dts is not None
+        floor = None if self._last is None else math.floor(self._last / tb) + 1
+        if pts is not None and dts > pts:
+            low = floor if floor is not None else min(pts, dts)
+            packet.pts = packet.dts = pts = dts = sorted((pts, dts, low))[1]
+        if floor is not None and dts < floor:
+            if pts is not None and pts >= dts:
+                packet.pts = max(pts, floor)
+            packet.dts = dts = floor
+        self._last = dts * tb
+
+
+def _rescale(value: int | None, src: Fraction, dst: Fraction) -> int | None:
+    """`value` ticks of `src` in ticks of `dst`, rounded to the nearest (halves away from zero), as av_rescale_q."""
+    if value is None:
+        return None
+    exact = value * src / dst
+    return int(math.floor(exact + Fraction(1, 2))) if exact >= 0 else -int(math.floor(-exact + Fraction(1, 2)))

@@ -30,7 +30,7 @@ from ..errors import JobFailed
 from ..mediarules import CONCAT_CONTAINERS, ContainerSpec, flag, fragments, num, object_key, section, text
 from . import Progress, Result, Task
 from .blend import AudioFeed, Held, VideoFeed, edges
-from .common import Ticker, decoded, duration, open_input, origin, seek
+from .common import Monotonic, Ticker, decodable, decoded, demuxed, duration, open_input, origin, seek
 from .streaming import SEGMENT_SECONDS, Package, finish, open_hls, stem
 from .transcode import AudioLane, VideoLane
 
@@ -105,7 +105,15 @@ def _fragment(task: Task, fragment: dict[str, Any], n: int) -> Piece:
 
 
 def _open(stack: ExitStack, piece: Piece) -> Source:
-    inp = stack.enter_context(open_input(piece.path))
+    try:
+        inp = stack.enter_context(open_input(piece.path))
+        video = next((s for s in inp.streams.video if not s.disposition & av.stream.Disposition.attached_pic), None)
+        audio = next(iter(inp.streams.audio), None)
+        for stream in (video, audio):
+            if stream is not None:
+                decodable(stream)
+    except JobFailed as exc:  # say which piece
+        raise JobFailed(exc.code, f"{piece.where}: {exc.message}") from exc
     total = duration(inp)
     if not total:
         raise JobFailed("InvalidInput", f"The duration of {piece.where} is unknown")
@@ -113,8 +121,6 @@ def _open(stack: ExitStack, piece: Piece) -> Source:
         raise JobFailed("InvalidArgument", f"{piece.where}.StartTime {piece.start:g} is beyond its "
                         f"duration {total:.3f}")
     end = total if piece.end is None else min(piece.end, total)
-    video = next((s for s in inp.streams.video if not s.disposition & av.stream.Disposition.attached_pic), None)
-    audio = next(iter(inp.streams.audio), None)
     return Source(piece, inp, video, audio, end - piece.start)
 
 
@@ -190,6 +196,7 @@ def _copy(out: OutputContainer, sources: list[Source], spec: ContainerSpec, tick
     """Copy every piece's packets one after the other, each piece's timestamps moved past the last."""
     kinds = _kinds(sources, spec)
     targets = {kind: out.add_stream_from_template(_stream(sources[0], kind)) for kind in kinds}
+    timing = {kind: Monotonic(stream) for kind, stream in targets.items()}
     last: dict[str, float] = {}  # per kind: the latest decode time written, in seconds
     offset = 0.0
     for source in sources:
@@ -197,7 +204,7 @@ def _copy(out: OutputContainer, sources: list[Source], spec: ContainerSpec, tick
         zero = origin(source.container)
         shift: dict[str, int] = {}
         end = 0.0
-        for packet in source.container.demux(*(_stream(source, kind) for kind in kinds)):
+        for packet in demuxed(source.container, *(_stream(source, kind) for kind in kinds)):
             stamp = packet.dts if packet.dts is not None else packet.pts
             if stamp is None or packet.time_base is None:
                 continue
@@ -209,7 +216,8 @@ def _copy(out: OutputContainer, sources: list[Source], spec: ContainerSpec, tick
             shown = packet.pts if packet.pts is not None else stamp
             end = max(end, float((shown + (packet.duration or 0)) * tb) - zero)
             _move(packet, shift[kind])
-            last[kind] = float((packet.dts if packet.dts is not None else packet.pts or 0) * tb)
+            timing[kind].fix(packet)
+            last[kind] = float((packet.dts if packet.dts is not None else packet.pts or 0) * packet.time_base)
             packet.stream = targets[kind]
             out.mux(packet)
         offset += end

@@ -16,7 +16,7 @@ import numpy as np
 from av.container import InputContainer
 
 from ..errors import JobFailed
-from .common import bad_input, decoded, fit, open_input, origin, seek
+from .common import bad_input, decodable, decoded, fit, open_input, origin, seek
 
 FORMATS = {"jpg": "mjpeg", "png": "png"}
 MODES = ("exactframe", "keyframe")
@@ -40,6 +40,7 @@ def grab(path: str, time: float, width: int, height: int, fmt: str, rotate: str,
                         if not s.disposition & av.stream.Disposition.attached_pic), None)
             if vin is None:
                 raise JobFailed("InvalidInput", "The input has no video stream to take a snapshot from")
+            decodable(vin)
             frame = _key_frame(inp, vin, time) if mode == "keyframe" else _exact_frame(inp, vin, time)
             degrees = upright_degrees(frame) if rotate == "auto" else 0
             size = fit(vin, width or None, height or None, degrees)
@@ -95,7 +96,7 @@ def _key_frame(inp: InputContainer, vin: av.VideoStream, time: float) -> av.Vide
     try:
         frames = [*codec.decode(chosen), *codec.decode(None)]
     except av.FFmpegError as exc:
-        raise JobFailed("InvalidInput", f"The key frame cannot be decoded: {exc}") from exc
+        raise JobFailed("InvalidInput", f"The key frame cannot be decoded: {exc.strerror or exc}") from exc
     if not frames:
         raise JobFailed("InvalidInput", "The key frame cannot be decoded")
     return frames[0]

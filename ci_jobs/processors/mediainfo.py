@@ -12,7 +12,7 @@ from av.container import InputContainer
 from av.stream import Stream
 
 from . import Progress, Result, Task
-from .common import open_input
+from .common import no_decoder, open_input
 
 Info = dict[str, Any]
 
@@ -54,6 +54,9 @@ def probe(path: str, options: dict[str, str] | None = None) -> Info:
     `options` go to the demuxer (an HLS playlist whose key file FFmpeg would not open by default).
     """
     with open_input(path, options) as container:
+        lost = [s for s in (*container.streams.video, *container.streams.audio) if s.codec_context is None]
+        if lost:  # a damaged codec tag: nothing to describe the stream by
+            raise no_decoder(lost[0])
         full = _needs_scan(container)
         stats = _scan(container, full)
         video = [_video(s, stats[s.index]) for s in container.streams.video]

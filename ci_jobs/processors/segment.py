@@ -22,7 +22,7 @@ from av.stream import Stream
 from ..errors import JobFailed
 from ..mediarules import PACKAGED, SEGMENT_AUDIO_ONLY, SEGMENT_FORMATS, flag, num, section, text
 from . import Progress, Result, Task
-from .common import Ticker, duration, open_input, origin, seek
+from .common import Monotonic, Ticker, bad_input, copyable, demuxed, duration, open_input, origin, seek
 from .mediainfo import probe
 from .streaming import SEGMENT_SECONDS, Package, finish, open_dash, open_hls, stem
 
@@ -79,7 +79,7 @@ def _streams(inp: InputContainer, fmt: str, index: float | None) -> list[Stream]
     if fmt in SEGMENT_AUDIO_ONLY:
         if audio is None:
             raise JobFailed("InvalidInput", f"The input has no audio stream for Format {fmt}")
-        codec = audio.codec_context.codec.canonical_name  # the decoder's name may be e.g. mp3float
+        codec = copyable(audio).codec_context.codec.canonical_name  # the decoder's name may be e.g. mp3float
         if codec != fmt:
             raise JobFailed("InvalidArgument", f"{WHERE}.Format {fmt} cannot carry the input's {codec} audio: "
                             "Segment copies streams without re-encoding")
@@ -87,7 +87,7 @@ def _streams(inp: InputContainer, fmt: str, index: float | None) -> list[Stream]
     chosen = [s for s in (video, audio) if s is not None]
     if not chosen:
         raise JobFailed("InvalidInput", "The input has no video or audio stream to copy")
-    return chosen
+    return [copyable(s) for s in chosen]
 
 
 def _pick(streams: Any, index: float | None) -> Stream | None:
@@ -119,7 +119,7 @@ def _packets(inp: InputContainer, streams: list[Stream], span: Span) -> Iterator
     begin: float | None = None
     held: list[tuple[av.Packet[Any], float]] = []
     ended: set[int] = set()
-    for packet in inp.demux(*streams):
+    for packet in demuxed(inp, *streams):
         stamp = packet.pts if packet.pts is not None else packet.dts
         if stamp is None or packet.time_base is None:
             continue  # the demuxer's end-of-stream marker
@@ -265,6 +265,8 @@ class _Pieces:
             for target in targets.values():
                 target.flush()
             out.close()
+        except av.InvalidDataError as exc:  # the container's bitstream filter meets damaged data as it drains
+            raise bad_input(exc, "copied") from exc
         except av.FFmpegError as exc:
             raise JobFailed("InvalidArgument", f"The output could not be finished: {exc.strerror or exc}") from exc
 
@@ -274,7 +276,12 @@ class _Target:
 
     def __init__(self, out: OutputContainer, src: Stream) -> None:
         self.out, self.codec = out, src.codec_context.codec.canonical_name
-        self.stream = out.add_stream_from_template(src)
+        try:
+            self.stream = out.add_stream_from_template(src)
+        except ValueError as exc:  # PyAV checks the muxer's codec list up front
+            raise JobFailed("InvalidArgument", f"{WHERE}.Format cannot carry the input's {self.codec} stream "
+                            f"without re-encoding: {exc}") from exc
+        self.timing = Monotonic(self.stream)
         # AVI stores H.264/HEVC as Annex B; MP4/MKV/FLV inputs carry length-prefixed NAL units.
         # (MPEG-TS and HLS add this filter by themselves; AVI does not.)
         name = _ANNEXB.get(self.codec) if out.format.name == "avi" else None
@@ -284,9 +291,12 @@ class _Target:
         """Mux one copied packet (None drains the bitstream filter)."""
         packets = self.bsf.filter(packet) if self.bsf is not None else [packet] if packet is not None else []
         for item in packets:
+            self.timing.fix(item)
             item.stream = self.stream
             try:
                 self.out.mux(item)
+            except av.InvalidDataError as exc:  # a damaged packet (e.g. an ADTS header the muxer's filter refuses)
+                raise bad_input(exc, "copied") from exc
             except av.FFmpegError as exc:
                 # The usual cause: a codec the container cannot carry, which copying cannot fix.
                 raise JobFailed("InvalidArgument", f"{WHERE}.Format cannot carry the input's {self.codec} "

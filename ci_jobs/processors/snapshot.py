@@ -15,7 +15,7 @@ from .. import mediarules
 from ..errors import JobFailed
 from ..mediarules import IMAGE_EXTS, flag, image_ext, num, section, text
 from . import Progress, Result, Task, watermark
-from .common import Ticker, decoded, duration, fit, open_input, origin, seek, upright
+from .common import Ticker, decodable, decoded, duration, fit, open_input, origin, seek, upright
 from .mediainfo import probe
 
 WHERE = "Request.Operation.Snapshot"
@@ -34,6 +34,7 @@ def run(task: Task, progress: Progress) -> Result:
                     if not s.disposition & av.stream.Disposition.attached_pic), None)
         if vin is None:
             raise JobFailed("InvalidInput", "The input has no video stream to take snapshots from")
+        decodable(vin)
         degrees = upright(inp, vin)
         size = fit(vin, num(params, "Width"), num(params, "Height"), degrees)
         sprites = Sprites(params, size, task.outdir) if out_mode != "onlysnapshot" else None

@@ -20,6 +20,7 @@ from av.container import OutputContainer
 from ..mediarules import section, text
 from ..wildcards import expand
 from . import Task
+from .common import bad_input
 from .mediainfo import probe
 
 SEGMENT_SECONDS = 5.0  # CI's default HLS/DASH segment length (Container.ClipConfig.Duration)
@@ -93,7 +94,10 @@ def open_dash(outdir: str, name: str, seconds: float) -> Package:
 
 def finish(package: Package) -> tuple[list[dict[str, str]], dict[str, Any]]:
     """Close the muxer; return the files (playlist first, then segments/key) and the MediaInfo."""
-    package.container.close()
+    try:
+        package.container.close()
+    except av.InvalidDataError as exc:  # a copied stream's bitstream filter meets damaged data as it drains
+        raise bad_input(exc, "packaged") from exc
     info = _describe(package)
     _remove_helpers(package)
     names = sorted(n for n in os.listdir(package.outdir) if n != package.main and not n.startswith("."))

@@ -25,9 +25,11 @@ from ..mediarules import AUDIO_ENCODERS, VIDEO_ENCODERS, ContainerSpec, flag, nu
 from . import Progress, Result, Task, audiomix, subtitles, tsc, watermark
 from .common import (
     Chain,
+    Resampler,
     Ticker,
     Window,
     Writer,
+    decodable,
     decoded,
     duration,
     fit,
@@ -47,6 +49,9 @@ WHERE = "Request.Operation.Transcode"
 _TECHNICAL_TAGS = {"major_brand", "minor_version", "compatible_brands", "encoder"}
 _LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
 _STEREO_MAX = ("mp3", "opus", "vorbis", "pcm_s16le")
+# Video may run this many seconds past the media's stated duration (a sloppy header) and no further:
+# a damaged timestamp hours ahead would have the constant-rate filter repeat one frame until then.
+_OVERRUN = 10.0
 _MUXER_OPTIONS = {"mp4": {"movflags": "+faststart"}, "mov": {"movflags": "+faststart"},
                   "ipod": {"movflags": "+faststart"}}
 
@@ -77,6 +82,7 @@ def run(task: Task, progress: Progress) -> Result:
         stack.callback(writer.close)
         for lane in lanes:
             lane.writer = writer
+            lane.span = win.length(total)
         _pump(inp, lanes, win, Ticker(progress, win.length(total)), embedded, writer)
         writer.drain()
     progress(100.0)
@@ -123,10 +129,10 @@ def _lanes(inp: InputContainer, out: OutputContainer, spec: ContainerSpec,
     lanes: list[VideoLane | AudioLane] = []
     vin = _pick(inp.streams.video, index)
     if vin is not None and spec.video and not flag(section(params, "Video"), "Remove"):
-        lanes.append(VideoLane(out, vin, spec, params, segment_seconds))
+        lanes.append(VideoLane(out, decodable(vin), spec, params, segment_seconds))
     ain = _pick(inp.streams.audio, index)
     if ain is not None and not flag(section(params, "Audio"), "Remove"):
-        lanes.append(AudioLane(out, ain, spec, params))
+        lanes.append(AudioLane(out, decodable(ain), spec, params))
     if not lanes:
         raise JobFailed("InvalidArgument", f"The output would have no stream: the input has no "
                         f"{'audio' if not spec.video else 'video or audio'} stream to keep")
@@ -180,7 +186,7 @@ def _pump(inp: InputContainer, lanes: list[VideoLane | AudioLane], win: Window,
         at = lane.clock(frame) - zero
         if at < -lane.slack(frame):
             continue  # decoded from the key frame before Start
-        if win.end is not None and at + win.start >= win.end - 1e-6:
+        if _ended(lane, at, win):
             lane.done = True
             live -= 1
             if not live:
@@ -196,6 +202,13 @@ def _pump(inp: InputContainer, lanes: list[VideoLane | AudioLane], win: Window,
         writer.submit(stream.until, math.inf)
     if not any(lane.pushed for lane in lanes):
         raise JobFailed("InvalidInput", "The input has no decodable frame in the requested range")
+
+
+def _ended(lane: VideoLane | AudioLane, at: float, win: Window) -> bool:
+    """Whether a frame `at` seconds into the window lies past its end (video: or far past the media's)."""
+    if win.end is not None and at + win.start >= win.end - 1e-6:
+        return True
+    return lane.kind == "video" and lane.span is not None and at > lane.span + _OVERRUN
 
 
 class VideoLane:
@@ -237,6 +250,7 @@ class VideoLane:
         self.done = False
         self.pushed = 0
         self.writer: Writer | None = None
+        self.span: float | None = None  # seconds the output may last: the window, or the media
         self._last: float | None = None
 
     def clock(self, frame: av.VideoFrame) -> float:
@@ -255,6 +269,9 @@ class VideoLane:
         """Filter and encode one decoded frame that plays `at` seconds into the output."""
         tb = self.src.time_base or Fraction(1, 90000)
         frame.pts, frame.time_base = int(round(at / tb)), tb
+        if self.span is not None and frame.duration:
+            # No frame outlasts the media: the fps filter repeats the last one for all of its duration.
+            frame.duration = max(1, min(frame.duration, int(round((self.span - at) / tb))))
         if self.chain is None:
             upright_size = (frame.height, frame.width) if self.turn in (90, 270) else (frame.width, frame.height)
             filters = [*turn(self.turn), ("fps", f"fps={self.rate}:start_time=0")]
@@ -315,16 +332,17 @@ class AudioLane:
         bitrate = _bitrate(audio, trans, src.codec_context.bit_rate, "Audio")
         if bitrate and key not in ("flac", "pcm_s16le"):
             cc.bit_rate = int(bitrate * 1000)
-        self.resampler = av.AudioResampler(format=cc.format, layout=cc.layout, rate=self.rate)
+        self.resampler = Resampler(cc.format, cc.layout, self.rate)
         self.layout = cc.layout.name
         self.mixer: audiomix.Mixer | None = None
-        self._floats = av.AudioResampler(format="fltp", layout=cc.layout, rate=self.rate)
+        self._floats = Resampler("fltp", cc.layout, self.rate)
         self._mixed = 0
         self.time_base = Fraction(1, self.rate)
         self.samples: int | None = None
         self.done = False
         self.pushed = 0
         self.writer: Writer | None = None
+        self.span: float | None = None
         self._last = 0.0
 
     def clock(self, frame: av.AudioFrame) -> float:
@@ -389,10 +407,9 @@ def _later(writer: Writer | None, fn: Callable[..., None], *args: Any) -> None:
 
 
 def _frame_rate(video: dict[str, Any], trans: dict[str, Any], src: av.VideoStream) -> Fraction:
-    source = src.average_rate or src.guessed_rate or src.base_rate or Fraction(25)
-    if not 0 < source <= 240:
+    source = Fraction(src.average_rate or src.guessed_rate or src.base_rate or 25).limit_denominator(1001)
+    if not 0 < source <= 240:  # limited first: a damaged header's 1/5000 fps would become 0
         source = Fraction(25)  # a broken header; CFR at a usual rate beats millions of dupes
-    source = Fraction(source).limit_denominator(1001)
     wanted = num(video, "Fps")
     if not wanted:
         return source

@@ -26,6 +26,7 @@ from PIL import Image
 from .. import xmlio
 from ..errors import JobFailed
 from ..mediarules import num, object_key, parse_color, section, text
+from .common import check_declared, check_pixels
 from .fonts import Picture, draw_text
 
 Size = tuple[int, int]
@@ -276,9 +277,13 @@ def _image(params: Mapping[str, Any], objects: Mapping[str, str], size: Size, wh
     path = objects.get(object_key(url))
     if path is None:
         raise JobFailed("InputNotFound", f"{where}.Image.Url {url} was not fetched")
+    check_declared(path, f"{where}.Image.Url {url}")
     try:
-        with Image.open(path) as opened:
+        with Image.open(path) as opened:  # reads the header only: formats headers.py does not know
+            check_pixels(*opened.size, f"{where}.Image.Url {url}")
             image = opened.convert("RGBA")
+    except Image.DecompressionBombError as exc:  # Pillow's own, far larger limit, checked on open
+        raise JobFailed("InvalidInput", f"{where}.Image.Url {url} is too large: {exc}") from exc
     except (OSError, ValueError) as exc:
         raise JobFailed("InvalidInput", f"{where}.Image.Url {url} is not an image: {exc}") from exc
     target = _image_size(params, size, image.size)
