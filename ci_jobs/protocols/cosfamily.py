@@ -1,4 +1,9 @@
-"""Request id, target resolution, authentication and error mapping, for every request."""
+"""The COS family of protocols (CI and COS): host routing, the COS signature and `<Error>` XML.
+
+CI and COS share one signature (q-sign-algorithm=sha1 over the request), one error shape and one
+host scheme, so they share this base; each subclass declares what it routes (`route`). A protocol
+with its own auth and errors (MPS, the console) implements `Protocol` from scratch.
+"""
 
 from __future__ import annotations
 
@@ -8,62 +13,60 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from .. import auth, errors, ids
+from .. import auth, errors
 from ..config import Account, Settings
-from . import hosts as routing
+from . import hosts
 from .keys import ACCOUNT, REQUEST_ID, SETTINGS, TARGET
 from .xmlerrors import error_response, headers
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-PUBLIC_PATHS = frozenset({"/-/health"})
-ADMIN_PATHS = frozenset({"/-/reset"})  # with `admin = true` only; signed by a configured account
 
+class CosFamily:
+    """A protocol on the bucket hosts: resolve the bucket, verify the signature, route, map errors."""
 
-@web.middleware
-async def ci_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Resolve the target, check the signature, run the handler, map errors to CI XML."""
-    rid = ids.request_id()
-    request[REQUEST_ID] = rid
-    service = "ci" if routing.is_ci_path(request.path) else "cos"
-    resource = request.host + request.path
-    try:
-        settings = request.app[SETTINGS]
-        if request.path in ADMIN_PATHS:
-            if not settings.server.admin:
-                raise errors.NoSuchResource()
-            refuse_cross_origin(request)
-            request[ACCOUNT] = verify_signature(request, settings)
-        elif request.path not in PUBLIC_PATHS:
-            target = routing.resolve(request, settings)
-            service = target.service
+    name = ""  # "ci" or "cos": the service its hosts, headers and errors speak for
+
+    def claims(self, request: web.Request) -> bool:
+        """Whether this request is for this protocol (by host and path, never raising)."""
+        return hosts.service_of(request, request.app[SETTINGS]) == self.name
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Serve the request with this protocol's auth and error table."""
+        async def run(request: web.Request) -> web.StreamResponse:
+            settings = request.app[SETTINGS]
+            target = hosts.resolve(request, settings)
             request[TARGET] = target
             authenticate(request, settings, target)
+            return await self.route(request, target)
+
+        return await respond(request, self.name, run)
+
+    async def route(self, request: web.Request, target: hosts.Target) -> web.StreamResponse:
+        """Serve an authenticated request for `target`."""
+        raise NotImplementedError
+
+
+async def respond(request: web.Request, service: str, handler: Handler) -> web.StreamResponse:
+    """Run `handler`; any error becomes the `<Error>` XML of `service`; the standard headers are added."""
+    rid = request[REQUEST_ID]
+    resource = request.host + request.path
+    try:
         response = await handler(request)
     except errors.CiJobsError as exc:
-        response = error_response(exc, service=service, request_id=rid, resource=resource,
-                                  method=request.method)
-    except web.HTTPException as exc:
-        if exc.status in (404, 405):
-            err: errors.CiJobsError = (errors.MethodNotAllowed() if exc.status == 405
-                                       else errors.NoSuchResource())
-            response = error_response(err, service=service, request_id=rid, resource=resource,
-                                      method=request.method)
-        else:
-            raise
+        response = error_response(exc, service=service, request_id=rid, resource=resource, method=request.method)
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
-        response = error_response(errors.CiJobsError("We encountered an internal error."),
-                                  service=service, request_id=rid, resource=resource,
-                                  method=request.method)
+        response = error_response(errors.CiJobsError("We encountered an internal error."), service=service,
+                                  request_id=rid, resource=resource, method=request.method)
     if not response.prepared:
         for k, v in headers(service, rid).items():
             response.headers.setdefault(k, v)
     return response
 
 
-def authenticate(request: web.Request, settings: Settings, target: routing.Target) -> None:
+def authenticate(request: web.Request, settings: Settings, target: hosts.Target) -> None:
     """Verify the header or pre-signed-URL signature; the key's APPID must own the bucket."""
     account = verify_signature(request, settings)
     if target.bucket is not None and target.bucket.appid != account.appid:

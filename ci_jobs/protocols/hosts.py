@@ -50,6 +50,16 @@ def is_ci_path(path: str) -> bool:
     return not sep or (bool(rest) and "/" not in rest and "." not in rest)
 
 
+def service_of(request: web.Request, settings: Settings) -> str:
+    """`ci` or `cos`: which protocol of the family a request speaks, by host and path (never raises)."""
+    m = _HOST.match(host_of(request))
+    if m and m["svc"] == "ci":
+        return "ci"
+    if m and not settings.server.ci_paths_on_cos_host:
+        return "cos"
+    return "ci" if is_ci_path(request.path) else "cos"
+
+
 def resolve(request: web.Request, settings: Settings) -> Target:
     """Map Host to a configured bucket and service; unknown buckets raise NoSuchBucket."""
     host = host_of(request)

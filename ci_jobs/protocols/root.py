@@ -1,21 +1,21 @@
-"""The aiohttp application: one catch-all route dispatched by target service and path."""
+"""The aiohttp application: the ops endpoints, then each request to the first protocol that claims it."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 
+from .. import errors, ids
 from ..app.objects import Objects
 from ..config import Settings
 from ..domain.events import EventBus
-from ..errors import MethodNotAllowed
-from .ci import handlers as ci
+from .ci.handlers import CiProtocol
 from .ci.validation import Validator
-from .cos import objects as cos
-from .cosfamily import ci_middleware
-from .keys import OBJECTS, SERVICE, SETTINGS, STORAGE, SYNC, TARGET, VALIDATOR
+from .cos.objects import CosProtocol
+from .cosfamily import Handler, refuse_cross_origin, respond, verify_signature
+from .keys import ACCOUNT, OBJECTS, REQUEST_ID, SERVICE, SETTINGS, STORAGE, SYNC, VALIDATOR
 
 if TYPE_CHECKING:
     from ..app.service import Service
@@ -26,32 +26,66 @@ SCHEMAS = Path(__file__).parent.parent / "schemas"  # the CI XSDs ship inside th
 MAX_REQUEST_BODY = 5 * 1024**3  # a single PUT Object may be up to 5 GB (COS limit); CI bodies are capped in xmlio
 
 
+class WireProtocol(Protocol):
+    """A wire dialect: it says which requests are its own, and serves them with its own auth and errors."""
+
+    name: str
+
+    def claims(self, request: web.Request) -> bool:
+        """Whether `request` belongs to this protocol (must not raise)."""
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Serve the request; errors are answered in the protocol's own shape."""
+
+
+# In order: the first that claims a request serves it; COS takes whatever the others leave.
+PROTOCOLS: tuple[WireProtocol, ...] = (CiProtocol(), CosProtocol())
+
+
 async def health(request: web.Request) -> web.Response:
     """Liveness for load balancers and test harnesses."""
     return web.json_response({"status": "ok"})
 
 
-async def reset(request: web.Request) -> web.Response:
-    """Wipe every job, queue change, callback and object (only with `admin = true`; the middleware
-    requires a configured account's signature and refuses cross-origin requests)."""
-    await request.app[SERVICE].reset()
-    return web.json_response({"status": "reset"})
+async def reset(request: web.Request) -> web.StreamResponse:
+    """Wipe every job, queue change, callback and object: only with `admin = true`, signed by a
+    configured account, and never from another origin (a web page's forged form POST)."""
+    async def run(request: web.Request) -> web.StreamResponse:
+        if not request.app[SETTINGS].server.admin:
+            raise errors.NoSuchResource()
+        if request.method != "POST":
+            raise errors.MethodNotAllowed("POST /-/reset wipes all state; nothing else is served here.")
+        refuse_cross_origin(request)
+        request[ACCOUNT] = verify_signature(request, request.app[SETTINGS])
+        await request.app[SERVICE].reset()
+        return web.json_response({"status": "reset"})
+
+    return await respond(request, "cos", run)
 
 
 async def dispatch(request: web.Request) -> web.StreamResponse:
-    """Send a resolved request to the CI or the COS handlers."""
-    target = request.get(TARGET)
-    if target is None:  # an ops path (/-/reset) asked with another method
-        raise MethodNotAllowed()
-    if target.service == "ci":
-        return await ci.handle(request, target)
-    return await cos.handle(request, target)
+    """Hand the request to the first protocol that claims it."""
+    for protocol in PROTOCOLS:
+        if protocol.claims(request):
+            return await protocol.handle(request)
+    return await respond(request, "cos", _no_protocol)
+
+
+async def _no_protocol(request: web.Request) -> web.StreamResponse:
+    raise errors.NoSuchResource()
+
+
+@web.middleware
+async def request_id(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Give every request its id before anything else runs."""
+    request[REQUEST_ID] = ids.request_id()
+    return await handler(request)
 
 
 def build_app(settings: Settings, service: Service | None, storage: Storage,
               sync: SyncProcessor | None = None) -> web.Application:
     """Build the web application around already-constructed service, storage and ci-process runner."""
-    app = web.Application(middlewares=[ci_middleware], client_max_size=MAX_REQUEST_BODY)
+    app = web.Application(middlewares=[request_id], client_max_size=MAX_REQUEST_BODY)
     app[SETTINGS] = settings
     if service is not None:
         app[SERVICE] = service
@@ -61,6 +95,6 @@ def build_app(settings: Settings, service: Service | None, storage: Storage,
     if sync is not None:
         app[SYNC] = sync
     app.router.add_get("/-/health", health)
-    app.router.add_post("/-/reset", reset)
+    app.router.add_route("*", "/-/reset", reset)
     app.router.add_route("*", "/{tail:.*}", dispatch)
     return app

@@ -1,22 +1,21 @@
-"""CI API handlers on the bucket host: /jobs, /queue, /mediabucket."""
+"""CI API handlers on the bucket host, and their route table: /jobs, /queue, /template, /mediabucket, /pm3u8."""
 
 from __future__ import annotations
-
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from ...app.service import Service
-from ...errors import EntityTooLarge, MethodNotAllowed, NoSuchResource
+from ...config import Bucket
+from ...errors import EntityTooLarge, NoSuchResource
 from ...xmlio import MAX_BODY
 from ..cos.ci_process import pm3u8_ci
+from ..cosfamily import CosFamily
 from ..hosts import Target
 from ..keys import ACCOUNT, SERVICE, SETTINGS, VALIDATOR
+from ..routes import Route, RouteTable
 from ..xmlerrors import xml_response
 from . import codec
 from .presenter import job_detail, queue_detail, template_detail
-
-Handler = Callable[[web.Request, Target, str], Awaitable[web.StreamResponse]]
 
 
 async def read_body(request: web.Request, limit: int = MAX_BODY) -> bytes:
@@ -39,54 +38,68 @@ def _service(request: web.Request) -> Service:
     return request.app[SERVICE]
 
 
-def _bucket(target: Target):  # type: ignore[no-untyped-def]
+def _bucket(target: Target) -> Bucket:
     if target.bucket is None:
         raise NoSuchResource("This operation needs a bucket host.")
     return target.bucket
 
 
-async def jobs(request: web.Request, target: Target, rest: str) -> web.StreamResponse:
-    """POST /jobs, GET /jobs, GET /jobs/<ids>, PUT /jobs/<ids>?cancel."""
-    bucket = _bucket(target)
-    svc = _service(request)
-    if request.method == "POST" and not rest:
-        job_request = codec.job_request(bucket, await read_body(request), request.app[VALIDATOR])
-        created = await svc.jobs.submit(job_request)
-        return xml_response(request, "Response", {"JobsDetail": [job_detail(j) for j in created]})
-    if request.method == "GET" and not rest:
-        page = await svc.jobs.list(bucket, dict(request.query))
-        return xml_response(request, "Response", {"JobsDetail": [job_detail(j) for j in page.jobs],
-                                                  "NextToken": page.next_token})
-    if request.method == "GET":
-        found, missing = await svc.jobs.describe(bucket, rest)
-        body: dict[str, object] = {"JobsDetail": [job_detail(j) for j in found]}
-        if missing:
-            body["NonExistJobIds"] = ",".join(missing)
-        return xml_response(request, "Response", body)
-    if request.method == "PUT" and rest:
-        await svc.jobs.cancel(bucket, rest)
-        return web.Response(status=200)
-    raise MethodNotAllowed()
+# --- jobs ---------------------------------------------------------------------------------
 
 
-async def queue(request: web.Request, target: Target, rest: str) -> web.StreamResponse:
-    """GET /queue and PUT /queue/<id>."""
-    bucket = _bucket(target)
-    svc = _service(request)
-    if request.method == "GET" and not rest:
-        page = await svc.queues.describe(bucket, dict(request.query))
-        body: dict[str, object] = {"TotalCount": page.total, "PageNumber": page.page, "PageSize": page.size,
-                                   "QueueList": [queue_detail(q) for q in page.queues]}
-        if page.missing:
-            body["NonExistPIDs"] = page.missing
-        return xml_response(request, "Response", body)
-    if request.method in ("PUT", "POST") and rest:
-        q = await svc.queues.update(bucket, rest, codec.queue_update(await read_body(request)))
-        return xml_response(request, "Response", {"Queue": queue_detail(q)})
-    raise MethodNotAllowed()
+async def submit_jobs(request: web.Request, target: Target, rest: str) -> web.StreamResponse:
+    """POST /jobs: one job, or one per tagged Operation."""
+    job_request = codec.job_request(_bucket(target), await read_body(request), request.app[VALIDATOR])
+    created = await _service(request).jobs.submit(job_request)
+    return xml_response(request, "Response", {"JobsDetail": [job_detail(j) for j in created]})
 
 
-async def mediabucket(request: web.Request, target: Target, rest: str) -> web.StreamResponse:
+async def list_jobs(request: web.Request, target: Target, rest: str) -> web.StreamResponse:
+    """GET /jobs?tag=&states=&...: a page of jobs and the next page's token."""
+    page = await _service(request).jobs.list(_bucket(target), dict(request.query))
+    return xml_response(request, "Response", {"JobsDetail": [job_detail(j) for j in page.jobs],
+                                              "NextToken": page.next_token})
+
+
+async def describe_jobs(request: web.Request, target: Target, rest: str) -> web.StreamResponse:
+    """GET /jobs/<id>[,<id>...]: the jobs, and NonExistJobIds."""
+    found, missing = await _service(request).jobs.describe(_bucket(target), rest)
+    body: dict[str, object] = {"JobsDetail": [job_detail(j) for j in found]}
+    if missing:
+        body["NonExistJobIds"] = ",".join(missing)
+    return xml_response(request, "Response", body)
+
+
+async def cancel_jobs(request: web.Request, target: Target, rest: str) -> web.StreamResponse:
+    """PUT /jobs/<id>[,<id>...]?cancel."""
+    await _service(request).jobs.cancel(_bucket(target), rest)
+    return web.Response(status=200)
+
+
+# --- queues -------------------------------------------------------------------------------
+
+
+async def describe_queues(request: web.Request, target: Target, rest: str) -> web.StreamResponse:
+    """GET /queue?queueIds=&state=&pageNumber=&pageSize=."""
+    page = await _service(request).queues.describe(_bucket(target), dict(request.query))
+    body: dict[str, object] = {"TotalCount": page.total, "PageNumber": page.page, "PageSize": page.size,
+                               "QueueList": [queue_detail(q) for q in page.queues]}
+    if page.missing:
+        body["NonExistPIDs"] = page.missing
+    return xml_response(request, "Response", body)
+
+
+async def update_queue(request: web.Request, target: Target, rest: str) -> web.StreamResponse:
+    """PUT /queue/<id>: Name, State, NotifyConfig."""
+    change = codec.queue_update(await read_body(request))
+    q = await _service(request).queues.update(_bucket(target), rest, change)
+    return xml_response(request, "Response", {"Queue": queue_detail(q)})
+
+
+# --- media buckets ------------------------------------------------------------------------
+
+
+async def media_buckets(request: web.Request, target: Target, rest: str) -> web.StreamResponse:
     """GET /mediabucket: every configured bucket counts as media-enabled."""
     settings = request.app[SETTINGS]
     account = request[ACCOUNT]
@@ -100,40 +113,68 @@ async def mediabucket(request: web.Request, target: Target, rest: str) -> web.St
                                               "PageSize": max(len(items), 10), "MediaBucketList": items})
 
 
-async def template(request: web.Request, target: Target, rest: str) -> web.StreamResponse:
-    """POST /template, GET /template, PUT /template/<id>, DELETE /template/<id>."""
-    bucket = _bucket(target)
-    templates = _service(request).templates
-    if request.method == "POST" and not rest:
-        created = await templates.create(bucket, codec.template_request(await read_body(request),
-                                                                         request.app[VALIDATOR]))
-        return xml_response(request, "Response", {"Template": template_detail(created)})
-    if request.method == "GET" and not rest:
-        page, total, number, size = await templates.describe(bucket, dict(request.query))
-        return xml_response(request, "Response", {"TotalCount": total, "PageNumber": number, "PageSize": size,
-                                                  "TemplateList": [template_detail(t) for t in page]})
-    if request.method == "GET":
-        found = await templates.get(bucket, rest)
-        return xml_response(request, "Response", {"TotalCount": 1, "PageNumber": 1, "PageSize": 10,
-                                                  "TemplateList": [template_detail(found)]})
-    if request.method == "PUT" and rest:
-        updated = await templates.update(bucket, rest, codec.template_request(await read_body(request),
-                                                                               request.app[VALIDATOR]))
-        return xml_response(request, "Response", {"Template": template_detail(updated)})
-    if request.method == "DELETE" and rest:
-        await templates.delete(bucket, rest)
-        return xml_response(request, "Response", {"TemplateId": rest})
-    raise MethodNotAllowed()
+# --- templates ----------------------------------------------------------------------------
 
 
-ROUTES: dict[str, Handler] = {"jobs": jobs, "queue": queue, "mediabucket": mediabucket, "template": template,
-                              "pm3u8": pm3u8_ci}
+async def create_template(request: web.Request, target: Target, rest: str) -> web.StreamResponse:
+    """POST /template."""
+    req = codec.template_request(await read_body(request), request.app[VALIDATOR])
+    created = await _service(request).templates.create(_bucket(target), req)
+    return xml_response(request, "Response", {"Template": template_detail(created)})
 
 
-async def handle(request: web.Request, target: Target) -> web.StreamResponse:
-    """Dispatch a CI request by its first path segment."""
-    root, _, rest = request.path.lstrip("/").partition("/")
-    handler = ROUTES.get(root)
-    if handler is None:
-        raise NoSuchResource(f"/{root} is not supported by this server.")
-    return await handler(request, target, rest.strip("/"))
+async def describe_templates(request: web.Request, target: Target, rest: str) -> web.StreamResponse:
+    """GET /template?category=&ids=&name=&tag=&pageNumber=&pageSize=."""
+    page, total, number, size = await _service(request).templates.describe(_bucket(target), dict(request.query))
+    return xml_response(request, "Response", {"TotalCount": total, "PageNumber": number, "PageSize": size,
+                                              "TemplateList": [template_detail(t) for t in page]})
+
+
+async def describe_template(request: web.Request, target: Target, rest: str) -> web.StreamResponse:
+    """GET /template/<id>."""
+    found = await _service(request).templates.get(_bucket(target), rest)
+    return xml_response(request, "Response", {"TotalCount": 1, "PageNumber": 1, "PageSize": 10,
+                                              "TemplateList": [template_detail(found)]})
+
+
+async def update_template(request: web.Request, target: Target, rest: str) -> web.StreamResponse:
+    """PUT /template/<id>: a full replace."""
+    req = codec.template_request(await read_body(request), request.app[VALIDATOR])
+    updated = await _service(request).templates.update(_bucket(target), rest, req)
+    return xml_response(request, "Response", {"Template": template_detail(updated)})
+
+
+async def delete_template(request: web.Request, target: Target, rest: str) -> web.StreamResponse:
+    """DELETE /template/<id>."""
+    await _service(request).templates.delete(_bucket(target), rest)
+    return xml_response(request, "Response", {"TemplateId": rest})
+
+
+ALL_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS")
+ROUTES = RouteTable([
+    Route(("POST",), "jobs", submit_jobs),
+    Route(("GET",), "jobs", list_jobs),
+    Route(("GET",), "jobs", describe_jobs, rest=True),
+    Route(("PUT",), "jobs", cancel_jobs, rest=True),
+    Route(("GET",), "queue", describe_queues),
+    Route(("PUT", "POST"), "queue", update_queue, rest=True),
+    Route(("GET",), "mediabucket", media_buckets),
+    Route(("POST",), "template", create_template),
+    Route(("GET",), "template", describe_templates),
+    Route(("GET",), "template", describe_template, rest=True),
+    Route(("PUT",), "template", update_template, rest=True),
+    Route(("DELETE",), "template", delete_template, rest=True),
+    Route(ALL_METHODS, "pm3u8", pm3u8_ci),  # it answers other methods and paths itself, with the usage
+    Route(ALL_METHODS, "pm3u8", pm3u8_ci, rest=True),
+])
+
+
+class CiProtocol(CosFamily):
+    """CI's XML job API."""
+
+    name = "ci"
+
+    async def route(self, request: web.Request, target: Target) -> web.StreamResponse:
+        """Dispatch by the declared route table."""
+        handler, rest = ROUTES.find(request.method, request.path)
+        return await handler(request, target, rest)

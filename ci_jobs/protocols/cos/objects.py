@@ -34,6 +34,7 @@ from ...errors import (
     PreconditionFailed,
 )
 from ...storage import STORED_HEADERS, ObjectMeta, Storage, content_type_for, safe_key
+from ..cosfamily import CosFamily
 from ..hosts import Target
 from ..keys import OBJECTS, REQUEST_ID, STORAGE
 from ..xmlerrors import headers as standard_headers
@@ -51,6 +52,16 @@ _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 log = logging.getLogger(__name__)
 
 Op = Callable[[web.Request, Bucket, str], Awaitable[web.StreamResponse]]
+
+
+class CosProtocol(CosFamily):
+    """The COS object API (and `?ci-process=` on object URLs)."""
+
+    name = "cos"
+
+    async def route(self, request: web.Request, target: Target) -> web.StreamResponse:
+        """Dispatch by the object and bucket operation tables."""
+        return await handle(request, target)
 
 
 async def handle(request: web.Request, target: Target) -> web.StreamResponse:
