@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ci_jobs.processors import frame  # noqa: E402
+from ci_jobs.media import frame  # noqa: E402
 from ci_jobs.server import create_app  # noqa: E402
 from tests.conftest import BUCKET, make_settings, sdk  # noqa: E402
 from tests.harness import ServerThread  # noqa: E402

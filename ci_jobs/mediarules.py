@@ -1,6 +1,6 @@
 """Media tables without PyAV: containers, codecs and their options, and parsing of wire values.
 
-The submit-time rules of each Tag (`ci_jobs.tags`) and the processors read the same tables and parse
+The submit-time rules of each Tag (`ci_jobs.tags`) and the media drivers read the same tables and parse
 values with `num`/`flag`.
 """
 

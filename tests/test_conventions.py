@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ci_jobs import config, processors
+from ci_jobs import config, media
 from ci_jobs.tags import REGISTRY
 
 from .harness import ServerThread
@@ -38,16 +38,16 @@ def test_import_contracts_hold() -> None:
     assert done.returncode == 0, done.stdout[-3000:]
 
 
-def test_processors_package_does_not_import_av_eagerly() -> None:
-    assert "av" not in _imports(PKG / "processors" / "__init__.py")
+def test_media_package_does_not_import_av_eagerly() -> None:
+    assert "av" not in _imports(PKG / "media" / "__init__.py")
 
 
 def test_every_schema_has_a_tag_module_a_driver_and_an_example() -> None:
     names = {p.stem for p in (PKG / "schemas").glob("*.xsd") if p.stem[0].isupper()}
-    assert names == set(REGISTRY) == set(processors.MODULES)
+    assert names == set(REGISTRY) == set(media.MODULES)
     for tag, spec in REGISTRY.items():
         assert (PKG / "tags" / f"{tag.lower()}.py").is_file(), tag
-        assert (PKG / "processors" / f"{spec.driver}.py").is_file(), tag
+        assert (PKG / "media" / f"{spec.driver}.py").is_file(), tag
         assert (ROOT / "examples" / "jobs" / f"{tag}.xml").is_file(), tag
 
 
@@ -66,7 +66,7 @@ def test_generic_code_never_names_a_tag() -> None:
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and node.value in REGISTRY:
                 driver = REGISTRY[node.value].driver
-                if rel != f"processors/{driver}.py":
+                if rel != f"media/{driver}.py":
                     bad.append(f"{rel}:{node.lineno} names {node.value!r}")
     assert bad == []
 

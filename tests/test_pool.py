@@ -11,7 +11,7 @@ import pytest
 
 from ci_jobs.engine.pool import Pool
 from ci_jobs.errors import JobFailed
-from ci_jobs.processors import Task
+from ci_jobs.media import Task
 
 from .conftest import clip_bytes
 

@@ -13,7 +13,7 @@ from qcloud_cos import CosS3Client
 from qcloud_cos.cos_exception import CosServiceError
 
 from .conftest import BUCKET, REGION, output, wait_job
-from .processors.conftest import make_clip
+from .media.conftest import make_clip
 
 
 def submit(client: CosS3Client, body: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from qcloud_cos import CosS3Client
 from qcloud_cos.cos_exception import CosServiceError
 
 from .conftest import BUCKET, REGION, wait_job
-from .processors.conftest import make_clip
+from .media.conftest import make_clip
 
 INPUT = "se/in/clip.mp4"
 

@@ -148,13 +148,13 @@ def _refusals() -> Iterator[None]:
 
 
 def warm_up() -> None:
-    """Once in each new worker: import PyAV and the processors, so no call pays for it."""
-    from ..processors import frame, mediainfo  # noqa: F401, PLC0415 - the worker's imports, not the API's
+    """Once in each new worker: import PyAV and the media drivers, so no call pays for it."""
+    from ..media import frame, mediainfo  # noqa: F401, PLC0415 - the worker's imports, not the API's
 
 
 def grab_frame(path: str, spec: SnapshotSpec) -> bytes:
     """In a worker: the image bytes of the frame of `path` that `spec` asks for."""
-    from ..processors import frame  # noqa: PLC0415 - imported by warm_up already
+    from ..media import frame  # noqa: PLC0415 - imported by warm_up already
 
     with _refusals():
         return frame.grab(path, spec.time, spec.width, spec.height, spec.format, spec.rotate, spec.mode)
@@ -162,7 +162,7 @@ def grab_frame(path: str, spec: SnapshotSpec) -> bytes:
 
 def probe(path: str) -> dict[str, Any]:
     """In a worker: CI's MediaInfo of `path`."""
-    from ..processors import mediainfo  # noqa: PLC0415 - imported by warm_up already
+    from ..media import mediainfo  # noqa: PLC0415 - imported by warm_up already
 
     with _refusals():
         return mediainfo.probe(path)

@@ -1,4 +1,4 @@
-"""A pool of warm worker processes that run processors, one job at a time each.
+"""A pool of warm worker processes that run media drivers, one job at a time each.
 
 Each worker is a long-lived process (spawned, so no event-loop state is inherited) connected by a
 pipe. A job's progress streams back over the pipe; a worker that dies mid-job (a decoder segfault
@@ -26,12 +26,12 @@ _CTX = mp.get_context("spawn")
 
 
 def _worker_main(conn: Connection) -> None:
-    """Child process: import the processors once, then run tasks until the pipe closes."""
+    """Child process: import the media drivers once, then run tasks until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
-    from .. import processors  # noqa: PLC0415 - imported in the child only, keeps the parent light
+    from .. import media  # noqa: PLC0415 - imported in the child only, keeps the parent light
 
-    processors.warm_up()
+    media.warm_up()
     conn.send(("ready",))
     while True:
         try:
@@ -47,7 +47,7 @@ def _worker_main(conn: Connection) -> None:
                 conn.send(("progress", float(pct)))
 
         try:
-            result = processors.run(task, progress)
+            result = media.run(task, progress)
         except JobFailed as exc:
             conn.send(("failed", exc.code, exc.message))
         except Exception as exc:  # noqa: BLE001 - any processor bug fails only its job
@@ -78,7 +78,7 @@ class Worker:
         self._killed = False
 
     async def start(self) -> None:
-        """Spawn the process and wait until it has imported its processors."""
+        """Spawn the process and wait until it has imported its media drivers."""
         parent, child = _CTX.Pipe()
         self._proc = _CTX.Process(target=_worker_main, args=(child,), name=self.name, daemon=True)
         self._proc.start()

@@ -24,8 +24,8 @@ from ..domain.events import EventBus, JobFinished, ObjectCreated, Source
 from ..domain.failures import CANCELLED_MESSAGE, Failure
 from ..domain.results import JobResult, StoredObject
 from ..errors import CiJobsError, JobFailed, NoSuchKey
+from ..media import Task
 from ..notify import Notifier
-from ..processors import Task
 from ..storage import Storage
 from ..store import Beat, Claim, JobRecord, JobState, Outcome, Store
 from ..wildcards import expand

@@ -117,7 +117,7 @@ class Storage(Protocol):
         """
 
     def local_input(self, bucket: str, key: str) -> AbstractAsyncContextManager[Path]:
-        """A context whose value is a local file holding the object (for processors); NoSuchKey."""
+        """A context whose value is a local file holding the object (for media drivers); NoSuchKey."""
 
     async def create_upload(self, bucket: str, key: str, *, content_type: str = DEFAULT_CONTENT_TYPE,
                             headers: Mapping[str, str] | None = None) -> str:

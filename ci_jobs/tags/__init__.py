@@ -1,6 +1,6 @@
 """The Tags: one module per Tag holding its TagSpec, gathered in one REGISTRY that generic code iterates.
 
-Adding a Tag = `tags/<tag>.py` (its SPEC) + `processors/<tag>.py` (its driver) + `schemas/<Tag>.xsd` +
+Adding a Tag = `tags/<tag>.py` (its SPEC) + `media/<driver>.py` (its driver) + `schemas/<Tag>.xsd` +
 `examples/jobs/<Tag>.xml`, and one line below. Nothing outside this package names a Tag, except its
 media driver and the CI presets table (a convention test holds that).
 """

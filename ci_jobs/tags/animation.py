@@ -1,4 +1,4 @@
-"""Animation: an animated GIF or WebP from a stretch of video. Driver: processors.animation."""
+"""Animation: an animated GIF or WebP from a stretch of video. Driver: media.animation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Concat: join fragments (bucket objects) in order, re-encoded or packet-copied. Driver: processors.concat.
+"""Concat: join fragments (bucket objects) in order, re-encoded or packet-copied. Driver: media.concat.
 
 Its parameter container is `ConcatTemplate`, and it needs no Input (the fragments carry the media).
 """

@@ -1,4 +1,4 @@
-"""MediaInfo: the container and stream facts of the input, as data (no output files). Driver: processors.mediainfo."""
+"""MediaInfo: the container and stream facts of the input, as data (no output files). Driver: media.mediainfo."""
 
 from __future__ import annotations
 

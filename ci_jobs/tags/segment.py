@@ -1,4 +1,4 @@
-"""Segment: split (and remux) a file into pieces or an HLS/DASH package. Driver: processors.segment."""
+"""Segment: split (and remux) a file into pieces or an HLS/DASH package. Driver: media.segment."""
 
 from __future__ import annotations
 

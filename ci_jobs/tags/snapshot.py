@@ -1,4 +1,4 @@
-"""Snapshot: screenshots (and sprite sheets) at intervals, on average or at key frames. Driver: processors.snapshot."""
+"""Snapshot: screenshots (and sprite sheets) at intervals, on average or at key frames. Driver: media.snapshot."""
 
 from __future__ import annotations
 

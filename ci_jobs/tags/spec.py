@@ -49,7 +49,7 @@ class TagSpec:
 
     name: str
     container: str                         # the inline parameter container in Request.Operation
-    driver: str                            # its media driver, a module of ci_jobs.processors
+    driver: str                            # its media driver, a module of ci_jobs.media
     check: Check | None = None             # submit-time rules of the parameter container
     extras: Check | None = None            # rules for the Operation's other elements (watermarks ...)
     lane: Lane = Lane.GENERAL

@@ -1,4 +1,4 @@
-"""StreamExtract: listed streams of the input, each packet-copied into its own object. Driver: processors.streamextract.
+"""StreamExtract: listed streams of the input, each packet-copied into its own object. Driver: media.streamextract.
 
 It has no parameter container: its parameters are `Output.StreamExtract[]{Index, Object}`, so Output
 stands in as the container the rules are given. The container each stream is written into (BOXES,

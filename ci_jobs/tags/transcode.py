@@ -1,5 +1,5 @@
 """Transcode: the Tag's spec and its submit-time rules, extras included (watermarks, RemoveWatermark,
-Subtitles, AudioMix, TSC). The media driver is `processors.transcode`."""
+Subtitles, AudioMix, TSC). The media driver is `media.transcode`."""
 
 from __future__ import annotations
 

@@ -12,8 +12,8 @@ import av
 import pytest
 
 from ci_jobs.errors import JobFailed
-from ci_jobs.processors import MODULES, Task, run
-from ci_jobs.processors.mediainfo import probe
+from ci_jobs.media import MODULES, Task, run
+from ci_jobs.media.mediainfo import probe
 from ci_jobs.tags import REGISTRY
 
 from .conftest import Outcome
@@ -86,7 +86,7 @@ def test_registry() -> None:
 
 
 def test_unexpected_errors_become_internal_errors(tmp_path: Any, clip: Clip, monkeypatch: Any) -> None:
-    from ci_jobs.processors import mediainfo
+    from ci_jobs.media import mediainfo
 
     def boom(path: str) -> dict[str, Any]:
         raise RuntimeError("kaput")
@@ -97,6 +97,6 @@ def test_unexpected_errors_become_internal_errors(tmp_path: Any, clip: Clip, mon
     assert failed.value.code == "InternalError" and "kaput" in failed.value.message
 
 
-def test_importing_processors_does_not_load_av() -> None:
-    code = "import sys, ci_jobs.processors, ci_jobs.mediarules; assert 'av' not in sys.modules"
+def test_importing_media_does_not_load_av() -> None:
+    code = "import sys, ci_jobs.media, ci_jobs.mediarules; assert 'av' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

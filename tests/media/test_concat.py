@@ -13,7 +13,7 @@ import pytest
 
 from ci_jobs import tags
 from ci_jobs.errors import InvalidArgument, JobFailed
-from ci_jobs.processors import Task, run
+from ci_jobs.media import Task, run
 
 from .conftest import Outcome, make_clip, ramp_value
 

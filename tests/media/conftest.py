@@ -13,7 +13,7 @@ import av
 import numpy as np
 import pytest
 
-from ci_jobs.processors import Task, run
+from ci_jobs.media import Task, run
 
 _PLAIN = av.video.frame.PictureType.NONE
 

@@ -15,7 +15,7 @@ Frames are cut into scenes at picture changes (or every `keyint` frames). For ea
 3. the kept encode's packets go into the output as they are. Every scene starts with an IDR and
    the tuned encoders share one set of stitchable SPS/PPS, so the scenes join into one stream.
 
-Where it stands (tests/processors/test_tsc.py, 320x240 camera-like clip with sensor noise, CRF 23):
+Where it stands (tests/media/test_tsc.py, 320x240 camera-like clip with sensor noise, CRF 23):
 20.4-21.3% fewer bits than the plain output at equal or better SSIM when run alone (17-18% on a
 busy machine: threaded x264 is not bit-exact, and the search amplifies that), in about 6-7x its
 time (the tuned encoder runs x264's `slower` preset). Spending quality across scenes by rate-distortion slope

@@ -1,4 +1,4 @@
-"""Helpers shared by the processors: opening inputs, decoding safely, sizes, time windows, progress."""
+"""Helpers shared by the media drivers: opening inputs, decoding safely, sizes, time windows, progress."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ci_jobs.processors.fonts import draw_text, font_file
+from ci_jobs.media.fonts import draw_text, font_file
 
 from .conftest import Outcome
 

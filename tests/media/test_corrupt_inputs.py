@@ -24,9 +24,9 @@ import av
 import pytest
 
 from ci_jobs.errors import JobFailed
-from ci_jobs.processors import Task, frame, mediainfo, run
-from ci_jobs.processors.common import MAX_PIXELS, MAX_SIDE, Monotonic, Resampler, check_pixels
-from ci_jobs.processors.headers import declared_size
+from ci_jobs.media import Task, frame, mediainfo, run
+from ci_jobs.media.common import MAX_PIXELS, MAX_SIDE, Monotonic, Resampler, check_pixels
+from ci_jobs.media.headers import declared_size
 
 from .conftest import make_clip
 
@@ -139,7 +139,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     return paths
 
 
-# --- the processors -------------------------------------------------------------------------
+# --- the media drivers -------------------------------------------------------------------------
 
 
 def produced(task: Task, outdir: Path) -> list[str]:
@@ -246,9 +246,9 @@ def test_a_frame_over_the_budget_is_refused_naming_size_and_limit(corpus: Corpus
 _MEASURE = """
 import importlib, json, resource, sys
 from ci_jobs.errors import JobFailed
-from ci_jobs.processors import MODULES, Task, frame, run
+from ci_jobs.media import MODULES, Task, frame, run
 for name in MODULES.values():  # PyAV and every processor: imported before the baseline
-    importlib.import_module(f"ci_jobs.processors.{name}")
+    importlib.import_module(f"ci_jobs.media.{name}")
 path, outdir, ops = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 def peak():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
@@ -282,7 +282,7 @@ def test_the_16000x16000_png_is_refused_without_allocating_its_frame(corpus: Cor
 
 def test_decoders_carry_the_budget(corpus: Corpus) -> None:
     """Pictures that grow mid-stream have no header to check: FFmpeg's decoders refuse them."""
-    from ci_jobs.processors.common import open_input  # noqa: PLC0415
+    from ci_jobs.media.common import open_input  # noqa: PLC0415
 
     with open_input(corpus[GOOD]) as container:
         assert container.streams.video[0].codec_context.options["max_pixels"] == str(MAX_PIXELS)

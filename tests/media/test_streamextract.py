@@ -11,7 +11,7 @@ import av
 import pytest
 
 from ci_jobs.errors import JobFailed
-from ci_jobs.processors import streamextract as driver
+from ci_jobs.media import streamextract as driver
 from ci_jobs.tags.streamextract import BOXES, DEFAULTS, FALLBACK
 
 from .conftest import Outcome, make_clip
