@@ -72,9 +72,14 @@ def waiting_state(queue_state: str | None) -> JobState:
     return JobState.PAUSE if queue_state == QueueState.PAUSED else JobState.SUBMITTED
 
 
+# A job submitted to a queue in one of these states is stored in the state given (else as submitted).
+# (A table, so that a store can apply it inside the statement that inserts the jobs.)
+SUBMIT_INTO: dict[str, JobState] = {QueueState.PAUSED: JobState.PAUSE}
+
+
 def submitted_state(state: str, queue_state: str | None) -> str:
     """The state a new job is stored in: a job submitted to a paused queue waits as Pause."""
-    return JobState.PAUSE if queue_state == QueueState.PAUSED else state
+    return SUBMIT_INTO.get(queue_state or "", state)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ MIGRATION_LOCK = 0x63695F6A6F6273  # "ci_jobs": every node's migrate() takes thi
 CLAIM_TRIES = 8
 CALLBACK_LEASE = 60.0
 LISTEN_PING_SECONDS = 30.0
+SUBMIT_RULE = ([str(k) for k in domain.SUBMIT_INTO], [str(v) for v in domain.SUBMIT_INTO.values()])
 
 
 async def apply_migrations(conn: Conn) -> int:
@@ -212,9 +213,8 @@ class PostgresStore(TemplateRows, Wakeups):
         jobs = [j for request in requests for j in request]
 
         async def run(conn: Conn) -> dict[str, tuple[str, int]]:
-            queue_states = dict(await conn.fetch(sql.QUEUE_STATES, sorted({j.queue_id for j in jobs})))
-            values = [rows.job_values(j, domain.submitted_state(j.state, queue_states.get(j.queue_id))) for j in jobs]
-            inserted = await conn.fetch(sql.INSERT_JOBS, *[list(c) for c in zip(*values, strict=True)])
+            columns = [list(c) for c in zip(*(rows.job_values(j, j.state) for j in jobs), strict=True)]
+            inserted = await conn.fetch(sql.INSERT_JOBS, *columns, *SUBMIT_RULE)
             if any(r["state"] == JobState.SUBMITTED for r in inserted):
                 await conn.execute(sql.NOTIFY)
             return {r["job_id"]: (r["state"], r["seq"]) for r in inserted}

@@ -48,16 +48,21 @@ RETURNING {JOB_COLUMNS}"""
 TAKE_SLOT = "UPDATE queues SET running = running + 1, last_claim = $2 WHERE queue_id = $1"
 FREE_SLOTS = "UPDATE queues SET running = GREATEST(running - $2, 0) WHERE queue_id = $1 RETURNING state"
 
-# The queue rows are read under KEY SHARE (held to commit) so that a concurrent pause (FOR UPDATE on
-# the queue row) either waits for this insert to commit or is seen by it: no job stays Submitted in
-# a paused queue. The states to insert in are then decided from them (domain.submitted_state).
-QUEUE_STATES = "SELECT queue_id, state FROM queues WHERE queue_id = ANY($1::text[]) FOR KEY SHARE"
+# The queue rows are read under KEY SHARE so that a concurrent pause (FOR UPDATE on the queue row)
+# either waits for this insert to commit or is seen by it: no job stays Submitted in a paused queue.
+# $10/$11 are domain.SUBMIT_INTO (queue state -> the state a job submitted to it is stored in), so
+# that rule is applied without a second round trip.
 INSERT_JOBS = """
+WITH q AS (SELECT queue_id, state FROM queues WHERE queue_id = ANY($3::text[]) FOR KEY SHARE),
+     rule AS (SELECT * FROM unnest($10::text[], $11::text[]) AS r(queue_state, job_state))
 INSERT INTO jobs (job_id, bucket, queue_id, tag, state, level, created, spec, input_object)
-SELECT t.job_id, t.bucket, t.queue_id, t.tag, t.state, t.level, t.created, t.spec::json, t.input_object
+SELECT t.job_id, t.bucket, t.queue_id, t.tag, coalesce(rule.job_state, t.state),
+       t.level, t.created, t.spec::json, t.input_object
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::float8[],
             $8::text[], $9::text[])
      WITH ORDINALITY AS t(job_id, bucket, queue_id, tag, state, level, created, spec, input_object, ord)
+LEFT JOIN q ON q.queue_id = t.queue_id
+LEFT JOIN rule ON rule.queue_state = q.state
 ORDER BY t.ord
 RETURNING job_id, state, seq"""
 

@@ -13,6 +13,7 @@ QUEUE_COLUMNS = ("queue_id, bucket, name, state, max_concurrent, max_size, notif
                  "updated, running")
 TEMPLATE_COLUMNS = "template_id, bucket, name, tag, params, created, updated"
 CALLBACK_COLUMNS = "callback_id, job_id, target, body, content_type, attempts"
+JOB_VALUES = ("job_id", "bucket", "queue_id", "tag", "state", "level", "created", "spec", "input_object")
 
 
 class Row(Protocol):
@@ -27,8 +28,7 @@ def dumps(value: Any) -> str | None:
 
 
 def job_values(j: JobRecord, state: str) -> tuple[Any, ...]:
-    """A new job's values in insert order (job_id, bucket, queue_id, tag, state, level, created, spec,
-    input_object), stored in `state`."""
+    """A new job's values in JOB_VALUES order, to be stored in `state`."""
     return (j.job_id, j.bucket, j.queue_id, j.tag, state, j.level, j.created,
             json.dumps(j.spec, ensure_ascii=False), j.input_object)
 

@@ -34,6 +34,7 @@ from .wakeups import Wakeups
 
 T = TypeVar("T")
 Stored = list[tuple[str, int]]  # (state, seq) of each inserted job, as committed
+STATE = rows.JOB_VALUES.index("state")
 
 
 class SqliteStore(TemplateRows, Wakeups):
@@ -75,8 +76,7 @@ class SqliteStore(TemplateRows, Wakeups):
         return conn
 
     async def _migrate(self, conn: aiosqlite.Connection) -> None:
-        async with conn.execute(sql.USER_VERSION) as cur:
-            row = await cur.fetchone()
+        row = await _one(conn, sql.USER_VERSION, ())
         version = int(row[0]) if row else 0
         for number, _, script in migrations("sqlite"):
             if number > version:
@@ -128,8 +128,7 @@ class SqliteStore(TemplateRows, Wakeups):
         if self._r is None:
             raise StoreError("store is not open")
         try:
-            async with self._r.execute(statement, tuple(args)) as cur:
-                return list(await cur.fetchall())
+            return await _all(self._r, statement, args)
         except Exception as exc:
             raise StoreError(f"store read failed: {exc}") from exc
 
@@ -154,8 +153,7 @@ class SqliteStore(TemplateRows, Wakeups):
                            notify: dict[str, Any], now: float) -> QueueRecord | None:
         """Rename, pause/resume and set NotifyConfig; waiting jobs follow the queue state."""
         async def run(db: aiosqlite.Connection) -> aiosqlite.Row | None:
-            async with db.execute(sql.UPDATE_QUEUE, (name, state, json.dumps(notify), now, queue_id, bucket)) as cur:
-                row = await cur.fetchone()
+            row = await _one(db, sql.UPDATE_QUEUE, (name, state, json.dumps(notify), now, queue_id, bucket))
             if row is not None:
                 move = domain.queue_move(state)
                 await db.execute(sql.MOVE_WAITING, (move.new, queue_id, move.old))
@@ -180,9 +178,10 @@ class SqliteStore(TemplateRows, Wakeups):
     async def _commit_jobs(self, requests: list[list[JobRecord]]) -> list[list[JobRecord]]:
         """One transaction for the jobs of every request; each request's jobs as stored."""
         jobs = [j for request in requests for j in request]
+        values = [rows.job_values(j, j.state) for j in jobs]  # JSON encoding here, not under the write lock
         async with self._lock:
             stored = await asyncio.get_running_loop().run_in_executor(self._inserter, _insert_jobs,
-                                                                      self._insert_conn, jobs)
+                                                                      self._insert_conn, jobs, values)
         it = iter(stored)
         return [[dataclasses.replace(j, state=state, seq=seq) for j, (state, seq) in zip(request, it, strict=False)]
                 for request in requests]
@@ -261,8 +260,7 @@ class SqliteStore(TemplateRows, Wakeups):
         cond, args = ("", ()) if everything else (sql.RUNNING_EXPIRED, (now,))
 
         async def run(db: aiosqlite.Connection) -> list[JobRecord]:
-            async with db.execute(sql.RUNNING.format(cond=cond), args) as cur:
-                lost = [rows.job(r) for r in await cur.fetchall()]
+            lost = [rows.job(r) for r in await _all(db, sql.RUNNING.format(cond=cond), args)]
             return [await _rescue_one(db, job, now, max_attempts, on_fail) for job in lost]
         touched = await self._tx(run)
         if touched:
@@ -280,8 +278,7 @@ class SqliteStore(TemplateRows, Wakeups):
     async def due_callbacks(self, now: float, limit: int) -> list[Callback]:
         """Due callbacks, each leased for 60 s so that a second deliverer skips it."""
         async def run(db: aiosqlite.Connection) -> list[Callback]:
-            async with db.execute(sql.DUE_CALLBACKS, (now, limit)) as cur:
-                due = list(await cur.fetchall())
+            due = await _all(db, sql.DUE_CALLBACKS, (now, limit))
             if due:
                 await db.execute(sql.LEASE_CALLBACKS.format(marks=sql.marks(len(due))),
                                  (now + 60, *[r["callback_id"] for r in due]))
@@ -308,18 +305,22 @@ def _plain_connection(path: Path, synchronous: str) -> sqlite3.Connection:
     return conn
 
 
-def _insert_jobs(conn: sqlite3.Connection | None, jobs: list[JobRecord]) -> Stored:
-    """One transaction (on the inserter thread): the jobs, Pause in paused queues; their (state, seq)."""
+def _insert_jobs(conn: sqlite3.Connection | None, jobs: list[JobRecord], values: list[tuple[Any, ...]]) -> Stored:
+    """One transaction (on the inserter thread): the jobs (`values`: their rows), Pause in paused queues;
+    their (state, seq)."""
     if conn is None:
         raise StoreError("store is not open")
     try:
         conn.execute(sql.BEGIN)
         queue_ids = sorted({j.queue_id for j in jobs})
         queue_states = dict(conn.execute(sql.QUEUE_STATES.format(marks=sql.marks(len(queue_ids))), queue_ids))
-        stored = []
-        for j in jobs:
-            state = domain.submitted_state(j.state, queue_states.get(j.queue_id))
-            stored.append((state, conn.execute(sql.INSERT_JOB, rows.job_values(j, state)).fetchall()[0][0]))
+        states = [domain.submitted_state(j.state, queue_states.get(j.queue_id)) for j in jobs]
+        # Under the write lock every row inserted now, and only those, gets a seq above today's last one.
+        (last,), = conn.execute(sql.LAST_SEQ)
+        conn.executemany(sql.INSERT_JOB, [(*v[:STATE], state, *v[STATE + 1:]) for v, state in zip(values, states,
+                                                                                                   strict=True)])
+        seqs = dict(conn.execute(sql.SEQS_SINCE, (last,)))
+        stored = [(state, seqs[j.job_id]) for j, state in zip(jobs, states, strict=True)]
         conn.execute(sql.COMMIT)
         return stored
     except Exception as exc:
@@ -328,10 +329,15 @@ def _insert_jobs(conn: sqlite3.Connection | None, jobs: list[JobRecord]) -> Stor
         raise StoreError(f"store write failed: {exc}") from exc
 
 
+async def _all(db: aiosqlite.Connection, statement: str, args: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+    """The rows of a statement run inside the caller's transaction (one thread hop: execute, fetch, close)."""
+    return list(await db.execute_fetchall(statement, tuple(args)))
+
+
 async def _one(db: aiosqlite.Connection, statement: str, args: Iterable[Any]) -> aiosqlite.Row | None:
     """The first row of a statement run inside the caller's transaction."""
-    async with db.execute(statement, tuple(args)) as cur:
-        return await cur.fetchone()
+    found = await _all(db, statement, args)
+    return found[0] if found else None
 
 
 async def _end(db: aiosqlite.Connection, job_id: str, now: float, ending: domain.Ending) -> aiosqlite.Row | None:
