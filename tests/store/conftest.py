@@ -1,4 +1,4 @@
-"""Store adapters under test: every adapter passes the same contract suite.
+"""Store adapters under test: every adapter (memory, sqlite, postgres) passes the same contract suite.
 
 PostgreSQL tests get a fresh database each (`ci_jobs_t_<hex>`, dropped afterwards) on the server
 named by `CI_JOBS_TEST_PG`. Without a reachable server they skip loudly, except under CI (`CI` set),
@@ -18,11 +18,18 @@ import asyncpg
 import pytest
 
 from ci_jobs.store import Store
+from ci_jobs.store.memory import MemoryStore
 from ci_jobs.store.postgres import PostgresStore
 from ci_jobs.store.sqlite import SqliteStore
 
 PG_ADMIN = os.environ.get("CI_JOBS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 _unreachable: list[str] = []  # the reason, once the server was found missing in this session
+
+
+async def _memory(tmp: Path) -> Store:
+    store = MemoryStore()
+    await store.open()
+    return store
 
 
 async def _sqlite(tmp: Path) -> Store:
@@ -87,6 +94,7 @@ async def _postgres(tmp: Path) -> AsyncIterator[Store]:
 
 
 ADAPTERS: dict[str, Callable[[Path], AbstractAsyncContextManager[Store]]] = {
+    "memory": lambda tmp: _opened(_memory, tmp),
     "sqlite": lambda tmp: _opened(_sqlite, tmp),
     "postgres": _postgres,
 }

@@ -1,11 +1,19 @@
-"""The Store contract: claims, ordering, limits, pause, fencing, rescue, cancel, outbox, paging."""
+"""The Store contract: claims, ordering, limits, pause, fencing, rescue, cancel, outbox, paging, seq, batches.
+
+Run against every adapter (memory, sqlite, postgres: see conftest.py).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
 
+import pytest
+
 from ci_jobs import ids
+from ci_jobs.domain.failures import CANCELLED_MESSAGE, Failure
+from ci_jobs.domain.jobs import worker_lost
+from ci_jobs.errors import StoreError
 from ci_jobs.store import Beat, Callback, JobFilter, JobRecord, JobState, Outcome, Store, TemplateRecord
 
 B = "examplebucket-1250000000"
@@ -121,6 +129,7 @@ async def test_rescue_fails_after_max_attempts_with_callbacks(store: Store) -> N
                            lambda r: [Callback({"type": "Url", "url": "http://x"}, b"b", "t", job_id=r.job_id)])
     final = (await store.get_jobs(B, [j.job_id]))[0]
     assert final.state == JobState.FAILED and final.code == "WorkerLost"
+    assert final.message == worker_lost(3).message and final.ended == 1250.0
     due = await store.due_callbacks(time.time(), 10)
     assert [c.job_id for c in due] == [j.job_id]
 
@@ -133,6 +142,7 @@ async def test_cancel_waiting_and_running(store: Store) -> None:
     assert c is not None and c.job.job_id == running.job_id
     w = await store.cancel_job(B, waiting.job_id, time.time())
     assert w is not None and w.state == JobState.CANCEL
+    assert (w.code, w.message) == (Failure.CANCEL, CANCELLED_MESSAGE) and w.ended is not None
     r = await store.cancel_job(B, running.job_id, time.time())
     assert r is not None and r.state == JobState.RUNNING and r.cancel_requested
     assert await store.heartbeat(running.job_id, c.token, time.time() + 30, 10) == Beat.CANCEL
@@ -199,3 +209,149 @@ async def test_templates_put_get_list_delete(store: Store) -> None:
     assert await store.delete_template(B, t1.template_id)
     assert not await store.delete_template(B, t1.template_id)
     assert await store.get_template(B, t1.template_id) is None
+
+
+async def test_cancel_of_a_final_job_changes_nothing(store: Store) -> None:
+    q = await store.ensure_queue(B, "queue-1", 10)
+    j = job(q.queue_id)
+    await store.insert_jobs([j])
+    c = await store.claim("n1", 1000.0, 30)
+    assert c is not None and await store.finish(j.job_id, c.token, 1001.0, Outcome(JobState.SUCCESS))
+    done = await store.cancel_job(B, j.job_id, 1002.0)
+    assert done is not None and (done.state, done.code, done.ended) == (JobState.SUCCESS, "Success", 1001.0)
+    assert not done.cancel_requested
+
+
+# --- seq: the submission order, returned by insert_jobs ------------------------------------------
+
+async def test_insert_returns_the_stored_seq_and_state(store: Store) -> None:
+    q = await store.ensure_queue(B, "queue-1", 10)
+    first = await store.insert_jobs([job(q.queue_id), job(q.queue_id)])
+    second = await store.insert_jobs([job(q.queue_id)])
+    seqs = [j.seq for j in first + second]
+    assert seqs[0] > 0 and seqs == sorted(seqs) and len(set(seqs)) == 3
+    got = await store.get_jobs(B, [j.job_id for j in first + second])
+    assert [j.seq for j in got] == seqs
+    assert [j.state for j in first + second] == [JobState.SUBMITTED] * 3
+    await store.update_queue(B, q.queue_id, "queue-1", "Paused", {}, time.time())
+    paused = await store.insert_jobs([job(q.queue_id)])
+    assert paused[0].state == JobState.PAUSE and paused[0].seq > seqs[-1]
+    assert await store.insert_jobs([]) == []
+
+
+async def test_list_paging_by_the_seq_insert_returned(store: Store) -> None:
+    q = await store.ensure_queue(B, "queue-1", 10)
+    inserted = [(await store.insert_jobs([job(q.queue_id, created=1000.0 + i)]))[0] for i in range(5)]
+    newer = await store.list_jobs(B, JobFilter(tag="Transcode", size=10, ascending=True, after_seq=inserted[1].seq))
+    assert [j.job_id for j in newer] == [j.job_id for j in inserted[2:]]
+    older = await store.list_jobs(B, JobFilter(tag="Transcode", size=10, after_seq=inserted[3].seq))
+    assert [j.job_id for j in older] == [j.job_id for j in reversed(inserted[:3])]
+    assert [j.seq for j in older] == [j.seq for j in reversed(inserted[:3])]
+
+
+async def test_concurrent_inserts_get_distinct_increasing_seqs(store: Store) -> None:
+    q = await store.ensure_queue(B, "queue-1", 10)
+    results = await asyncio.gather(*(store.insert_jobs([job(q.queue_id), job(q.queue_id)]) for _ in range(10)))
+    seqs = [j.seq for r in results for j in r]
+    assert len(set(seqs)) == 20 and all(r[0].seq < r[1].seq for r in results)
+    listed = await store.list_jobs(B, JobFilter(tag="Transcode", size=100, ascending=True))
+    assert [j.seq for j in listed] == sorted(seqs)
+
+
+# --- a failing batch: one bad request fails alone -------------------------------------------------
+
+async def test_a_bad_insert_fails_alone_and_its_neighbour_commits(store: Store) -> None:
+    q = await store.ensure_queue(B, "queue-1", 10)
+    good = [job(q.queue_id), job(q.queue_id)]
+    bad = [job(q.queue_id), job("p" + "0" * 32)]  # no such queue (a foreign key): the whole request fails
+    results = await asyncio.gather(store.insert_jobs(good), store.insert_jobs(bad), return_exceptions=True)
+    assert isinstance(results[1], StoreError)
+    assert isinstance(results[0], list) and [j.job_id for j in results[0]] == [j.job_id for j in good]
+    assert all(j.seq > 0 for j in results[0])
+    stored = await store.get_jobs(B, [j.job_id for j in good + bad])
+    assert [j.job_id for j in stored] == [j.job_id for j in good]
+    with pytest.raises(StoreError):
+        await store.insert_jobs(bad)
+    assert len(await store.insert_jobs([job(q.queue_id)])) == 1  # the store still works
+
+
+async def test_a_bad_insert_among_many(store: Store) -> None:
+    q = await store.ensure_queue(B, "queue-1", 10)
+    requests = [[job(q.queue_id)] for _ in range(6)]
+    requests[3] = [job("p" + "1" * 32)]
+    results = await asyncio.gather(*(store.insert_jobs(r) for r in requests), return_exceptions=True)
+    assert [isinstance(r, StoreError) for r in results] == [False, False, False, True, False, False]
+    listed = await store.list_jobs(B, JobFilter(tag="Transcode", size=100))
+    assert len(listed) == 5
+
+
+# --- rescue: the domain's decisions, executed by every adapter ------------------------------------
+
+async def _lost_run(store: Store, queue_id: str, at: float) -> JobRecord:
+    """A job claimed at `at` for 5 s, with 40 % progress, by a node that then dies."""
+    j = job(queue_id)
+    await store.insert_jobs([j])
+    c = await store.claim("gone", at, 5)
+    assert c is not None and c.job.job_id == j.job_id
+    assert await store.heartbeat(j.job_id, c.token, at + 5, 40) == Beat.OK
+    return c.job
+
+
+async def test_rescue_cancels_a_job_flagged_for_cancellation(store: Store) -> None:
+    q = await store.ensure_queue(B, "queue-1", 10)
+    run = await _lost_run(store, q.queue_id, 1000.0)
+    await store.cancel_job(B, run.job_id, 1001.0)
+    touched = await store.rescue(2000.0, 3, lambda r: [Callback({"type": "Url"}, b"x", "t", job_id=r.job_id)])
+    assert [(t.job_id, t.state, t.code, t.message, t.ended) for t in touched] == [
+        (run.job_id, JobState.CANCEL, Failure.CANCEL, CANCELLED_MESSAGE, 2000.0)]
+    assert await store.due_callbacks(10**10, 10) == []  # only a WorkerLost failure sends callbacks here
+    assert (await store.queues(B))[0].running == 0
+
+
+async def test_rescue_fails_a_job_out_of_attempts_with_its_callbacks(store: Store) -> None:
+    q = await store.ensure_queue(B, "queue-1", 10)
+    run = await _lost_run(store, q.queue_id, 1000.0)
+    seen: list[JobRecord] = []
+
+    def on_fail(r: JobRecord) -> list[Callback]:
+        seen.append(r)
+        return [Callback({"type": "Url", "url": "http://x"}, r.message.encode(), "text/plain", job_id=r.job_id)]
+    touched = await store.rescue(2000.0, 1, on_fail)
+    expected = worker_lost(1)
+    assert [(t.state, t.code, t.message) for t in touched] == [(JobState.FAILED, Failure.WORKER_LOST, expected.message)]
+    assert [(r.job_id, r.state, r.code) for r in seen] == [(run.job_id, JobState.FAILED, Failure.WORKER_LOST)]
+    due = await store.due_callbacks(10**10, 10)
+    assert [(c.job_id, c.body) for c in due] == [(run.job_id, expected.message.encode())]
+    assert (await store.get_jobs(B, [run.job_id]))[0].message == expected.message
+    assert (await store.queues(B))[0].running == 0
+
+
+async def test_rescue_requeues_a_job_with_attempts_left(store: Store) -> None:
+    q = await store.ensure_queue(B, "queue-1", 10)
+    run = await _lost_run(store, q.queue_id, 1000.0)
+    touched = await store.rescue(2000.0, 3, lambda r: [])
+    assert [(t.state, t.progress, t.code, t.ended) for t in touched] == [(JobState.SUBMITTED, 0, "Success", None)]
+    assert (await store.queues(B))[0].running == 0
+    again = await store.claim("n2", 2001.0, 5)
+    assert again is not None and again.job.job_id == run.job_id and again.job.attempts == 2
+
+
+async def test_rescue_leaves_live_leases_alone_unless_everything(store: Store) -> None:
+    q = await store.ensure_queue(B, "queue-1", 10)
+    run = await _lost_run(store, q.queue_id, 1000.0)  # lease until 1005
+    assert await store.rescue(1004.0, 3, lambda r: []) == []
+    touched = await store.rescue(1004.0, 3, lambda r: [], everything=True)
+    assert [(t.job_id, t.state) for t in touched] == [(run.job_id, JobState.SUBMITTED)]
+
+
+async def test_rescue_in_a_paused_queue_requeues_as_pause(store: Store) -> None:
+    q = await store.ensure_queue(B, "queue-1", 10)
+    run = await _lost_run(store, q.queue_id, 1000.0)
+    await store.update_queue(B, q.queue_id, "queue-1", "Paused", {}, 1001.0)
+    assert (await store.get_jobs(B, [run.job_id]))[0].state == JobState.RUNNING  # pausing stops nothing running
+    touched = await store.rescue(2000.0, 3, lambda r: [])
+    assert [t.state for t in touched] == [JobState.PAUSE]
+    assert await store.claim("n2", 2001.0, 5) is None
+    await store.update_queue(B, q.queue_id, "queue-1", "Active", {}, 2002.0)
+    again = await store.claim("n2", 2003.0, 5)
+    assert again is not None and again.job.job_id == run.job_id and again.job.attempts == 2
