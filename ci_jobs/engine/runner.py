@@ -14,9 +14,9 @@ import posixpath
 import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .. import tags
 from ..config import Settings
@@ -29,9 +29,18 @@ from ..notify import Notifier
 from ..storage import Storage
 from ..store import Beat, Claim, JobRecord, JobState, Outcome, Store
 from ..wildcards import expand
-from .pool import Worker
 
 log = logging.getLogger(__name__)
+
+
+class JobWorker(Protocol):
+    """Where a job's media work runs: a pool's worker process (`pool.Worker`), or `inline.InlineWorker`."""
+
+    async def run(self, task: Task, progress: Callable[[float], None]) -> dict[str, Any]:
+        """Run the task; raise JobFailed on failure."""
+
+    def kill(self) -> None:
+        """Stop the task running now (cancel, lost lease)."""
 
 
 class Runner:
@@ -46,7 +55,7 @@ class Runner:
         self.notifier = notifier
         self.events = events
 
-    async def run(self, claim: Claim, worker: Worker) -> JobState | None:
+    async def run(self, claim: Claim, worker: JobWorker) -> JobState | None:
         """Run the claimed job to its end; return the final state (None if the lease was lost)."""
         job = claim.job
         beat = _Heartbeat(self.store, claim, worker, self.settings.scheduler)
@@ -75,7 +84,7 @@ class Runner:
                 return q
         return None
 
-    async def _execute(self, job: JobRecord, worker: Worker, beat: _Heartbeat) -> Outcome:
+    async def _execute(self, job: JobRecord, worker: JobWorker, beat: _Heartbeat) -> Outcome:
         try:
             async with self._staging(job) as outdir, self._inputs(job) as inputs, \
                     self._objects(job) as objects:
@@ -208,7 +217,7 @@ def _final_record(job: JobRecord, outcome: Outcome) -> JobRecord:
 class _Heartbeat:
     """Renews the lease every heartbeat, stores progress, and kills the worker on cancel."""
 
-    def __init__(self, store: Store, claim: Claim, worker: Worker, sched: Any) -> None:
+    def __init__(self, store: Store, claim: Claim, worker: JobWorker, sched: Any) -> None:
         self.store = store
         self.claim = claim
         self.worker = worker

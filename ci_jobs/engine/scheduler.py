@@ -22,15 +22,15 @@ from ..errors import CiJobsError
 from ..notify import Notifier
 from ..storage import Storage
 from ..store import JobRecord, Store
-from .pool import Pool, Worker
-from .runner import Runner
+from .pool import Pool
+from .runner import JobWorker, Runner
 
 log = logging.getLogger(__name__)
 
 class Scheduler:
     """Runs jobs from the store on a pool of workers until stopped."""
 
-    def __init__(self, store: Store, storage: Storage, pool: Pool, settings: Settings, work_dir: Path,
+    def __init__(self, store: Store, storage: Storage, pool: Pool | None, settings: Settings, work_dir: Path,
                  notifier: Notifier, events: EventBus, on_finish: Callable[[], None] | None = None) -> None:
         self.store = store
         self.pool = pool
@@ -44,6 +44,7 @@ class Scheduler:
     async def start(self, single_node: bool) -> None:
         """Rescue interrupted jobs, then start one loop per worker and the lease supervisor."""
         await self.rescue(everything=single_node)
+        assert self.pool is not None, "start() runs the pool's workers; use run_until_idle() without one"
         for worker in self.pool.general:
             self._spawn(self._slot(worker, None), worker.name)
         for worker in self.pool.fast:
@@ -67,24 +68,38 @@ class Scheduler:
                                        lambda job: self.notifier.task_finish(job, None) if job.spec.get("CallBack")
                                        else [], everything=everything)
 
-    async def _slot(self, worker: Worker, tags: frozenset[str] | None) -> None:
-        sched = self.settings.scheduler
+    async def _slot(self, worker: JobWorker, tags: frozenset[str] | None) -> None:
         while True:
-            try:
-                claim = await self.store.claim(self.node, time.time(), sched.lease_seconds, tags)
-            except CiJobsError as exc:
-                log.error("claim failed: %s", exc)
-                claim = None
-            if claim is None:
-                await self.store.wait_for_work(sched.poll_seconds)
-                continue
-            try:
-                await self.runner.run(claim, worker)
-            except Exception:
-                log.exception("runner crashed on job %s", claim.job.job_id)
-            finally:
-                if self._on_finish is not None:
-                    self._on_finish()
+            if not await self.run_one(worker, tags):
+                await self.store.wait_for_work(self.settings.scheduler.poll_seconds)
+
+    async def run_one(self, worker: JobWorker, tags: frozenset[str] | None = None) -> bool:
+        """Claim the next runnable job and run it on `worker`; False when there was none to claim."""
+        try:
+            claim = await self.store.claim(self.node, time.time(), self.settings.scheduler.lease_seconds, tags)
+        except CiJobsError as exc:
+            log.error("claim failed: %s", exc)
+            return False
+        if claim is None:
+            return False
+        try:
+            await self.runner.run(claim, worker)
+        except Exception:
+            log.exception("runner crashed on job %s", claim.job.job_id)
+        finally:
+            if self._on_finish is not None:
+                self._on_finish()
+        return True
+
+    async def run_until_idle(self, worker: JobWorker, tags: frozenset[str] | None = None) -> int:
+        """Burst mode: run jobs one after another until none is runnable; return how many ran.
+
+        What the slots do forever, for tests and one-shot tools: no polling, no sleeps.
+        """
+        count = 0
+        while await self.run_one(worker, tags):
+            count += 1
+        return count
 
     async def _supervise(self) -> None:
         sched = self.settings.scheduler
