@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import json
 import logging
 import re
@@ -219,8 +218,7 @@ class PostgresStore(TemplateRows, Wakeups):
                 await conn.execute(sql.NOTIFY)
             return {r["job_id"]: (r["state"], r["seq"]) for r in inserted}
         stored = await self._tx(run)
-        return [[dataclasses.replace(j, state=stored[j.job_id][0], seq=stored[j.job_id][1]) for j in request]
-                for request in requests]
+        return [[rows.as_stored(j, *stored[j.job_id]) for j in request] for request in requests]
 
     async def get_jobs(self, bucket: str, job_ids: list[str]) -> list[JobRecord]:
         """Jobs of a bucket by id, in the order asked."""

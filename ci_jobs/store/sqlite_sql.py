@@ -36,8 +36,9 @@ QUEUE_STATES = "SELECT queue_id, state FROM queues WHERE queue_id IN ({marks})"
 
 INSERT_JOB = ("INSERT INTO jobs (job_id, bucket, queue_id, tag, state, level, created, spec, input_object)"
               " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-LAST_SEQ = "SELECT COALESCE(MAX(seq), 0) FROM jobs"
-SEQS_SINCE = "SELECT job_id, seq FROM jobs WHERE seq > ?"
+LAST_INSERTED = "SELECT last_insert_rowid()"
+SEQ_OF = "SELECT seq FROM jobs WHERE job_id=?"
+SEQS_OF = "SELECT job_id, seq FROM jobs WHERE job_id IN ({marks})"
 JOBS_BY_ID = f"SELECT {JOB_COLUMNS} FROM jobs WHERE bucket=? AND job_id IN ({{marks}})"
 JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE bucket=? AND job_id=?"
 LIST_JOBS = f"SELECT {JOB_COLUMNS} FROM jobs WHERE {{where}} ORDER BY seq {{order}} LIMIT ?"
