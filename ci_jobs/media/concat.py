@@ -12,18 +12,29 @@ SceneChangeInfo FADE fades each junction through black (Time/2 out, then Time/2 
 unchanged); GRADIENT crossfades the two pieces over Time, overlapping them, so each junction
 shortens the output by Time. Time defaults to 3 s and is capped at half the shortest piece.
 DirectConcat copies packets instead (windows ignored, as CI documents) and refuses pieces whose
-codecs or codec parameters differ.
+codecs or codec parameters differ. Each piece starts where the previous one ends by its stated
+(container) duration, its streams moved together (`Joiner`), so files made by the ffmpeg CLI join
+as ci-jobs' own do: x264's B-frames decode before zero, AAC's priming frame lies before zero
+behind an edit list, time bases differ between pieces, audio may start before or after video.
+Audio packets mostly outside a piece's duration (priming, end padding) are left out, so junctions
+neither overlap nor drift; video packets are all kept, so a piece cut by an edit list
+(`ffmpeg -ss … -c copy`) plays from the key frame before its cut, and the next piece waits for it.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, cast
 
 import av
 from av.container import InputContainer, OutputContainer
+from av.stream import Stream
 
 from .. import mediarules
 from ..errors import JobFailed
@@ -193,35 +204,100 @@ def _decode(source: Source, feeds: list[VideoFeed | AudioFeed], offset: float, t
 
 
 def _copy(out: OutputContainer, sources: list[Source], spec: ContainerSpec, ticker: Ticker) -> None:
-    """Copy every piece's packets one after the other, each piece's timestamps moved past the last."""
+    """Copy every piece's packets one after the other (see the module docstring for the timeline)."""
     kinds = _kinds(sources, spec)
-    targets = {kind: out.add_stream_from_template(_stream(sources[0], kind)) for kind in kinds}
-    timing = {kind: Monotonic(stream) for kind, stream in targets.items()}
-    last: dict[str, float] = {}  # per kind: the latest decode time written, in seconds
-    offset = 0.0
-    for source in sources:
-        by_index = {_stream(source, kind).index: kind for kind in kinds}
-        zero = origin(source.container)
-        shift: dict[str, int] = {}
-        end = 0.0
-        for packet in demuxed(source.container, *(_stream(source, kind) for kind in kinds)):
-            stamp = packet.dts if packet.dts is not None else packet.pts
-            if stamp is None or packet.time_base is None:
-                continue
-            kind, tb = by_index[packet.stream_index], packet.time_base
-            if kind not in shift:
-                # B-frames start a piece with a decode time before zero: keep decode times rising.
-                behind = last.get(kind, float("-inf")) - (float(stamp * tb) - zero + offset)
-                shift[kind] = int(round((offset - zero) / tb)) + (int(behind / tb) + 1 if behind >= 0 else 0)
-            shown = packet.pts if packet.pts is not None else stamp
-            end = max(end, float((shown + (packet.duration or 0)) * tb) - zero)
-            _move(packet, shift[kind])
-            timing[kind].fix(packet)
-            last[kind] = float((packet.dts if packet.dts is not None else packet.pts or 0) * packet.time_base)
-            packet.stream = targets[kind]
-            out.mux(packet)
-        offset += end
-        ticker.at(offset)
+    joiner = Joiner(out, {kind: _stream(sources[0], kind) for kind in kinds})
+    for n, source in enumerate(sources):
+        joiner.add(source.container, {kind: _stream(source, kind) for kind in kinds}, first=n == 0)
+        ticker.at(float(joiner.at))
+
+
+Timed = tuple[str, "av.Packet[Any]", Fraction]  # (kind, packet, its decode time in piece seconds)
+
+
+class Joiner:
+    """Lays packet-copied pieces end to end on the output's timeline.
+
+    A piece starts where the previous one ends by its stated duration, all its streams moved by
+    the same amount, so the sync inside it stays as in the source; it starts later only when one
+    of its streams would otherwise decode before the previous piece's last packet of that stream.
+    Times are exact fractions: in float seconds, equal decode times landed either side of each other,
+    and a piece's AAC priming frame could meet the previous piece's last audio packet (EINVAL).
+    """
+
+    def __init__(self, out: OutputContainer, templates: dict[str, Stream]) -> None:
+        self.out = out
+        self.targets = {kind: out.add_stream_from_template(stream) for kind, stream in templates.items()}
+        self.timing = {kind: Monotonic(stream) for kind, stream in self.targets.items()}
+        self.last: dict[str, Fraction] = {}  # per kind: the latest decode time written, in output seconds
+        self.at = Fraction(0)  # where the next piece starts, in output seconds
+
+    def add(self, inp: InputContainer, streams: dict[str, Stream], first: bool) -> None:
+        """Copy the packets of `streams` of one piece; move `at` past the piece."""
+        length, zero = _seconds(duration(inp) or 0.0), _seconds(origin(inp))
+        packets = _timed(inp, streams, zero, length, first)
+        head, firsts = _lookahead(packets, len(streams))
+        start = max([self.at] + [self.last[kind] - t + (self.targets[kind].time_base or 0)
+                                 for kind, t in firsts.items() if kind in self.last])
+        for kind, packet, _ in itertools.chain(head, packets):
+            self._write(kind, packet, start - zero)
+        self.at = start + length
+
+    def _write(self, kind: str, packet: av.Packet[Any], shift: Fraction) -> None:
+        assert packet.time_base is not None
+        _move(packet, math.ceil(shift / packet.time_base))
+        self.timing[kind].fix(packet)
+        self.last[kind] = (packet.dts if packet.dts is not None else packet.pts or 0) * packet.time_base
+        packet.stream = self.targets[kind]
+        self.out.mux(packet)
+
+
+def _timed(inp: InputContainer, streams: dict[str, Stream], zero: Fraction, length: Fraction,
+           first: bool) -> Iterator[Timed]:
+    """The piece's packets to copy, with their decode times from the piece's time zero.
+
+    Every audio packet decodes on its own, so those the source hides are left out: the ones its
+    edit list flags discarded (the AAC encoder's priming frame; kept in the first piece, where the
+    output's edit list hides it again) and those lying mostly past its duration (end padding).
+    Video packets are all kept: B-frames and an edit list's pre-roll are needed to decode the rest.
+    """
+    kinds = {stream.index: kind for kind, stream in streams.items()}
+    half = _half_frame(streams.get("audio"))
+    for packet in demuxed(inp, *streams.values()):
+        stamp = packet.dts if packet.dts is not None else packet.pts
+        tb = packet.time_base
+        if stamp is None or tb is None:
+            continue
+        kind, at = kinds[packet.stream_index], stamp * tb - zero
+        if kind == "audio" and not first and packet.is_discard:
+            continue  # what the source's edit list hides: the AAC priming frame, a cut's pre-roll
+        if kind == "audio" and at + (half or (packet.duration or 0) * tb / 2) >= length:
+            continue  # the encoder's padding after the end
+        yield kind, packet, at
+
+
+def _half_frame(stream: Stream | None) -> Fraction:
+    """Half an audio frame in seconds (0 when unknown): the demuxer trims the last packet's
+    duration to the edit list, but the decoder still makes a whole frame of it."""
+    cc = stream.codec_context if isinstance(stream, av.AudioStream) else None
+    return Fraction(cc.frame_size, 2 * cc.sample_rate) if cc and cc.frame_size and cc.sample_rate else Fraction(0)
+
+
+def _lookahead(packets: Iterator[Timed], kinds: int, limit: int = 256) -> tuple[list[Timed], dict[str, Fraction]]:
+    """Read packets until each kind has shown its first decode time (or `limit` packets)."""
+    head: list[Timed] = []
+    firsts: dict[str, Fraction] = {}
+    for item in packets:
+        head.append(item)
+        firsts.setdefault(item[0], item[2])
+        if len(firsts) == kinds or len(head) >= limit:
+            break
+    return head, firsts
+
+
+def _seconds(value: float) -> Fraction:
+    """Seconds from a float of whole microseconds (container times), exactly."""
+    return Fraction(value).limit_denominator(1_000_000)
 
 
 def _move(packet: av.Packet[Any], ticks: int) -> None:
