@@ -287,6 +287,18 @@ def fit(stream: av.VideoStream, width: float | None, height: float | None,
     return even(height * src_w / src_h), even(height)
 
 
+def fit_size(src_w: float, src_h: float, width: float | None, height: float | None) -> tuple[int, int]:
+    """`fit` for a picture of `src_w` x `src_h` display pixels rather than a stream's."""
+    if not width and not height:
+        return int(src_w) - int(src_w) % 2, int(src_h) - int(src_h) % 2
+    if width and height:
+        return even(width), even(height)
+    if width:
+        return even(width), even(width * src_h / src_w)
+    assert height
+    return even(height * src_w / src_h), even(height)
+
+
 class Ticker:
     """Progress reporting from media time, throttled to whole percent steps."""
 

@@ -1,5 +1,13 @@
 """The Transcode Tag: decode the input once and re-encode it into CI's container and codecs.
 
+Video.Crop, Rotate and Pad (`Geometry`) apply in this order to the upright source picture: Crop
+takes `w:h[:x:y]` of it (centred without x:y), Rotate turns it clockwise (90/180/270 exactly,
+the width and height swapping for 90/270; any other angle turns it inside its own frame, corners
+black), Width/Height then scale it (when only one is given, the other follows the turned
+picture's aspect), and Pad `w:h[:x:y[:color]]` places it on a w x h canvas (centred without x:y,
+black by default), which is the output size. A Crop outside the picture or a picture too large
+for its Pad fails the job with InvalidArgument.
+
 Extras hang off the lanes: watermarks, RemoveWatermark and burnt-in subtitles paint the video
 frames (`watermark.Decorator`), AudioMix mixes into the audio (`audiomix.Mixer`), embedded
 subtitles are muxed as the video advances (`subtitles.Embedded`), and TransConfig.TranscodeMode
@@ -12,6 +20,7 @@ import math
 import os
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, cast
 
@@ -22,9 +31,11 @@ from av.container import InputContainer, OutputContainer
 from .. import mediarules
 from ..errors import JobFailed
 from ..mediarules import AUDIO_ENCODERS, VIDEO_ENCODERS, ContainerSpec, flag, num, section, text, video_codec
+from ..tags.transcode import Crop, Pad, crop, pad
 from . import Progress, Result, Task, audiomix, subtitles, tsc, watermark
 from .common import (
     Chain,
+    Filters,
     Resampler,
     Ticker,
     Window,
@@ -33,6 +44,7 @@ from .common import (
     decoded,
     duration,
     fit,
+    fit_size,
     open_input,
     origin,
     resize,
@@ -223,7 +235,12 @@ class VideoLane:
         key = video_codec(text(video, "Codec", spec.default_video or "h264"))
         self.turn = upright(cast(InputContainer, src.container), src)
         self.rate = _frame_rate(video, trans, src)
-        self.size = _frame_size(video, trans, src, self.turn)
+        self.geometry = Geometry.of(video)
+        width, height = (src.height, src.width) if self.turn in (90, 270) else (src.width, src.height)
+        sar = Fraction(src.sample_aspect_ratio or 1)
+        self.inner = _frame_size(video, trans, self.geometry.shown((width, height), sar if self.turn in (0, 180)
+                                                                   else 1 / sar))
+        self.size = self.geometry.canvas(self.inner)  # the picture scaled, on its Pad canvas
         self.method = text(trans, "AdjDarMethod", "scale").lower()
         self.pix_fmt = text(video, "Pixfmt", "yuv420p").lower()
         if self.pix_fmt == "auto" or key not in ("h264", "h265"):
@@ -274,9 +291,9 @@ class VideoLane:
             frame.duration = max(1, min(frame.duration, int(round((self.span - at) / tb))))
         if self.chain is None:
             upright_size = (frame.height, frame.width) if self.turn in (90, 270) else (frame.width, frame.height)
-            filters = [*turn(self.turn), ("fps", f"fps={self.rate}:start_time=0")]
-            filters += resize(upright_size, self.size, self.method)
-            filters.append(("format", self.pix_fmt))
+            filters = [*turn(self.turn), *self.geometry.before(), ("fps", f"fps={self.rate}:start_time=0")]
+            filters += resize(self.geometry.picture(upright_size), self.inner, self.method)
+            filters += [*self.geometry.after(), ("format", self.pix_fmt)]
             self.chain = Chain(frame, tb, self.src.sample_aspect_ratio, filters)
         self.pushed += 1
         self._encode(self.chain.push(frame))
@@ -307,6 +324,74 @@ class VideoLane:
                 self.tsc.add(frame)
             else:
                 self.out.mux(self.stream.encode(frame))
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Video.Crop, Rotate and Pad of one output (see the module docstring for their order)."""
+
+    crop: Crop | None = None
+    degrees: float = 0.0  # clockwise
+    pad: Pad | None = None
+
+    @classmethod
+    def of(cls, video: Mapping[str, Any]) -> Geometry:
+        """The geometry a Video container asks for (the Tag's rules have checked its syntax)."""
+        where = f"{WHERE}.Video"
+        return cls(crop(video, where), (num(video, "Rotate") or 0.0) % 360, pad(video, where))
+
+    @property
+    def quarter(self) -> bool:
+        """Whether Rotate swaps the picture's width and height."""
+        return self.degrees in (90.0, 270.0)
+
+    def picture(self, upright: tuple[int, int]) -> tuple[int, int]:
+        """The size in pixels of an upright source picture once cropped and turned."""
+        width, height = upright
+        if self.crop is not None:
+            c = self.crop
+            if c.width + (c.x or 0) > width or c.height + (c.y or 0) > height:
+                raise JobFailed("InvalidArgument", f"{WHERE}.Video.Crop {c.width}:{c.height}"
+                                f"{'' if c.x is None else f':{c.x}:{c.y}'} lies outside the {width}x{height} "
+                                "picture (w:h:x:y, in pixels of the upright source)")
+            width, height = c.width, c.height
+        return (height, width) if self.quarter else (width, height)
+
+    def shown(self, upright: tuple[int, int], sar: Fraction) -> tuple[float, float]:
+        """The picture's display size: `picture` with the sample aspect ratio `sar` of the upright source."""
+        width, height = self.picture(upright)
+        return (float(width), float(height * sar)) if self.quarter else (float(width * sar), float(height))
+
+    def canvas(self, inner: tuple[int, int]) -> tuple[int, int]:
+        """The output size for a picture scaled to `inner`: the Pad canvas, which must hold it."""
+        if self.pad is None:
+            return inner
+        p = self.pad
+        if inner[0] + (p.x or 0) > p.width or inner[1] + (p.y or 0) > p.height:
+            raise JobFailed("InvalidArgument", f"{WHERE}.Video.Pad {p.width}:{p.height}"
+                            f"{'' if p.x is None else f':{p.x}:{p.y}'} cannot hold the {inner[0]}x{inner[1]} "
+                            "picture (set Width/Height, or a larger canvas)")
+        return p.width, p.height
+
+    def before(self) -> Filters:
+        """Filters cropping and turning the upright picture (before it is scaled)."""
+        filters: Filters = []
+        if self.crop is not None:
+            c = self.crop
+            filters.append(("crop", f"{c.width}:{c.height}" + ("" if c.x is None else f":{c.x}:{c.y}")))
+        if self.degrees in (90.0, 180.0, 270.0):
+            filters += turn(int(self.degrees))
+        elif self.degrees:
+            filters.append(("rotate", f"angle={self.degrees:g}*PI/180:fillcolor=black"))
+        return filters
+
+    def after(self) -> Filters:
+        """Filters placing the scaled picture on the Pad canvas."""
+        if self.pad is None:
+            return []
+        p = self.pad
+        x, y = ("(ow-iw)/2", "(oh-ih)/2") if p.x is None else (str(p.x), str(p.y))
+        return [("pad", f"{p.width}:{p.height}:{x}:{y}:0x{p.color[0]:02x}{p.color[1]:02x}{p.color[2]:02x}")]
 
 
 class AudioLane:
@@ -422,10 +507,10 @@ def _frame_rate(video: dict[str, Any], trans: dict[str, Any], src: av.VideoStrea
     return rate
 
 
-def _frame_size(video: dict[str, Any], trans: dict[str, Any], src: av.VideoStream,
-                degrees: int) -> tuple[int, int]:
-    size = fit(src, num(video, "Width"), num(video, "Height"), degrees)
-    source = fit(src, None, None, degrees)
+def _frame_size(video: dict[str, Any], trans: dict[str, Any], shown: tuple[float, float]) -> tuple[int, int]:
+    """The size the picture (`shown` display pixels: upright, cropped and turned) is scaled to."""
+    size = fit_size(*shown, num(video, "Width"), num(video, "Height"))
+    source = fit_size(*shown, None, None)
     if flag(trans, "IsCheckReso") and (size[0] > source[0] or size[1] > source[1]):
         if text(trans, "ResoAdjMethod", "0") == "1":
             raise JobFailed("InvalidArgument", f"{WHERE}.Video size {size[0]}x{size[1]} is above "

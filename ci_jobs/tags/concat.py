@@ -15,9 +15,12 @@ from .rules import choice, number_range, window
 from .spec import Role, TagSpec, TemplateKind
 from .streams import check_audio, check_video
 
+_NOT_YET = ("Rotate", "Crop", "Pad")  # Transcode's: the pieces are letterboxed before the lane would turn them
+
 
 def check(op: Mapping[str, Any], params: dict[str, Any], where: str) -> None:
-    """Fragments, Index, the container and codecs, transitions (not with DirectConcat), no AudioMix."""
+    """Fragments, Index, the container and codecs, transitions (not with DirectConcat), no AudioMix
+    and no Video.Rotate/Crop/Pad yet."""
     pieces = fragments(params)
     if not pieces:
         raise InvalidArgument(f"{where}.ConcatFragment is required")
@@ -38,6 +41,9 @@ def check(op: Mapping[str, Any], params: dict[str, Any], where: str) -> None:
         raise InvalidArgument(f"{where}.Video.Codec {text(video, 'Codec')} must be H.264")
     check_video(params, spec, fmt, f"{where}.Video")
     number_range(video, "Fps", f"{where}.Video", 0, 60, lo_open=True)
+    for key in _NOT_YET:  # DirectConcat ignores Video, as CI documents
+        if text(video, key) and not flag(params, "DirectConcat"):
+            raise InvalidArgument(f"{where}.Video.{key} is not supported for Concat yet")
     check_audio(params, spec, fmt, f"{where}.Audio")
     scene = section(params, "SceneChangeInfo")
     choice(scene, "Mode", f"{where}.SceneChangeInfo", ("Default", "FADE", "GRADIENT"))

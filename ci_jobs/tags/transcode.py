@@ -1,13 +1,19 @@
 """Transcode: the Tag's spec and its submit-time rules, extras included (watermarks, RemoveWatermark,
-Subtitles, AudioMix, TSC). The media driver is `media.transcode`."""
+Subtitles, AudioMix, TSC), and the parsed Video.Crop and Video.Pad. The media driver is `media.transcode`.
+
+CI lists Video.Crop and Video.Pad only in its SDK models, as strings; ci-jobs reads them as
+FFmpeg's crop and pad filters take plain numbers: Crop `w:h[:x:y]`, Pad `w:h[:x:y[:color]]`.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidArgument
-from ..mediarules import ContainerSpec, container, flag, num, section, text, video_codec
+from ..mediarules import ContainerSpec, container, flag, num, parse_color, section, text, video_codec
 from . import watermark
 from .rules import choice, color, many, number_range, time_interval, window
 from .spec import Role, TagSpec, TemplateKind
@@ -15,6 +21,61 @@ from .streams import check_audio, check_video
 
 TRANSCODE_MODES = ("Normal", "TSC")
 _EMBED_EXTS = ("mp4", "mkv")
+_NUMBERS = re.compile(r"\d{1,5}")
+_MAX_SIDE = 4096  # CI's largest Width/Height
+
+
+@dataclass(frozen=True)
+class Crop:
+    """Video.Crop: the `width` x `height` area at (x, y) of the upright source picture (centred: None)."""
+
+    width: int
+    height: int
+    x: int | None = None
+    y: int | None = None
+
+
+@dataclass(frozen=True)
+class Pad:
+    """Video.Pad: a `width` x `height` canvas of `color` with the picture at (x, y) (centred: None)."""
+
+    width: int
+    height: int
+    x: int | None = None
+    y: int | None = None
+    color: tuple[int, int, int] = (0, 0, 0)
+
+
+def crop(video: Mapping[str, Any], where: str) -> Crop | None:
+    """Parse Video.Crop `w:h[:x:y]` (pixels of the upright source); None when absent."""
+    raw = text(video, "Crop")
+    if not raw:
+        return None
+    parts = raw.split(":")
+    if len(parts) not in (2, 4) or not all(_NUMBERS.fullmatch(p) for p in parts) or not all(int(p) for p in parts[:2]):
+        raise InvalidArgument(f"{where}.Crop {raw} must be w:h or w:h:x:y in whole pixels (w, h above 0), "
+                              "e.g. 640:360:0:60")
+    values = [int(p) for p in parts]
+    x, y = values[2:] if len(values) == 4 else (None, None)
+    return Crop(values[0], values[1], x, y)
+
+
+def pad(video: Mapping[str, Any], where: str) -> Pad | None:
+    """Parse Video.Pad `w:h[:x:y[:color]]` (the output canvas; black by default); None when absent."""
+    raw = text(video, "Pad")
+    if not raw:
+        return None
+    parts = raw.split(":")
+    numbers, color = (parts[:4], parts[4]) if len(parts) == 5 else (parts, "black")
+    rgb = parse_color(color)
+    if len(numbers) not in (2, 4) or not all(_NUMBERS.fullmatch(p) for p in numbers) or rgb is None:
+        raise InvalidArgument(f"{where}.Pad {raw} must be w:h, w:h:x:y or w:h:x:y:color in whole pixels "
+                              "and an FFmpeg colour, e.g. 1280:720:0:60:black")
+    values = [int(p) for p in numbers]
+    if not all(2 <= v <= _MAX_SIDE and v % 2 == 0 for v in values[:2]):
+        raise InvalidArgument(f"{where}.Pad {raw}: w and h must be even and within [2, {_MAX_SIDE}]")
+    x, y = values[2:] if len(values) == 4 else (None, None)
+    return Pad(values[0], values[1], x, y, rgb)
 
 
 def check(op: Mapping[str, Any], params: dict[str, Any], where: str) -> None:
@@ -24,6 +85,11 @@ def check(op: Mapping[str, Any], params: dict[str, Any], where: str) -> None:
         raise InvalidArgument(f"{where}.Container.Format is required")
     spec = container(fmt, f"{where}.Container.Format")
     check_video(params, spec, fmt, f"{where}.Video")
+    video = section(params, "Video")
+    if spec.video and not flag(video, "Remove"):
+        number_range(video, "Rotate", f"{where}.Video", 0, 360, hi_open=True)
+        crop(video, f"{where}.Video")
+        pad(video, f"{where}.Video")
     check_audio(params, spec, fmt, f"{where}.Audio")
     time_interval(params, where)
     trans = section(params, "TransConfig")
