@@ -1,5 +1,5 @@
 """Job use cases: submit (templates resolved, rules checked, queue and callback settled), describe, list,
-cancel. Knows no wire format: a protocol's codec hands in a JobRequest."""
+cancel, and the tasks that group them. Knows no wire format: a protocol's codec hands in a JobRequest."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from typing import Any
 
 from .. import ids, tags, xmlio
 from ..config import Bucket, Settings
+from ..domain.tasks import TASK_ID_PREFIX, TaskKind, TaskState, task_state
 from ..errors import InvalidArgument
 from ..outbound import check_url
 from ..storage import safe_key
-from ..store import JobFilter, JobRecord, JobState, Store
+from ..store import JobFilter, JobRecord, JobState, Store, TaskRecord
 from .paging import int_param
 from .queues import Queues
 from .requests import JobRequest, Operation
@@ -25,6 +26,7 @@ from .templates import inline as template_inline
 
 MAX_OPERATIONS = 6
 MAX_IDS = 10
+MAX_TASK_PAGE = 100
 STATES = frozenset(s.value for s in JobState)
 
 
@@ -33,6 +35,23 @@ class JobPage:
     """A page of jobs and the token of the next page ('' at the end)."""
 
     jobs: list[JobRecord]
+    next_token: str
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A task with its jobs (in the task's order) and the state derived from them."""
+
+    task: TaskRecord
+    jobs: list[JobRecord]
+    state: TaskState
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """A page of tasks (newest first) and the token of the next page ('' at the end)."""
+
+    tasks: list[TaskView]
     next_token: str
 
 
@@ -46,16 +65,21 @@ class Jobs:
         self.templates = templates
 
     async def submit(self, request: JobRequest) -> list[JobRecord]:
-        """Check every operation of the request and commit its jobs atomically (all or none)."""
+        """Check every operation of the request and commit its jobs with their Task atomically (all or none)."""
         if len(request.operations) > MAX_OPERATIONS:
             raise InvalidArgument(f"Request.Operation may occur at most {MAX_OPERATIONS} times")
+        task_id = ids.new_id(TASK_ID_PREFIX)
         jobs = []
         for op in request.operations:  # each checked as a whole before the next: its error comes first
             job = await self._prepare(request, op)
             queue = await self.queues.resolve(request.bucket, request.queue_id)
             self._check_callback(request.callback)
-            jobs.append(dataclasses.replace(job, queue_id=queue.queue_id))
-        return await self.store.insert_jobs(jobs)
+            jobs.append(dataclasses.replace(job, queue_id=queue.queue_id, task_id=task_id))
+        if not jobs:
+            return []
+        task = TaskRecord(task_id=task_id, bucket=request.bucket.name, kind=TaskKind.REQUEST, origin=request.origin,
+                          created=jobs[0].created, job_ids=tuple(j.job_id for j in jobs))
+        return await self.store.insert_jobs(jobs, task)
 
     async def _prepare(self, request: JobRequest, op: Operation) -> JobRecord:
         bucket, spec = request.bucket, tags.spec(op.tag)
@@ -153,6 +177,32 @@ class Jobs:
                 raise InvalidArgument(f"job {job_id} does not exist")
             if job.state in (JobState.SUCCESS, JobState.FAILED):
                 raise InvalidArgument(f"job {job_id} has already finished ({job.state}) and cannot be cancelled")
+
+
+    async def task(self, bucket: Bucket, task_id: str) -> TaskView | None:
+        """A task of the bucket with its jobs and derived state; None when it does not exist."""
+        task = await self.store.get_task(bucket.name, task_id.strip())
+        if task is None:
+            return None
+        return (await _views(self.store, bucket, [task]))[0]
+
+    async def tasks(self, bucket: Bucket, size: int = 10, next_token: str = "") -> TaskPage:
+        """A page of the bucket's tasks, newest first, each with its jobs and derived state."""
+        if not 1 <= size <= MAX_TASK_PAGE:
+            raise InvalidArgument(f"size must be between 1 and {MAX_TASK_PAGE}")
+        found = await self.store.list_tasks(bucket.name, size, _untoken(next_token))
+        views = await _views(self.store, bucket, found)
+        return TaskPage(views, _token(found[-1].seq) if len(found) == size else "")
+
+
+async def _views(store: Store, bucket: Bucket, found: list[TaskRecord]) -> list[TaskView]:
+    """The tasks with their jobs (one read for all of them) and their derived states."""
+    jobs = {j.job_id: j for j in await store.get_jobs(bucket.name, [i for t in found for i in t.job_ids])}
+    views = []
+    for t in found:
+        members = [jobs[i] for i in t.job_ids if i in jobs]
+        views.append(TaskView(t, members, task_state(j.state for j in members)))
+    return views
 
 
 def _ids(job_ids: str) -> list[str]:

@@ -1,6 +1,6 @@
-"""The Store: the source of truth for queues, jobs, templates and the callback outbox.
+"""The Store: the source of truth for queues, jobs, tasks, templates and the callback outbox.
 
-Ports (ports.py): small repos (`QueueRepo`, `JobRepo`, `RunRepo`, `TemplateRepo`, `OutboxRepo`,
+Ports (ports.py): small repos (`QueueRepo`, `JobRepo`, `TaskRepo`, `RunRepo`, `TemplateRepo`, `OutboxRepo`,
 `Lifecycle`, `WorkSignal`) and `Store`, their union. Records: records.py. Adapters: `memory.MemoryStore`
 (tests), `sqlite.SqliteStore` (embedded) and `postgres.PostgresStore` (several machines). Adapters
 execute; the job-state decisions are domain/jobs.py's. Every adapter passes the same contract suite
@@ -12,7 +12,7 @@ from __future__ import annotations
 from importlib import resources
 
 from ..domain.jobs import FINAL_STATES, Beat, JobState, QueueState
-from .ports import JobRepo, Lifecycle, OutboxRepo, QueueRepo, RunRepo, Store, TemplateRepo, WorkSignal
+from .ports import JobRepo, Lifecycle, OutboxRepo, QueueRepo, RunRepo, Store, TaskRepo, TemplateRepo, WorkSignal
 from .records import (
     Callback,
     CallbackFactory,
@@ -21,6 +21,7 @@ from .records import (
     JobRecord,
     Outcome,
     QueueRecord,
+    TaskRecord,
     TemplateRecord,
 )
 from .wakeups import Wakeups
@@ -28,7 +29,7 @@ from .wakeups import Wakeups
 __all__ = [
     "FINAL_STATES", "Beat", "Callback", "CallbackFactory", "Claim", "JobFilter", "JobRecord", "JobRepo", "JobState",
     "Lifecycle", "Outcome", "OutboxRepo", "QueueRecord", "QueueRepo", "QueueState", "RunRepo", "Store",
-    "TemplateRecord", "TemplateRepo", "Wakeups", "WorkSignal", "migrations",
+    "TaskRecord", "TaskRepo", "TemplateRecord", "TemplateRepo", "Wakeups", "WorkSignal", "migrations",
 ]
 
 

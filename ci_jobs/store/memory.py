@@ -19,7 +19,18 @@ from typing import Any
 from ..domain import jobs as domain
 from ..domain.jobs import Beat, JobState, QueueState
 from ..errors import StoreError
-from .records import Callback, CallbackFactory, Claim, JobFilter, JobRecord, Outcome, QueueRecord, TemplateRecord
+from .records import (
+    Callback,
+    CallbackFactory,
+    Claim,
+    JobFilter,
+    JobRecord,
+    Outcome,
+    QueueRecord,
+    TaskRecord,
+    TemplateRecord,
+)
+from .rows import check_task
 from .wakeups import Wakeups
 
 CALLBACK_LEASE = 60.0
@@ -48,10 +59,12 @@ class MemoryStore(Wakeups):
         self._queues: dict[str, QueueRecord] = {}
         self._last_claim: dict[str, float] = {}
         self._jobs: dict[str, JobRecord] = {}
+        self._tasks: dict[str, TaskRecord] = {}
         self._leases: dict[str, _Lease] = {}
         self._templates: dict[str, TemplateRecord] = {}
         self._outbox: dict[int, _Outgoing] = {}
         self._seq = itertools.count(1)
+        self._task_seq = itertools.count(1)
         self._callback_ids = itertools.count(1)
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -65,9 +78,10 @@ class MemoryStore(Wakeups):
         self._open = False
 
     async def reset(self) -> None:
-        """Delete all jobs, callbacks and templates; queues back to Active with no notification."""
+        """Delete all jobs, tasks, callbacks and templates; queues back to Active with no notification."""
         self._check()
         self._jobs.clear()
+        self._tasks.clear()
         self._leases.clear()
         self._outbox.clear()
         self._templates.clear()
@@ -124,9 +138,13 @@ class MemoryStore(Wakeups):
 
     # --- jobs -------------------------------------------------------------------------------
 
-    async def insert_jobs(self, jobs: list[JobRecord]) -> list[JobRecord]:
-        """Store the jobs, all or none (each must name an existing queue and a new id); return them as stored."""
+    async def insert_jobs(self, jobs: list[JobRecord], task: TaskRecord | None = None) -> list[JobRecord]:
+        """Store the jobs and their task, all or none (each job must name an existing queue and a new id,
+        the task a new id); return the jobs as stored."""
         self._check()
+        check_task(jobs, task)
+        if task is not None and task.task_id in self._tasks:
+            raise StoreError(f"store write failed: task {task.task_id} exists")
         ids = [j.job_id for j in jobs]
         for j in jobs:
             if j.queue_id not in self._queues:
@@ -137,6 +155,8 @@ class MemoryStore(Wakeups):
                                       state=domain.submitted_state(j.state, self._queues[j.queue_id].state))
                   for j in jobs]
         self._jobs.update((j.job_id, j) for j in stored)
+        if task is not None:
+            self._tasks[task.task_id] = dataclasses.replace(task, seq=next(self._task_seq), detail=_copy(task.detail))
         if stored:
             self.notify_work()
         return stored
@@ -171,6 +191,22 @@ class MemoryStore(Wakeups):
         self._jobs[j.job_id] = dataclasses.replace(j, state=ending.state, ended=now, code=ending.code,
                                                    message=ending.message)
         return self._jobs[j.job_id]
+
+    # --- tasks ------------------------------------------------------------------------------
+
+    async def get_task(self, bucket: str, task_id: str) -> TaskRecord | None:
+        """A task of a bucket."""
+        self._check()
+        t = self._tasks.get(task_id)
+        return _task_out(t) if t is not None and t.bucket == bucket else None
+
+    async def list_tasks(self, bucket: str, size: int = 10, after_seq: int | None = None) -> list[TaskRecord]:
+        """A bucket's tasks, newest first, at most `size`, older than `after_seq` when given."""
+        self._check()
+        found = sorted((t for t in self._tasks.values()
+                        if t.bucket == bucket and (after_seq is None or t.seq < after_seq)),
+                       key=lambda t: t.seq, reverse=True)
+        return [_task_out(t) for t in found[:size]]
 
     # --- running ----------------------------------------------------------------------------
 
@@ -341,6 +377,10 @@ def _out(j: JobRecord) -> JobRecord:
 
 def _queue_out(q: QueueRecord) -> QueueRecord:
     return dataclasses.replace(q, notify=_copy(q.notify))
+
+
+def _task_out(t: TaskRecord) -> TaskRecord:
+    return dataclasses.replace(t, detail=_copy(t.detail))
 
 
 def _template_out(t: TemplateRecord) -> TemplateRecord:

@@ -9,7 +9,17 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from ..domain.jobs import Beat
-from .records import Callback, CallbackFactory, Claim, JobFilter, JobRecord, Outcome, QueueRecord, TemplateRecord
+from .records import (
+    Callback,
+    CallbackFactory,
+    Claim,
+    JobFilter,
+    JobRecord,
+    Outcome,
+    QueueRecord,
+    TaskRecord,
+    TemplateRecord,
+)
 
 
 class Lifecycle(Protocol):
@@ -22,7 +32,7 @@ class Lifecycle(Protocol):
         """Release connections."""
 
     async def reset(self) -> None:
-        """Delete every job, callback, template and non-default queue setting."""
+        """Delete every job, task, callback, template and non-default queue setting."""
 
 
 class QueueRepo(Protocol):
@@ -43,10 +53,12 @@ class QueueRepo(Protocol):
 class JobRepo(Protocol):
     """Submitting, reading, listing and cancelling jobs."""
 
-    async def insert_jobs(self, jobs: list[JobRecord]) -> list[JobRecord]:
+    async def insert_jobs(self, jobs: list[JobRecord], task: TaskRecord | None = None) -> list[JobRecord]:
         """Commit new jobs atomically (all or none) before returning them as stored (state and seq).
 
-        A job submitted to a paused queue is stored (and returned) as Pause.
+        A job submitted to a paused queue is stored (and returned) as Pause. With `task`, the task
+        commits in the same transaction (both or neither); its job_ids must be the jobs' ids in
+        order and each job's task_id its id (a StoreError otherwise).
         """
 
     async def get_jobs(self, bucket: str, job_ids: list[str]) -> list[JobRecord]:
@@ -57,6 +69,16 @@ class JobRepo(Protocol):
 
     async def cancel_job(self, bucket: str, job_id: str, now: float) -> JobRecord | None:
         """Cancel a waiting job now, or flag a running one for its runner to stop."""
+
+
+class TaskRepo(Protocol):
+    """Reading tasks (they are written with their jobs, by `JobRepo.insert_jobs`)."""
+
+    async def get_task(self, bucket: str, task_id: str) -> TaskRecord | None:
+        """A task of a bucket."""
+
+    async def list_tasks(self, bucket: str, size: int = 10, after_seq: int | None = None) -> list[TaskRecord]:
+        """A bucket's tasks, newest first, at most `size`, only those older than `after_seq` when given."""
 
 
 class RunRepo(Protocol):
@@ -124,5 +146,5 @@ class WorkSignal(Protocol):
         """Wake local waiters (new job, resumed queue, freed slot)."""
 
 
-class Store(Lifecycle, QueueRepo, JobRepo, RunRepo, TemplateRepo, OutboxRepo, WorkSignal, Protocol):
+class Store(Lifecycle, QueueRepo, JobRepo, TaskRepo, RunRepo, TemplateRepo, OutboxRepo, WorkSignal, Protocol):
     """What the service, scheduler and callback delivery need from durable state: every repo."""

@@ -30,7 +30,8 @@ from . import migrations, rows
 from . import postgres_sql as sql
 from .batching import GroupCommit
 from .postgres_templates import TemplateRows
-from .records import Callback, CallbackFactory, Claim, JobFilter, JobRecord, Outcome, QueueRecord
+from .records import Callback, CallbackFactory, Claim, JobFilter, JobRecord, Outcome, QueueRecord, TaskRecord
+from .rows import JobInsert
 from .wakeups import Wakeups
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ class PostgresStore(TemplateRows, Wakeups):
         self._pool: Any = None
         self._listener: asyncio.Task[None] | None = None
         self._work = asyncio.Event()
-        self._inserts: GroupCommit[list[JobRecord], list[JobRecord]] = GroupCommit(
+        self._inserts: GroupCommit[JobInsert, list[JobRecord]] = GroupCommit(
             self._commit_jobs, "postgres-group-commit")
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -199,26 +200,31 @@ class PostgresStore(TemplateRows, Wakeups):
 
     # --- jobs -------------------------------------------------------------------------------
 
-    async def insert_jobs(self, jobs: list[JobRecord]) -> list[JobRecord]:
-        """Commit jobs (group-committed with concurrent inserts); return them once durable, as stored."""
+    async def insert_jobs(self, jobs: list[JobRecord], task: TaskRecord | None = None) -> list[JobRecord]:
+        """Commit jobs and their task (group-committed with concurrent inserts); return the jobs once durable,
+        as stored."""
+        rows.check_task(jobs, task)
         if not jobs:
             return []
-        stored = await self._inserts.submit(jobs)
+        stored = await self._inserts.submit(JobInsert(jobs, task))
         self.notify_work()
         return stored
 
-    async def _commit_jobs(self, requests: list[list[JobRecord]]) -> list[list[JobRecord]]:
-        """One transaction for the jobs of every request; each request's jobs as stored."""
-        jobs = [j for request in requests for j in request]
+    async def _commit_jobs(self, requests: list[JobInsert]) -> list[list[JobRecord]]:
+        """One transaction (one statement) for the jobs and tasks of every request; each request's jobs as stored."""
+        jobs = [j for request in requests for j in request.jobs]
+        tasks = [rows.task_values(r.task) for r in requests if r.task is not None]
 
         async def run(conn: Conn) -> dict[str, tuple[str, int]]:
             columns = [list(c) for c in zip(*(rows.job_values(j, j.state) for j in jobs), strict=True)]
-            inserted = await conn.fetch(sql.INSERT_JOBS, *columns, *SUBMIT_RULE)
+            task_columns = [list(c) for c in zip(*tasks, strict=True)]
+            statement = sql.INSERT_JOBS_AND_TASKS if tasks else sql.INSERT_JOBS
+            inserted = await conn.fetch(statement, *columns, *SUBMIT_RULE, *task_columns)
             if any(r["state"] == JobState.SUBMITTED for r in inserted):
                 await conn.execute(sql.NOTIFY)
             return {r["job_id"]: (r["state"], r["seq"]) for r in inserted}
         stored = await self._tx(run)
-        return [[rows.as_stored(j, *stored[j.job_id]) for j in request] for request in requests]
+        return [[rows.as_stored(j, *stored[j.job_id]) for j in request.jobs] for request in requests]
 
     async def get_jobs(self, bucket: str, job_ids: list[str]) -> list[JobRecord]:
         """Jobs of a bucket by id, in the order asked."""
@@ -246,6 +252,17 @@ class PostgresStore(TemplateRows, Wakeups):
             return row
         row = await self._tx(run)
         return None if row is None else rows.job(row)
+
+    # --- tasks ------------------------------------------------------------------------------
+
+    async def get_task(self, bucket: str, task_id: str) -> TaskRecord | None:
+        """A task of a bucket."""
+        found = await self._fetch(sql.TASK, bucket, task_id)
+        return rows.task(found[0]) if found else None
+
+    async def list_tasks(self, bucket: str, size: int = 10, after_seq: int | None = None) -> list[TaskRecord]:
+        """A bucket's tasks, newest first, at most `size`, older than `after_seq` when given."""
+        return [rows.task(r) for r in await self._fetch(sql.LIST_TASKS, bucket, after_seq, size)]
 
     # --- running ----------------------------------------------------------------------------
 

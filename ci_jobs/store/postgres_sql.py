@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .records import JobFilter
-from .rows import CALLBACK_COLUMNS, JOB_COLUMNS, QUEUE_COLUMNS, TEMPLATE_COLUMNS
+from .rows import CALLBACK_COLUMNS, JOB_COLUMNS, QUEUE_COLUMNS, TASK_COLUMNS, TEMPLATE_COLUMNS
 
 CHANNEL = "ci_jobs_work"
 NOTIFY = f"SELECT pg_notify('{CHANNEL}', '')"
@@ -22,7 +22,7 @@ SCHEMA_TABLE = """
 CREATE TABLE IF NOT EXISTS ci_jobs_schema (
     version integer PRIMARY KEY, name text NOT NULL, applied timestamptz NOT NULL DEFAULT now())"""
 
-RESET = ("TRUNCATE jobs, callbacks, templates", "UPDATE queues SET state = 'Active', notify = '{}', running = 0")
+RESET = ("TRUNCATE jobs, tasks, callbacks, templates", "UPDATE queues SET state = 'Active', notify = '{}', running = 0")
 
 ENSURE_QUEUE = f"""
 INSERT INTO queues (queue_id, bucket, name, max_concurrent, category, created, updated)
@@ -50,21 +50,39 @@ FREE_SLOTS = "UPDATE queues SET running = GREATEST(running - $2, 0) WHERE queue_
 
 # The queue rows are read under KEY SHARE so that a concurrent pause (FOR UPDATE on the queue row)
 # either waits for this insert to commit or is seen by it: no job stays Submitted in a paused queue.
-# $10/$11 are domain.SUBMIT_INTO (queue state -> the state a job submitted to it is stored in), so
-# that rule is applied without a second round trip.
-INSERT_JOBS = """
+# $11/$12 are domain.SUBMIT_INTO (queue state -> the state a job submitted to it is stored in), so
+# that rule is applied without a second round trip. INSERT_JOBS_AND_TASKS: the same with a batch's
+# tasks ($13-$19) committed in that statement too (one round trip still).
+_INSERT_JOBS = """
 WITH q AS (SELECT queue_id, state FROM queues WHERE queue_id = ANY($3::text[]) FOR KEY SHARE),
-     rule AS (SELECT * FROM unnest($10::text[], $11::text[]) AS r(queue_state, job_state))
-INSERT INTO jobs (job_id, bucket, queue_id, tag, state, level, created, spec, input_object)
+     rule AS (SELECT * FROM unnest($11::text[], $12::text[]) AS r(queue_state, job_state)){tasks}
+INSERT INTO jobs (job_id, bucket, queue_id, tag, state, level, created, spec, input_object, task_id)
 SELECT t.job_id, t.bucket, t.queue_id, t.tag, coalesce(rule.job_state, t.state),
-       t.level, t.created, t.spec::json, t.input_object
+       t.level, t.created, t.spec::json, t.input_object, t.task_id
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::float8[],
-            $8::text[], $9::text[])
-     WITH ORDINALITY AS t(job_id, bucket, queue_id, tag, state, level, created, spec, input_object, ord)
+            $8::text[], $9::text[], $10::text[])
+     WITH ORDINALITY AS t(job_id, bucket, queue_id, tag, state, level, created, spec, input_object, task_id, ord)
 LEFT JOIN q ON q.queue_id = t.queue_id
 LEFT JOIN rule ON rule.queue_state = q.state
 ORDER BY t.ord
 RETURNING job_id, state, seq"""
+
+# A data-modifying CTE runs whether or not the main statement reads it; RETURNING nothing is needed.
+INSERT_TASKS = """,
+     new_tasks AS (
+INSERT INTO tasks (task_id, bucket, kind, origin, created, job_ids, detail)
+SELECT k.task_id, k.bucket, k.kind, k.origin, k.created, k.job_ids::json, k.detail::json
+FROM unnest($13::text[], $14::text[], $15::text[], $16::text[], $17::float8[], $18::text[], $19::text[])
+     WITH ORDINALITY AS k(task_id, bucket, kind, origin, created, job_ids, detail, ord)
+ORDER BY k.ord)"""
+
+INSERT_JOBS = _INSERT_JOBS.format(tasks="")
+INSERT_JOBS_AND_TASKS = _INSERT_JOBS.format(tasks=INSERT_TASKS)
+
+TASK = f"SELECT {TASK_COLUMNS} FROM tasks WHERE bucket = $1 AND task_id = $2"
+LIST_TASKS = f"""
+SELECT {TASK_COLUMNS} FROM tasks WHERE bucket = $1 AND ($2::bigint IS NULL OR seq < $2)
+ORDER BY seq DESC LIMIT $3"""
 
 LOCK_QUEUE = "SELECT 1 FROM queues WHERE queue_id = $1 AND bucket = $2 FOR UPDATE"
 UPDATE_QUEUE = f"""

@@ -47,6 +47,7 @@ class JobRecord:
     result: dict[str, Any] | None = None
     attempts: int = 0
     cancel_requested: bool = False
+    task_id: str = ""  # the task it belongs to ('' for none; jobs stored before tasks existed have none)
 
     @property
     def input_object(self) -> str:
@@ -74,6 +75,25 @@ class Callback:
     callback_id: int = 0
     attempts: int = 0
     job_id: str = ""
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """A group of jobs committed with them (domain/tasks.py): `k` + 32 hex, its jobs' ids in order.
+
+    `kind` is a domain TaskKind, `origin` the protocol that presents it; `detail` holds that
+    protocol's own fields (MPS's TaskType, say) as JSON-like data. `seq` orders tasks (newest
+    highest) and pages `list_tasks`; the store assigns it. The state is derived, never stored.
+    """
+
+    task_id: str
+    bucket: str
+    kind: str
+    origin: str
+    created: float
+    job_ids: tuple[str, ...]
+    detail: dict[str, Any] = field(default_factory=dict)
+    seq: int = 0
 
 
 @dataclass(frozen=True)

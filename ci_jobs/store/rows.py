@@ -1,19 +1,30 @@
-"""Row <-> record mapping shared by the SQL adapters (both keep JSON as text and times as unix seconds)."""
+"""Row <-> record mapping shared by the SQL adapters (both keep JSON as text and times as unix seconds),
+and the check of a task against its jobs that every adapter makes before an insert."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from .records import Callback, JobRecord, QueueRecord, TemplateRecord
+from ..errors import StoreError
+from .records import Callback, JobRecord, QueueRecord, TaskRecord, TemplateRecord
 
 JOB_COLUMNS = ("seq, job_id, bucket, queue_id, tag, state, level, created, started, ended, progress, "
-               "code, message, spec, result, attempts, cancel_requested")
+               "code, message, spec, result, attempts, cancel_requested, task_id")
 QUEUE_COLUMNS = ("queue_id, bucket, name, state, max_concurrent, max_size, notify, category, created, "
                  "updated, running")
 TEMPLATE_COLUMNS = "template_id, bucket, name, tag, params, created, updated"
 CALLBACK_COLUMNS = "callback_id, job_id, target, body, content_type, attempts"
-JOB_VALUES = ("job_id", "bucket", "queue_id", "tag", "state", "level", "created", "spec", "input_object")
+TASK_COLUMNS = "seq, task_id, bucket, kind, origin, created, job_ids, detail"
+JOB_VALUES = ("job_id", "bucket", "queue_id", "tag", "state", "level", "created", "spec", "input_object", "task_id")
+TASK_VALUES = ("task_id", "bucket", "kind", "origin", "created", "job_ids", "detail")
+
+
+class JobInsert(NamedTuple):
+    """One caller's insert in a group-committed batch: its jobs and the task they form (if any)."""
+
+    jobs: list[JobRecord]
+    task: TaskRecord | None
 
 
 class Row(Protocol):
@@ -30,7 +41,25 @@ def dumps(value: Any) -> str | None:
 def job_values(j: JobRecord, state: str) -> tuple[Any, ...]:
     """A new job's values in JOB_VALUES order, to be stored in `state`."""
     return (j.job_id, j.bucket, j.queue_id, j.tag, state, j.level, j.created,
-            json.dumps(j.spec, ensure_ascii=False), j.input_object)
+            json.dumps(j.spec, ensure_ascii=False), j.input_object, j.task_id)
+
+
+def task_values(t: TaskRecord) -> tuple[Any, ...]:
+    """A new task's values in TASK_VALUES order."""
+    return (t.task_id, t.bucket, t.kind, t.origin, t.created, json.dumps(list(t.job_ids)),
+            json.dumps(t.detail, ensure_ascii=False))
+
+
+def check_task(jobs: list[JobRecord], task: TaskRecord | None) -> None:
+    """Refuse a task that is not exactly these jobs (its job_ids in order, their task_id its id)."""
+    if task is None:
+        return
+    if not jobs:
+        raise StoreError(f"store write failed: task {task.task_id} has no jobs")
+    if list(task.job_ids) != [j.job_id for j in jobs] or any(j.task_id != task.task_id for j in jobs):
+        raise StoreError(f"store write failed: task {task.task_id} does not match the jobs inserted with it")
+    if any(j.bucket != task.bucket for j in jobs):
+        raise StoreError(f"store write failed: task {task.task_id} and its jobs are in different buckets")
 
 
 def as_stored(j: JobRecord, state: str, seq: int) -> JobRecord:
@@ -49,7 +78,14 @@ def job(r: Row) -> JobRecord:
         level=r["level"], created=r["created"], spec=json.loads(r["spec"]), seq=r["seq"], started=r["started"],
         ended=r["ended"], progress=r["progress"], code=r["code"], message=r["message"],
         result=None if r["result"] is None else json.loads(r["result"]), attempts=r["attempts"],
-        cancel_requested=bool(r["cancel_requested"]))
+        cancel_requested=bool(r["cancel_requested"]), task_id=r["task_id"])
+
+
+def task(r: Row) -> TaskRecord:
+    """The TaskRecord of a TASK_COLUMNS row."""
+    return TaskRecord(task_id=r["task_id"], bucket=r["bucket"], kind=r["kind"], origin=r["origin"],
+                      created=r["created"], job_ids=tuple(json.loads(r["job_ids"])), detail=json.loads(r["detail"]),
+                      seq=r["seq"])
 
 
 def queue(r: Row) -> QueueRecord:

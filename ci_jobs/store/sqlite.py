@@ -27,7 +27,8 @@ from ..errors import StoreError
 from . import migrations, rows
 from . import sqlite_sql as sql
 from .batching import GroupCommit
-from .records import Callback, CallbackFactory, Claim, JobFilter, JobRecord, Outcome, QueueRecord
+from .records import Callback, CallbackFactory, Claim, JobFilter, JobRecord, Outcome, QueueRecord, TaskRecord
+from .rows import JobInsert
 from .sqlite_templates import TemplateRows
 from .wakeups import Wakeups
 
@@ -46,7 +47,7 @@ class SqliteStore(TemplateRows, Wakeups):
         self._r: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._work = asyncio.Event()
-        self._inserts: GroupCommit[list[JobRecord], list[JobRecord]] = GroupCommit(
+        self._inserts: GroupCommit[JobInsert, list[JobRecord]] = GroupCommit(
             self._commit_jobs, "sqlite-group-commit", linger=0.001, full=64)
         # Job inserts are the hot path: one thread hop per group-committed batch (a whole
         # transaction in one call), on a connection of their own, instead of one hop per statement.
@@ -166,23 +167,26 @@ class SqliteStore(TemplateRows, Wakeups):
 
     # --- jobs -------------------------------------------------------------------------------
 
-    async def insert_jobs(self, jobs: list[JobRecord]) -> list[JobRecord]:
-        """Commit jobs (group-committed with other concurrent inserts); return them once durable, as stored."""
+    async def insert_jobs(self, jobs: list[JobRecord], task: TaskRecord | None = None) -> list[JobRecord]:
+        """Commit jobs and their task (group-committed with other concurrent inserts); return the jobs once
+        durable, as stored."""
+        rows.check_task(jobs, task)
         if not jobs:
             return []
-        stored = await self._inserts.submit(jobs)
+        stored = await self._inserts.submit(JobInsert(jobs, task))
         self.notify_work()
         return stored
 
-    async def _commit_jobs(self, requests: list[list[JobRecord]]) -> list[list[JobRecord]]:
-        """One transaction for the jobs of every request; each request's jobs as stored."""
-        jobs = [j for request in requests for j in request]
+    async def _commit_jobs(self, requests: list[JobInsert]) -> list[list[JobRecord]]:
+        """One transaction for the jobs and tasks of every request; each request's jobs as stored."""
+        jobs = [j for request in requests for j in request.jobs]
         values = [rows.job_values(j, j.state) for j in jobs]  # JSON encoding here, not under the write lock
+        tasks = [rows.task_values(r.task) for r in requests if r.task is not None]
         async with self._lock:
             stored = await asyncio.get_running_loop().run_in_executor(self._inserter, _insert_jobs,
-                                                                      self._insert_conn, jobs, values)
+                                                                      self._insert_conn, jobs, values, tasks)
         it = iter(stored)
-        return [[rows.as_stored(j, state, seq) for j, (state, seq) in zip(request, it, strict=False)]
+        return [[rows.as_stored(j, state, seq) for j, (state, seq) in zip(request.jobs, it, strict=False)]
                 for request in requests]
 
     async def get_jobs(self, bucket: str, job_ids: list[str]) -> list[JobRecord]:
@@ -212,6 +216,18 @@ class SqliteStore(TemplateRows, Wakeups):
             return row
         row = await self._tx(run)
         return None if row is None else rows.job(row)
+
+    # --- tasks ------------------------------------------------------------------------------
+
+    async def get_task(self, bucket: str, task_id: str) -> TaskRecord | None:
+        """A task of a bucket."""
+        found = await self._read(sql.TASK, (bucket, task_id))
+        return rows.task(found[0]) if found else None
+
+    async def list_tasks(self, bucket: str, size: int = 10, after_seq: int | None = None) -> list[TaskRecord]:
+        """A bucket's tasks, newest first, at most `size`, older than `after_seq` when given."""
+        found = await self._read(sql.LIST_TASKS, (bucket, sql.NO_SEQ if after_seq is None else after_seq, size))
+        return [rows.task(r) for r in found]
 
     # --- running ----------------------------------------------------------------------------
 
@@ -304,9 +320,10 @@ def _plain_connection(path: Path, synchronous: str) -> sqlite3.Connection:
     return conn
 
 
-def _insert_jobs(conn: sqlite3.Connection | None, jobs: list[JobRecord], values: list[tuple[Any, ...]]) -> Stored:
-    """One transaction (on the inserter thread): the jobs (`values`: their rows), Pause in paused queues;
-    their (state, seq)."""
+def _insert_jobs(conn: sqlite3.Connection | None, jobs: list[JobRecord], values: list[tuple[Any, ...]],
+                 tasks: list[tuple[Any, ...]]) -> Stored:
+    """One transaction (on the inserter thread): the jobs (`values`: their rows), Pause in paused queues,
+    and their tasks (`tasks`: their rows); the jobs' (state, seq)."""
     if conn is None:
         raise StoreError("store is not open")
     try:
@@ -316,7 +333,9 @@ def _insert_jobs(conn: sqlite3.Connection | None, jobs: list[JobRecord], values:
         states = [domain.submitted_state(j.state, queue_states.get(j.queue_id)) for j in jobs]
         conn.executemany(sql.INSERT_JOB, [v if v[STATE] == state else (*v[:STATE], state, *v[STATE + 1:])
                                           for v, state in zip(values, states, strict=True)])
-        seqs = _seqs(conn, jobs)
+        seqs = _seqs(conn, jobs)  # before the tasks: last_insert_rowid() must be the last job's
+        if tasks:
+            conn.executemany(sql.INSERT_TASK, tasks)
         conn.execute(sql.COMMIT)
         return list(zip(states, seqs, strict=True))
     except Exception as exc:

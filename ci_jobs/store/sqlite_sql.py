@@ -9,7 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from .records import JobFilter
-from .rows import CALLBACK_COLUMNS, JOB_COLUMNS, QUEUE_COLUMNS, TEMPLATE_COLUMNS
+from .rows import CALLBACK_COLUMNS, JOB_COLUMNS, JOB_VALUES, QUEUE_COLUMNS, TASK_COLUMNS, TASK_VALUES, TEMPLATE_COLUMNS
+
+
+def marks(n: int) -> str:
+    """`n` placeholders for an IN list."""
+    return ",".join("?" * n)
+
 
 PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous={synchronous}", "PRAGMA busy_timeout=10000",
            "PRAGMA foreign_keys=ON")
@@ -17,7 +23,7 @@ USER_VERSION = "PRAGMA user_version"
 MIGRATION = "BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={number};\nCOMMIT;"
 BEGIN, COMMIT, ROLLBACK = "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"
 
-RESET = ("DELETE FROM jobs", "DELETE FROM callbacks", "DELETE FROM templates",
+RESET = ("DELETE FROM jobs", "DELETE FROM tasks", "DELETE FROM callbacks", "DELETE FROM templates",
          "UPDATE queues SET state='Active', notify='{}', running=0")
 
 # --- queues ----------------------------------------------------------------------------------
@@ -34,8 +40,7 @@ QUEUE_STATES = "SELECT queue_id, state FROM queues WHERE queue_id IN ({marks})"
 
 # --- jobs ------------------------------------------------------------------------------------
 
-INSERT_JOB = ("INSERT INTO jobs (job_id, bucket, queue_id, tag, state, level, created, spec, input_object)"
-              " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+INSERT_JOB = f"INSERT INTO jobs ({', '.join(JOB_VALUES)}) VALUES ({marks(len(JOB_VALUES))})"
 LAST_INSERTED = "SELECT last_insert_rowid()"
 SEQ_OF = "SELECT seq FROM jobs WHERE job_id=?"
 SEQS_OF = "SELECT job_id, seq FROM jobs WHERE job_id IN ({marks})"
@@ -45,6 +50,13 @@ LIST_JOBS = f"SELECT {JOB_COLUMNS} FROM jobs WHERE {{where}} ORDER BY seq {{orde
 END_JOB = (f"UPDATE jobs SET state=?, ended=?, code=?, message=?, lease_token=NULL, lease_until=NULL"
            f" WHERE job_id=? RETURNING {JOB_COLUMNS}")
 FLAG_CANCEL = f"UPDATE jobs SET cancel_requested=1 WHERE job_id=? RETURNING {JOB_COLUMNS}"
+
+# --- tasks -----------------------------------------------------------------------------------
+
+INSERT_TASK = f"INSERT INTO tasks ({', '.join(TASK_VALUES)}) VALUES ({marks(len(TASK_VALUES))})"
+TASK = f"SELECT {TASK_COLUMNS} FROM tasks WHERE bucket=? AND task_id=?"
+LIST_TASKS = f"SELECT {TASK_COLUMNS} FROM tasks WHERE bucket=? AND seq<? ORDER BY seq DESC LIMIT ?"
+NO_SEQ = 2**63 - 1  # LIST_TASKS's `seq<?` for the first page
 
 # --- running ---------------------------------------------------------------------------------
 
@@ -84,11 +96,6 @@ COUNT_TEMPLATES = "SELECT COUNT(*) FROM templates WHERE {where}"
 LIST_TEMPLATES = (f"SELECT {TEMPLATE_COLUMNS} FROM templates WHERE {{where}}"
                   " ORDER BY created, template_id LIMIT ? OFFSET ?")
 DELETE_TEMPLATE = "DELETE FROM templates WHERE bucket=? AND template_id=?"
-
-
-def marks(n: int) -> str:
-    """`n` placeholders for an IN list."""
-    return ",".join("?" * n)
 
 
 def tags_clause(tags: frozenset[str] | None) -> tuple[str, tuple[str, ...]]:
