@@ -14,6 +14,7 @@ import pytest
 from ci_jobs import ids
 from ci_jobs.errors import StoreError
 from ci_jobs.store import Beat, Callback, JobRecord, JobState, Outcome, migrations
+from ci_jobs.store import postgres_sql as sql
 from ci_jobs.store.postgres import LISTEN_APP, PostgresStore, migrate_only
 
 B = "examplebucket-1250000000"
@@ -185,6 +186,28 @@ async def test_migrations_are_idempotent_and_safe_concurrently(pg_dsn: str) -> N
         assert recorded == [n for n, _, _ in migrations("postgres")]
     finally:
         await conn.close()
+
+
+async def test_a_database_of_version_2_migrates_and_its_jobs_have_no_task(pg_dsn: str) -> None:
+    conn = await asyncpg.connect(pg_dsn)
+    try:
+        await conn.execute(sql.SCHEMA_TABLE)
+        for number, name, script in migrations("postgres")[:2]:
+            await conn.execute(script)
+            await conn.execute("INSERT INTO ci_jobs_schema (version, name) VALUES ($1, $2)", number, name)
+        await conn.execute("INSERT INTO queues (queue_id, bucket, name, max_concurrent, created, updated)"
+                           " VALUES ('q', $1, 'queue-1', 1, 0, 0)", B)
+        old = job("q")
+        await conn.execute("INSERT INTO jobs (job_id, bucket, queue_id, tag, state, created, spec)"
+                           " VALUES ($1, $2, 'q', 'Transcode', 'Submitted', 0, '{}')", old.job_id, B)
+    finally:
+        await conn.close()
+    async with nodes(pg_dsn, 1) as (store,):
+        (read,) = await store.get_jobs(B, [old.job_id])
+        assert read.task_id == "" and read.state == JobState.SUBMITTED
+        claim = await store.claim("n1", time.time(), 30)
+        assert claim is not None and claim.job.job_id == old.job_id and claim.job.task_id == ""
+    assert await migrate_only(pg_dsn) == migrations("postgres")[-1][0]
 
 
 async def test_two_stores_opening_an_empty_database_at_once(pg_dsn: str) -> None:

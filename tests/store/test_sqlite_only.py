@@ -1,4 +1,4 @@
-"""SQLite store beyond the contract: how a group-committed batch learns its seqs."""
+"""SQLite store beyond the contract: how a group-committed batch learns its seqs; migrating an older database."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import time
 from pathlib import Path
 
 from ci_jobs import ids
-from ci_jobs.store import JobRecord, JobState, migrations
-from ci_jobs.store.sqlite import _plain_connection, _seqs
+from ci_jobs.domain.tasks import TaskKind
+from ci_jobs.store import JobRecord, JobState, TaskRecord, migrations
+from ci_jobs.store import sqlite_sql as sql
+from ci_jobs.store.sqlite import SqliteStore, _plain_connection, _seqs
 
 
 def _jobs(n: int) -> list[JobRecord]:
@@ -44,3 +46,33 @@ def test_seqs_with_gaps_are_looked_up_by_id(tmp_path: Path) -> None:
     batch = _jobs(3)
     _insert(conn, batch, [2, 9, 30])
     assert _seqs(conn, batch) == [2, 9, 30]
+
+
+async def test_a_database_of_version_2_migrates_and_its_jobs_have_no_task(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = _plain_connection(path, "FULL")
+    for number, _, script in migrations("sqlite")[:2]:
+        conn.executescript(sql.MIGRATION.format(script=script, number=number))
+    conn.execute("INSERT INTO queues (queue_id, bucket, name, max_concurrent, created, updated)"
+                 " VALUES ('q', 'b', 'queue-1', 1, 0, 0)")
+    old = _jobs(1)[0]
+    conn.execute("INSERT INTO jobs (job_id, bucket, queue_id, tag, state, level, created, spec, input_object)"
+                 " VALUES (?, 'b', 'q', 'Transcode', 'Submitted', 0, 0, '{}', '')", (old.job_id,))
+    assert conn.execute(sql.USER_VERSION).fetchone() == (2,)
+    conn.close()
+    store = SqliteStore(path)
+    await store.open()
+    try:
+        (read,) = await store.get_jobs("b", [old.job_id])
+        assert read.task_id == "" and read.state == JobState.SUBMITTED
+        new = JobRecord(**{**_jobs(1)[0].__dict__, "task_id": "k" + "0" * 32})
+        task = TaskRecord(new.task_id, "b", TaskKind.REQUEST, "ci", 1.0, (new.job_id,))
+        await store.insert_jobs([new], task)
+        assert await store.get_task("b", task.task_id) is not None
+        claim = await store.claim("n1", 2.0, 30)
+        assert claim is not None and claim.job.job_id == old.job_id and claim.job.task_id == ""
+    finally:
+        await store.close()
+    check = sqlite3.connect(path)
+    assert check.execute(sql.USER_VERSION).fetchone() == (len(migrations("sqlite")),)
+    check.close()

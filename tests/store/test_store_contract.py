@@ -1,4 +1,5 @@
-"""The Store contract: claims, ordering, limits, pause, fencing, rescue, cancel, outbox, paging, seq, batches.
+"""The Store contract: claims, ordering, limits, pause, fencing, rescue, cancel, outbox, paging, seq, batches,
+tasks.
 
 Run against every adapter (memory, sqlite, postgres: see conftest.py).
 """
@@ -13,8 +14,9 @@ import pytest
 from ci_jobs import ids
 from ci_jobs.domain.failures import CANCELLED_MESSAGE, Failure
 from ci_jobs.domain.jobs import worker_lost
+from ci_jobs.domain.tasks import TASK_ID_PREFIX, TaskKind
 from ci_jobs.errors import StoreError
-from ci_jobs.store import Beat, Callback, JobFilter, JobRecord, JobState, Outcome, Store, TemplateRecord
+from ci_jobs.store import Beat, Callback, JobFilter, JobRecord, JobState, Outcome, Store, TaskRecord, TemplateRecord
 
 B = "examplebucket-1250000000"
 
@@ -355,3 +357,104 @@ async def test_rescue_in_a_paused_queue_requeues_as_pause(store: Store) -> None:
     await store.update_queue(B, q.queue_id, "queue-1", "Active", {}, 2002.0)
     again = await store.claim("n2", 2003.0, 5)
     assert again is not None and again.job.job_id == run.job_id and again.job.attempts == 2
+
+
+# --- tasks: committed with their jobs, read by bucket -------------------------------------------
+
+def grouped(jobs: list[JobRecord], bucket: str = B, created: float = 1000.0) -> tuple[list[JobRecord], TaskRecord]:
+    """The jobs as members of a new task, and that task."""
+    task_id = ids.new_id(TASK_ID_PREFIX)
+    members = [JobRecord(**{**j.__dict__, "task_id": task_id}) for j in jobs]
+    return members, TaskRecord(task_id, bucket, TaskKind.REQUEST, "ci", created, tuple(j.job_id for j in members),
+                               {"Note": {"Key": "value"}})
+
+
+async def test_a_task_commits_with_its_jobs(store: Store) -> None:
+    q = await store.ensure_queue(B, "queue-1", 10)
+    jobs, task = grouped([job(q.queue_id), job(q.queue_id, tag="Snapshot")])
+    stored = await store.insert_jobs(jobs, task)
+    assert [j.task_id for j in stored] == [task.task_id] * 2
+    got = await store.get_task(B, task.task_id)
+    assert got is not None and got.seq > 0
+    assert got == TaskRecord(**{**task.__dict__, "seq": got.seq})
+    assert [j.task_id for j in await store.get_jobs(B, list(task.job_ids))] == [task.task_id] * 2
+    alone = (await store.insert_jobs([job(q.queue_id)]))[0]
+    assert alone.task_id == "" and (await store.get_jobs(B, [alone.job_id]))[0].task_id == ""
+
+
+async def test_a_task_whose_jobs_fail_is_not_stored(store: Store) -> None:
+    q = await store.ensure_queue(B, "queue-1", 10)
+    jobs, task = grouped([job(q.queue_id), job("p" + "0" * 32)])  # no such queue: the whole request fails
+    with pytest.raises(StoreError):
+        await store.insert_jobs(jobs, task)
+    assert await store.get_task(B, task.task_id) is None
+    assert await store.get_jobs(B, list(task.job_ids)) == []
+
+
+async def test_jobs_whose_task_exists_are_not_stored(store: Store) -> None:
+    q = await store.ensure_queue(B, "queue-1", 10)
+    jobs, task = grouped([job(q.queue_id)])
+    await store.insert_jobs(jobs, task)
+    again = [JobRecord(**{**job(q.queue_id).__dict__, "task_id": task.task_id})]
+    with pytest.raises(StoreError):
+        await store.insert_jobs(again, TaskRecord(**{**task.__dict__, "job_ids": (again[0].job_id,)}))
+    assert await store.get_jobs(B, [again[0].job_id]) == []
+    assert (await store.get_task(B, task.task_id)) is not None
+
+
+async def test_a_task_must_be_exactly_its_jobs(store: Store) -> None:
+    q = await store.ensure_queue(B, "queue-1", 10)
+    jobs, task = grouped([job(q.queue_id), job(q.queue_id)])
+    for bad_jobs, bad_task in ((jobs[:1], task), (jobs[::-1], task), ([job(q.queue_id)], task),
+                               (jobs, TaskRecord(**{**task.__dict__, "bucket": "other-1250000000"})), ([], task)):
+        with pytest.raises(StoreError):
+            await store.insert_jobs(bad_jobs, bad_task)
+    assert await store.get_task(B, task.task_id) is None
+    assert await store.list_jobs(B, JobFilter(tag="Transcode", size=100)) == []
+
+
+async def test_a_failing_batch_member_fails_alone_with_its_task(store: Store) -> None:
+    q = await store.ensure_queue(B, "queue-1", 10)
+    requests = [grouped([job(q.queue_id), job(q.queue_id)]) for _ in range(6)]
+    requests[2] = grouped([job(q.queue_id), job("p" + "1" * 32)])
+    requests.insert(4, ([job(q.queue_id)], None))  # a request without a task in the same batch
+    results = await asyncio.gather(*(store.insert_jobs(jobs, task) for jobs, task in requests),
+                                   return_exceptions=True)
+    assert [isinstance(r, StoreError) for r in results] == [False, False, True, False, False, False, False]
+    for (_, task), result in zip(requests, results, strict=True):
+        if task is None:
+            continue
+        stored = await store.get_task(B, task.task_id)
+        assert (stored is None) == isinstance(result, StoreError)
+        assert len(await store.get_jobs(B, list(task.job_ids))) == (0 if stored is None else 2)
+    assert len(await store.list_tasks(B, 100)) == 5
+    assert len(await store.list_jobs(B, JobFilter(tag="Transcode", size=100))) == 11
+
+
+async def test_list_tasks_newest_first_in_pages(store: Store) -> None:
+    q = await store.ensure_queue(B, "queue-1", 10)
+    made = []
+    for i in range(5):
+        jobs, task = grouped([job(q.queue_id)], created=1000.0 + i)
+        await store.insert_jobs(jobs, task)
+        made.append(task.task_id)
+    other_jobs, other = grouped([JobRecord(**{**job(q.queue_id).__dict__, "bucket": "other-1250000000"})],
+                                bucket="other-1250000000")
+    await store.insert_jobs(other_jobs, other)
+    first = await store.list_tasks(B, 2)
+    assert [t.task_id for t in first] == [made[4], made[3]]
+    second = await store.list_tasks(B, 2, first[-1].seq)
+    last = await store.list_tasks(B, 2, second[-1].seq)
+    assert [t.task_id for t in second + last] == [made[2], made[1], made[0]]
+    assert await store.list_tasks(B, 2, last[-1].seq) == []
+    assert [t.task_id for t in await store.list_tasks(B)] == made[::-1]
+    assert await store.get_task(B, other.task_id) is None
+    assert [t.task_id for t in await store.list_tasks("other-1250000000")] == [other.task_id]
+
+
+async def test_reset_deletes_tasks(store: Store) -> None:
+    q = await store.ensure_queue(B, "queue-1", 10)
+    jobs, task = grouped([job(q.queue_id)])
+    await store.insert_jobs(jobs, task)
+    await store.reset()
+    assert await store.get_task(B, task.task_id) is None and await store.list_tasks(B) == []
