@@ -1,8 +1,22 @@
-"""The Snapshot Tag: still images at chosen times, optionally tiled into jpg sprite sheets."""
+"""The Snapshot Tag: still images at chosen times, optionally tiled into jpg sprite sheets.
+
+IsCheckBlack skips black frames: the shots begin at the first frame at or after Start that is not
+black, and the later ones keep their spacing from there (Interval: that time + n x TimeInterval;
+Average: spread over the rest; KeyFrame: the key frames from there). A frame is black when at
+least BlackLevel % (default 98) of its pixels have a luma (the decoded Y plane, 0-255; video-range
+black is 16) under PixelBlackThreshold (default 32): FFmpeg's blackframe defaults. CI documents the
+check for Start=0 only; ci-jobs applies it from any Start. A video black throughout is shot as if
+the flag were off. Later shots that fall on black frames are kept: only the start moves.
+
+CIParam's imageMogr2/format decides each shot's format (the Object key is used as written; ${ext}
+follows the format), imageMogr2/quality (1-100) sets the jpg quantiser (linearly, 100 -> FFmpeg's
+mjpeg qscale 2, 1 -> 31) or the webp quality; the Tag refuses any other operation.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any, cast
@@ -13,7 +27,8 @@ from av.container import InputContainer
 
 from .. import mediarules
 from ..errors import JobFailed
-from ..mediarules import IMAGE_EXTS, flag, image_ext, num, section, text
+from ..mediarules import IMAGE_EXTS, flag, num, section, text
+from ..tags.snapshot import image_rule, shot_ext
 from . import Progress, Result, Task, watermark
 from .common import Ticker, decodable, decoded, duration, fit, open_input, origin, seek, upright
 from .mediainfo import probe
@@ -21,13 +36,15 @@ from .mediainfo import probe
 WHERE = "Request.Operation.Snapshot"
 _PIX_FMTS = {"mjpeg": "yuvj420p", "png": "rgb24", "libwebp": "yuv420p"}
 _MAX_SHEET = 4096  # default cells shrink so a sheet stays within this many pixels a side
+BLACK_LEVEL, PIXEL_BLACK = 98.0, 32.0  # FFmpeg's blackframe filter defaults (amount %, threshold)
+_YUV8 = ("yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "gray")  # Y plane first
 
 
 def run(task: Task, progress: Progress) -> Result:
     """Take the shots described by Request.Operation.Snapshot from `task.inputs[0]`."""
     params = section(task.operation, "Snapshot")
     out_mode = text(params, "SnapshotOutMode", "OnlySnapshot").lower()
-    ext = "jpg" if out_mode == "onlysprite" else image_ext(text(section(task.operation, "Output"), "Object"))
+    ext = "jpg" if out_mode == "onlysprite" else shot_ext(task.operation)
     progress(0.0)
     with open_input(task.inputs[0]) as inp:
         vin = next((s for s in inp.streams.video
@@ -38,7 +55,7 @@ def run(task: Task, progress: Progress) -> Result:
         degrees = upright(inp, vin)
         size = fit(vin, num(params, "Width"), num(params, "Height"), degrees)
         sprites = Sprites(params, size, task.outdir) if out_mode != "onlysnapshot" else None
-        shots = Shots(ext, size, task.outdir) if out_mode != "onlysprite" else None
+        shots = Shots(ext, size, task.outdir, image_rule(params).quality) if out_mode != "onlysprite" else None
         if shots is not None:  # Watermark and RemoveWatermark apply to the shots, not the sprites
             shots.decorator = watermark.decorator(task.operation, task.objects, size, fit(vin, None, None, degrees))
         count = int(num(params, "Count", 1) or 1)
@@ -66,6 +83,8 @@ def _frames(inp: InputContainer, vin: av.VideoStream, params: dict[str, Any], pa
     if total is not None and start >= total:
         raise JobFailed("InvalidArgument",
                         f"{WHERE}.Start {start:g} is beyond the media duration {total:.3f}")
+    if flag(params, "IsCheckBlack"):
+        start = _after_black(inp, vin, params, start)
     if mode == "keyframe":
         vin.codec_context.skip_frame = "NONKEY"  # the decoder hands out key frames only
         return _consecutive(inp, vin, start, count)
@@ -119,6 +138,33 @@ def _at_times(inp: InputContainer, vin: av.VideoStream,
         yield current
 
 
+def _after_black(inp: InputContainer, vin: av.VideoStream, params: dict[str, Any], start: float) -> float:
+    """The time of the first frame at or after `start` that is not black; `start` when all are."""
+    level = (num(params, "BlackLevel") or BLACK_LEVEL) / 100
+    threshold = num(params, "PixelBlackThreshold", PIXEL_BLACK) or 0.0
+    zero, found = origin(inp), start
+    for frame in _consecutive(inp, vin, start, sys.maxsize):
+        if frame.time is None:
+            break  # a raw stream: no time to start from
+        if float(np.mean(_luma(frame) < threshold)) < level:
+            found = max(start, frame.time - zero)
+            break
+    try:
+        inp.seek(0)  # the shots are taken by seeking again; start over from a known place
+    except av.FFmpegError:
+        pass
+    return found
+
+
+def _luma(frame: av.VideoFrame) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """The frame's 8-bit luma plane, as decoded (converted to yuv420p first when it has none)."""
+    if frame.format.name not in _YUV8:
+        frame = frame.reformat(format="yuv420p")
+    plane = frame.planes[0]
+    rows = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)
+    return rows[:, :plane.width]
+
+
 def _turned(frame: av.VideoFrame, degrees: int) -> av.VideoFrame:
     """The frame stood upright (clockwise `degrees`), as RGB when it had to turn."""
     if not degrees:
@@ -132,14 +178,16 @@ def _half_frame(vin: av.VideoStream) -> float:
     return float(1 / rate) / 2
 
 
-def encode_image(frame: av.VideoFrame, codec: str, path: str) -> None:
-    """Encode one frame as a still image file (jpg via mjpeg, png, webp)."""
+def encode_image(frame: av.VideoFrame, codec: str, path: str, quality: int | None = None) -> None:
+    """Encode one frame as a still image file (jpg via mjpeg, png, webp), at `quality` (1-100) if given."""
     cc = cast(av.VideoCodecContext, av.CodecContext.create(codec, "w"))
     cc.width, cc.height, cc.pix_fmt = frame.width, frame.height, _PIX_FMTS[codec]
     cc.time_base = Fraction(1, 25)
     if codec == "mjpeg":
-        cc.qscale = True  # a fixed quantiser (~ JPEG quality 90), not the default bitrate target
-        cc.qmin = cc.qmax = 3
+        cc.qscale = True  # a fixed quantiser (~ JPEG quality 90 by default), not the default bitrate target
+        cc.qmin = cc.qmax = 3 if quality is None else round(2 + (100 - quality) * 29 / 99)
+    elif codec == "libwebp" and quality is not None:
+        cc.options = {"quality": str(quality)}
     image = frame.reformat(format=_PIX_FMTS[codec])
     with open(path, "wb") as fh:
         for packet in (*cc.encode(image), *cc.encode(None)):
@@ -149,8 +197,8 @@ def encode_image(frame: av.VideoFrame, codec: str, path: str) -> None:
 class Shots:
     """Writes each shot as its own image file, `snapshot-<n>.<ext>`."""
 
-    def __init__(self, ext: str, size: tuple[int, int], outdir: str) -> None:
-        self.ext, self.size, self.outdir = ext, size, outdir
+    def __init__(self, ext: str, size: tuple[int, int], outdir: str, quality: int | None = None) -> None:
+        self.ext, self.size, self.outdir, self.quality = ext, size, outdir, quality
         self.codec = IMAGE_EXTS[ext]
         self.files: list[dict[str, str]] = []
         self.decorator: watermark.Decorator | None = None
@@ -161,7 +209,7 @@ class Shots:
         image = frame.reformat(width=self.size[0], height=self.size[1], format="rgb24")
         if self.decorator:
             image = self.decorator.paint(image, frame.time or 0.0)
-        encode_image(image, self.codec, os.path.join(self.outdir, name))
+        encode_image(image, self.codec, os.path.join(self.outdir, name), self.quality)
         self.files.append({"name": name, "role": "main"})
 
 

@@ -1,20 +1,64 @@
-"""Snapshot: screenshots (and sprite sheets) at intervals, on average or at key frames. Driver: media.snapshot."""
+"""Snapshot: screenshots (and sprite sheets) at intervals, on average or at key frames. Driver: media.snapshot.
+
+CIParam carries CI's image-processing rule for each shot; ci-jobs applies its `imageMogr2/format/<f>`
+(jpg, jpeg, png, webp) and `imageMogr2/quality/<1-100>` (jpg, webp) and refuses any other operation.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidArgument
-from ..mediarules import IMAGE_EXTS, image_ext, num, parse_color, section, text
+from ..mediarules import IMAGE_EXTS, flag, image_ext, num, parse_color, section, text
 from ..wildcards import has_number
 from . import watermark
 from .rules import choice, number_range, size
 from .spec import Lane, Role, TagSpec, TemplateKind
 
+_LOSSY = ("jpg", "jpeg", "webp")  # the formats imageMogr2/quality applies to
+
+
+@dataclass(frozen=True)
+class ImageRule:
+    """What a Snapshot's CIParam does to each shot: its image format and quality (None: as without)."""
+
+    format: str | None = None
+    quality: int | None = None
+
+
+def image_rule(params: Mapping[str, Any], where: str = "Request.Operation.Snapshot") -> ImageRule:
+    """Parse CIParam (`imageMogr2/format/png/quality/80`); refuse what ci-jobs does not apply."""
+    raw = text(params, "CIParam")
+    if not raw:
+        return ImageRule()
+    steps = raw.lstrip("?").strip("/").split("/")
+    if steps[0] != "imageMogr2" or "|" in raw:
+        raise InvalidArgument(f"{where}.CIParam {raw} is not supported: ci-jobs applies imageMogr2 "
+                              "(format and quality) only, one rule")
+    found: dict[str, str] = {}
+    words = iter(steps[1:])
+    for name in words:
+        if name not in ("format", "quality"):
+            raise InvalidArgument(f"{where}.CIParam operation imageMogr2/{name} is not supported: ci-jobs "
+                                  "applies imageMogr2/format and imageMogr2/quality only")
+        found[name] = next(words, "")
+    fmt, quality = found.get("format", "").lower() or None, found.get("quality")
+    if fmt is not None and fmt not in IMAGE_EXTS:
+        raise InvalidArgument(f"{where}.CIParam imageMogr2/format/{fmt} is not one of {', '.join(IMAGE_EXTS)}")
+    if quality is not None and not (quality.isdigit() and 1 <= int(quality) <= 100):
+        raise InvalidArgument(f"{where}.CIParam imageMogr2/quality/{quality} must be a whole number in [1, 100]")
+    return ImageRule(fmt, int(quality) if quality is not None else None)
+
+
+def shot_ext(op: Mapping[str, Any]) -> str:
+    """The format of each shot: CIParam's imageMogr2/format, else the Output.Object extension."""
+    return image_rule(section(op, "Snapshot")).format or image_ext(text(section(op, "Output"), "Object"))
+
 
 def check(op: Mapping[str, Any], params: dict[str, Any], where: str) -> None:
-    """Mode, Count, Start, TimeInterval, sizes, SnapshotOutMode and the output keys it needs."""
+    """Mode, Count, Start, TimeInterval, sizes, black-frame checks, CIParam, SnapshotOutMode and output keys."""
     choice(params, "Mode", where, ("Interval", "Average", "KeyFrame"))
     if not text(params, "Count"):
         raise InvalidArgument(f"{where}.Count is required")
@@ -22,6 +66,10 @@ def check(op: Mapping[str, Any], params: dict[str, Any], where: str) -> None:
     number_range(params, "Start", where, 0, 1e9)
     number_range(params, "TimeInterval", where, 0, 3600, lo_open=True)
     size(params, where)
+    _check_black(params, where)
+    rule = image_rule(params, where)
+    if rule.quality is not None and shot_ext(op) not in _LOSSY:
+        raise InvalidArgument(f"{where}.CIParam imageMogr2/quality applies to jpg and webp shots, not {shot_ext(op)}")
     mode = text(params, "SnapshotOutMode", "OnlySnapshot")
     choice(params, "SnapshotOutMode", where, ("OnlySnapshot", "OnlySprite", "SnapshotAndSprite"))
     output = section(op, "Output")
@@ -37,6 +85,14 @@ def check(op: Mapping[str, Any], params: dict[str, Any], where: str) -> None:
                                   "when Count is greater than 1")
     if mode.lower() != "onlysnapshot":
         _check_sprite(params, output, count, f"{where}.SpriteSnapshotConfig")
+
+
+def _check_black(params: dict[str, Any], where: str) -> None:
+    number_range(params, "BlackLevel", where, 30, 100)
+    number_range(params, "PixelBlackThreshold", where, 0, 255)
+    for key in ("BlackLevel", "PixelBlackThreshold"):
+        if text(params, key) and not flag(params, "IsCheckBlack"):
+            raise InvalidArgument(f"{where}.{key} needs IsCheckBlack true")
 
 
 def _check_sprite(params: dict[str, Any], output: dict[str, Any], count: int, where: str) -> None:
@@ -66,10 +122,10 @@ def _check_sprite(params: dict[str, Any], output: dict[str, Any], count: int, wh
 
 
 def output_ext(op: Mapping[str, Any]) -> str:
-    """`${ext}`: the image format of Output.Object (jpg for sprite-only jobs)."""
+    """`${ext}`: the shots' image format (jpg for sprite-only jobs)."""
     if text(section(op, "Snapshot"), "SnapshotOutMode").lower() == "onlysprite":
         return "jpg"
-    return image_ext(text(section(op, "Output"), "Object"))
+    return shot_ext(op)
 
 
 SPEC = TagSpec(
