@@ -1,8 +1,10 @@
 """Concat DirectConcat on files shaped like the ffmpeg CLI's: B-frames, AAC priming, time bases, A/V offsets.
 
-Until the join placed each piece with exact times, the AAC priming frame of a piece (before its
-zero, behind an edit list) landed on the previous piece's last audio packet and the mp4 muxer
-refused the equal decode time (EINVAL, "returned 22").
+The AAC priming frame of a piece (before its zero, behind an edit list) lands on the previous
+piece's last audio packet. The join used to compare those decode times in float seconds, so the
+"one tick later" fix-up was skipped whenever rounding put them a hair apart, and the mp4 muxer
+refused the equal decode times (EINVAL, "returned 22"); a later DTS clamp hid the error but each
+stream was still shifted on its own, so audio drifted by a frame per junction.
 """
 
 from __future__ import annotations
