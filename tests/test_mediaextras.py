@@ -65,3 +65,19 @@ def test_digital_watermark_refused_on_every_drawing_tag(tag: str, params: dict[s
     with pytest.raises(InvalidArgument, match="DigitalWatermark is not supported"):
         check(tag, {**params, "DigitalWatermark": {"Type": "Text", "Message": "x", "Version": "V1"}})
     check(tag, params)
+
+
+@pytest.mark.parametrize("key, value", [("ScanMode", "1"), ("Interlaced", "true"), ("Quality", "80"), ("Roi", "x"),
+                                        ("StdExtInfo", "x"), ("ColorParam", {"ColorRange": "tv"}),
+                                        ("DashSegment", "4"), ("LongShortMode", "true")])
+def test_video_fields_without_an_effect_are_refused_not_ignored(key: str, value: Any) -> None:
+    with pytest.raises(InvalidArgument, match=rf"Transcode.Video.{key}.* is not supported yet"):
+        check("Transcode", job(video={"Codec": "H.264", key: value}))
+    check("Transcode", job(video={"Codec": "H.264", "LongShortMode": "false"}))
+
+
+def test_snapshot_fps_is_refused_not_ignored() -> None:
+    op = {"Snapshot": {"Mode": "Interval", "Count": "1", "Fps": "5"},
+          "Output": {"Region": "ap-guangzhou", "Bucket": "b-1", "Object": "s.jpg"}}
+    with pytest.raises(InvalidArgument, match="Snapshot.Fps is not supported yet"):
+        check("Snapshot", op)

@@ -60,6 +60,8 @@ def shot_ext(op: Mapping[str, Any]) -> str:
 def check(op: Mapping[str, Any], params: dict[str, Any], where: str) -> None:
     """Mode, Count, Start, TimeInterval, sizes, black-frame checks, CIParam, SnapshotOutMode and output keys."""
     choice(params, "Mode", where, ("Interval", "Average", "KeyFrame"))
+    if text(params, "Fps"):
+        raise InvalidArgument(f"{where}.Fps is not supported yet: shots follow Mode, Start and TimeInterval")
     if not text(params, "Count"):
         raise InvalidArgument(f"{where}.Count is required")
     number_range(params, "Count", where, 0, 10000, lo_open=True)

@@ -23,12 +23,20 @@ from ..mediarules import (
 )
 from .rules import choice, number_range, size
 
+# Video fields CI's SDK models carry whose effect ci-jobs does not implement: refused, never ignored.
+UNSUPPORTED_VIDEO = ("ScanMode", "Interlaced", "Quality", "Roi", "StdExtInfo", "ColorParam", "DashSegment")
+
 
 def check_video(params: Mapping[str, Any], spec: ContainerSpec, fmt: str, where: str) -> None:
     """The Video container of an output in container `spec`."""
     video = section(params, "Video")
     if not video or flag(video, "Remove") or not spec.video:
         return
+    for key in UNSUPPORTED_VIDEO:
+        if video.get(key):
+            raise InvalidArgument(f"{where}.{key} is not supported yet")
+    if flag(video, "LongShortMode"):
+        raise InvalidArgument(f"{where}.LongShortMode true is not supported yet")
     codec = text(video, "Codec", spec.default_video or "")
     key = video_codec(codec)
     if key not in VIDEO_ENCODERS:
