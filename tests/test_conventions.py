@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ci_jobs import config, media
+from ci_jobs import config
+from ci_jobs.engine.dispatch import MODULES
 from ci_jobs.tags import REGISTRY
 
 from .harness import ServerThread
@@ -44,7 +45,7 @@ def test_media_package_does_not_import_av_eagerly() -> None:
 
 def test_every_schema_has_a_tag_module_a_driver_and_an_example() -> None:
     names = {p.stem for p in (PKG / "schemas").glob("*.xsd") if p.stem[0].isupper()}
-    assert names == set(REGISTRY) == set(media.MODULES)
+    assert names == set(REGISTRY) == set(MODULES)
     for tag, spec in REGISTRY.items():
         assert (PKG / "tags" / f"{tag.lower()}.py").is_file(), tag
         assert (PKG / "media" / f"{spec.driver}.py").is_file(), tag

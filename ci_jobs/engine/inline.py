@@ -16,9 +16,9 @@ Work = Callable[[Task, Callable[[float], None]], dict[str, Any]]
 
 
 def _media(task: Task, progress: Callable[[float], None]) -> dict[str, Any]:
-    from .. import media  # noqa: PLC0415 - PyAV loads only when real media work runs
+    from . import dispatch  # noqa: PLC0415 - PyAV loads only when real media work runs
 
-    return media.run(task, progress)
+    return dispatch.run(task, progress)
 
 
 class InlineWorker:

@@ -29,9 +29,9 @@ def _worker_main(conn: Connection) -> None:
     """Child process: import the media drivers once, then run tasks until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
-    from .. import media  # noqa: PLC0415 - imported in the child only, keeps the parent light
+    from . import dispatch  # noqa: PLC0415 - imported in the child only, keeps the parent light
 
-    media.warm_up()
+    dispatch.warm_up()
     conn.send(("ready",))
     while True:
         try:
@@ -47,7 +47,7 @@ def _worker_main(conn: Connection) -> None:
                 conn.send(("progress", float(pct)))
 
         try:
-            result = media.run(task, progress)
+            result = dispatch.run(task, progress)
         except JobFailed as exc:
             conn.send(("failed", exc.code, exc.message))
         except Exception as exc:  # noqa: BLE001 - any processor bug fails only its job

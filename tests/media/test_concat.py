@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from ci_jobs import tags
+from ci_jobs.engine.dispatch import run
 from ci_jobs.errors import InvalidArgument, JobFailed
-from ci_jobs.media import Task, run
+from ci_jobs.media import Task
 
 from .conftest import Outcome, make_clip, ramp_value
 

@@ -20,7 +20,8 @@ import av
 import numpy as np
 import pytest
 
-from ci_jobs.media import Task, run
+from ci_jobs.engine.dispatch import run
+from ci_jobs.media import Task
 
 from .conftest import Outcome
 

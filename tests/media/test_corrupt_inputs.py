@@ -23,8 +23,9 @@ from typing import Any
 import av
 import pytest
 
+from ci_jobs.engine.dispatch import run
 from ci_jobs.errors import JobFailed
-from ci_jobs.media import Task, frame, mediainfo, run
+from ci_jobs.media import Task, frame, mediainfo
 from ci_jobs.media.common import MAX_PIXELS, MAX_SIDE, Monotonic, Resampler, check_pixels
 from ci_jobs.media.headers import declared_size
 
@@ -246,7 +247,8 @@ def test_a_frame_over_the_budget_is_refused_naming_size_and_limit(corpus: Corpus
 _MEASURE = """
 import importlib, json, resource, sys
 from ci_jobs.errors import JobFailed
-from ci_jobs.media import MODULES, Task, frame, run
+from ci_jobs.engine.dispatch import MODULES, run
+from ci_jobs.media import Task, frame
 for name in MODULES.values():  # PyAV and every processor: imported before the baseline
     importlib.import_module(f"ci_jobs.media.{name}")
 path, outdir, ops = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])

@@ -11,8 +11,9 @@ from typing import Any
 import av
 import pytest
 
+from ci_jobs.engine.dispatch import MODULES, run
 from ci_jobs.errors import JobFailed
-from ci_jobs.media import MODULES, Task, run
+from ci_jobs.media import Task
 from ci_jobs.media.mediainfo import probe
 from ci_jobs.tags import REGISTRY
 

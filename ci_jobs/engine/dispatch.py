@@ -1,0 +1,44 @@
+"""Dispatch one job's media work to the driver of its Tag, inside a worker process.
+
+The Tag's rules are checked again here (jobs from older servers or templates), and every failure
+comes out as JobFailed(code, message): a job's failure is data, never a crash of the worker.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .. import tags
+from ..domain.failures import Failure
+from ..errors import CiJobsError, JobFailed
+from ..media import Progress, Result, Task
+
+MODULES = {name: spec.driver for name, spec in tags.REGISTRY.items()}  # Tag -> driver module of ci_jobs.media
+
+
+def run(task: Task, progress: Progress) -> Result:
+    """Run the driver of `task.tag`; any failure comes out as JobFailed(code, message)."""
+    name = MODULES.get(task.tag)
+    if name is None:
+        raise JobFailed(Failure.INVALID_ARGUMENT, f"Tag {task.tag} has no processor")
+    if not task.inputs and tags.REGISTRY[task.tag].needs_input:
+        raise JobFailed(Failure.INVALID_ARGUMENT, "Request.Input.Object is required")
+    try:
+        tags.check_operation(task.tag, task.operation)  # also for jobs from older servers or templates
+        module = importlib.import_module(f"ci_jobs.media.{name}")
+        result: Result = module.run(task, progress)
+    except JobFailed:
+        raise
+    except CiJobsError as exc:
+        raise JobFailed(exc.code, exc.message) from exc
+    except MemoryError as exc:
+        raise JobFailed(Failure.INTERNAL_ERROR, "out of memory while processing the media") from exc
+    except Exception as exc:  # noqa: BLE001 - a job failure is data, never a crash
+        raise JobFailed(Failure.INTERNAL_ERROR, f"{task.tag} failed: {type(exc).__name__}: {exc}") from exc
+    return result
+
+
+def warm_up() -> None:
+    """Import PyAV and every driver module now (called once in each fresh worker process)."""
+    for name in MODULES.values():
+        importlib.import_module(f"ci_jobs.media.{name}")
