@@ -10,6 +10,7 @@ import av
 from av.container import OutputContainer
 from av.filter.context import FilterContext
 
+from ..domain.failures import Failure
 from ..errors import JobFailed
 from ..mediarules import flag, num, section, text
 from . import Progress, Result, Task, watermark
@@ -51,7 +52,7 @@ def run(task: Task, progress: Progress) -> Result:
         vin = next((s for s in inp.streams.video
                     if not s.disposition & av.stream.Disposition.attached_pic), None)
         if vin is None:
-            raise JobFailed("InvalidInput", "The input has no video stream to animate")
+            raise JobFailed(Failure.INVALID_INPUT, "The input has no video stream to animate")
         decodable(vin)
         total = duration(inp)
         win = window(params, total, WHERE)
@@ -83,7 +84,7 @@ def _pump(inp: Any, vin: av.VideoStream, win: Window, picker: Picker, writer: Wr
             writer.add(frame, slot, max(at, 0.0))  # type: ignore[arg-type]
         ticker.at(at)
     if not writer.count:
-        raise JobFailed("InvalidInput", "No frame could be decoded in the requested range")
+        raise JobFailed(Failure.INVALID_INPUT, "No frame could be decoded in the requested range")
     writer.close()
 
 

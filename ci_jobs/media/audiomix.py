@@ -20,6 +20,7 @@ import numpy as np
 from av.container import InputContainer
 
 from .. import xmlio
+from ..domain.failures import Failure
 from ..errors import JobFailed
 from ..mediarules import flag, num, object_key, section, text
 from .common import Resampler, decodable, decoded, open_input
@@ -96,7 +97,7 @@ def _track(params: Mapping[str, Any], objects: Mapping[str, str], rate: int, lay
     url = text(params, "AudioSource")
     path = objects.get(object_key(url))
     if path is None:
-        raise JobFailed("InputNotFound", f"{WHERE}[{index}].AudioSource {url} was not fetched")
+        raise JobFailed(Failure.INPUT_NOT_FOUND, f"{WHERE}[{index}].AudioSource {url} was not fetched")
     samples = _decode(path, rate, layout, None if total is None else total + 1.0, url, index)
     effect = section(params, "EffectConfig")
 
@@ -114,14 +115,14 @@ def _decode(path: str, rate: int, layout: str, limit: float | None, url: str, in
     try:
         with open_input(path) as container:  # the input's own checks and pixel budget apply
             if not container.streams.audio:
-                raise JobFailed("InvalidInput", "the file has no audio stream")
+                raise JobFailed(Failure.INVALID_INPUT, "the file has no audio stream")
             blocks = _samples(container, decodable(container.streams.audio[0]), rate, layout, limit)
     except JobFailed as exc:
         raise JobFailed(exc.code, f"{source}: {exc.message}") from exc
     except av.FFmpegError as exc:
-        raise JobFailed("InvalidInput", f"{source} cannot be decoded: {exc.strerror or exc}") from exc
+        raise JobFailed(Failure.INVALID_INPUT, f"{source} cannot be decoded: {exc.strerror or exc}") from exc
     if not blocks or not sum(b.shape[1] for b in blocks):
-        raise JobFailed("InvalidInput", f"{source} holds no audio")
+        raise JobFailed(Failure.INVALID_INPUT, f"{source} holds no audio")
     return np.concatenate(blocks, axis=1)
 
 

@@ -16,6 +16,7 @@ from av.container import InputContainer
 from av.filter.context import FilterContext
 from av.stream import Stream
 
+from ..domain.failures import Failure
 from ..errors import JobFailed
 from ..mediarules import num, section
 from . import Progress
@@ -42,14 +43,14 @@ def check_pixels(width: int, height: int, what: str = "The input") -> None:
     FFmpeg's `max_pixels`, so a stream that grows mid-way (a new H.264 SPS) is refused too.
     """
     if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
-        raise JobFailed("InvalidInput", f"{what} has a frame size of {width}x{height}, which exceeds the pixel "
+        raise JobFailed(Failure.INVALID_INPUT, f"{what} has a frame size of {width}x{height}, which exceeds the pixel "
                         f"limit of {MAX_PIXELS:,} pixels and {MAX_SIDE:,} pixels a side")
 
 
 def bad_input(exc: av.FFmpegError, doing: str = "decoded") -> JobFailed:
     """A JobFailed(InvalidInput) that keeps FFmpeg's error text but not our local path."""
     reason = exc.strerror or str(exc)
-    return JobFailed("InvalidInput", f"The input cannot be {doing}: {reason}")
+    return JobFailed(Failure.INVALID_INPUT, f"The input cannot be {doing}: {reason}")
 
 
 def check_declared(path: str, what: str = "The input") -> None:
@@ -62,9 +63,9 @@ def check_declared(path: str, what: str = "The input") -> None:
 def open_input(path: str, options: dict[str, str] | None = None) -> InputContainer:
     """Open a local media file for reading, refusing missing, empty and undemuxable files."""
     if not os.path.isfile(path):
-        raise JobFailed("InvalidInput", "The input file does not exist")
+        raise JobFailed(Failure.INVALID_INPUT, "The input file does not exist")
     if os.path.getsize(path) == 0:
-        raise JobFailed("InvalidInput", "The input file is empty (0 bytes)")
+        raise JobFailed(Failure.INVALID_INPUT, "The input file is empty (0 bytes)")
     check_declared(path)  # FFmpeg would decode an image to learn its size
     try:
         # `max_pixels` also reaches the decoders FFmpeg runs while probing the streams.
@@ -82,7 +83,7 @@ def open_input(path: str, options: dict[str, str] | None = None) -> InputContain
 def _admit(container: InputContainer) -> None:
     """Refuse an input without media or with a video stream over the pixel budget; bound its decoders."""
     if not (container.streams.video or container.streams.audio):
-        raise JobFailed("InvalidInput", "The input has no video or audio stream")
+        raise JobFailed(Failure.INVALID_INPUT, "The input has no video or audio stream")
     for stream in container.streams.video:
         cc = stream.codec_context
         if cc is None:
@@ -102,14 +103,14 @@ def decodable(stream: S) -> S:
     if stream.codec_context is None:
         raise no_decoder(stream)
     if isinstance(stream, av.VideoStream) and not (stream.codec_context.width and stream.codec_context.height):
-        raise JobFailed("InvalidInput", f"The input's video stream {stream.index} has no picture size: "
+        raise JobFailed(Failure.INVALID_INPUT, f"The input's video stream {stream.index} has no picture size: "
                         "its headers are missing or damaged")
     return stream
 
 
 def no_decoder(stream: Stream) -> JobFailed:
     """The InvalidInput for a stream whose codec FFmpeg has no decoder for (PyAV gives it no codec context)."""
-    return JobFailed("InvalidInput", f"The input's {stream.type} stream {stream.index} cannot be decoded: "
+    return JobFailed(Failure.INVALID_INPUT, f"The input's {stream.type} stream {stream.index} cannot be decoded: "
                      "FFmpeg has no decoder for its codec (its header may be damaged)")
 
 
@@ -118,7 +119,7 @@ def copyable(stream: S) -> S:
     channel count that a muxer needs in its header when packets are copied."""
     decodable(stream)
     if isinstance(stream, av.AudioStream) and not (stream.codec_context.sample_rate and stream.codec_context.channels):
-        raise JobFailed("InvalidInput", f"The input's audio stream {stream.index} has no sample rate or "
+        raise JobFailed(Failure.INVALID_INPUT, f"The input's audio stream {stream.index} has no sample rate or "
                         "channel count: its headers are missing or damaged")
     return stream
 
@@ -190,7 +191,7 @@ def window(params: Mapping[str, Any], total: float | None, where: str) -> Window
     start = num(interval, "Start", 0.0) or 0.0
     span = num(interval, "Duration")
     if total is not None and start >= total > 0:
-        raise JobFailed("InvalidArgument",
+        raise JobFailed(Failure.INVALID_ARGUMENT,
                         f"{where}.TimeInterval.Start {start:g} is beyond the media duration "
                         f"{total:.3f}")
     return Window(start, start + span if span else None)

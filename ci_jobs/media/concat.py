@@ -37,6 +37,7 @@ from av.container import InputContainer, OutputContainer
 from av.stream import Stream
 
 from .. import mediarules
+from ..domain.failures import Failure
 from ..errors import JobFailed
 from ..mediarules import CONCAT_CONTAINERS, ContainerSpec, flag, fragments, num, object_key, section, text
 from . import Progress, Result, Task
@@ -111,7 +112,7 @@ def _fragment(task: Task, fragment: dict[str, Any], n: int) -> Piece:
     where = f"{WHERE}.ConcatFragment[{n}]"
     path = task.objects.get(key)
     if path is None:
-        raise JobFailed("InputNotFound", f"The object {key} named by {where}.Url was not fetched")
+        raise JobFailed(Failure.INPUT_NOT_FOUND, f"The object {key} named by {where}.Url was not fetched")
     return Piece(path, where, num(fragment, "StartTime", 0.0) or 0.0, num(fragment, "EndTime"))
 
 
@@ -127,9 +128,9 @@ def _open(stack: ExitStack, piece: Piece) -> Source:
         raise JobFailed(exc.code, f"{piece.where}: {exc.message}") from exc
     total = duration(inp)
     if not total:
-        raise JobFailed("InvalidInput", f"The duration of {piece.where} is unknown")
+        raise JobFailed(Failure.INVALID_INPUT, f"The duration of {piece.where} is unknown")
     if piece.start >= total:
-        raise JobFailed("InvalidArgument", f"{piece.where}.StartTime {piece.start:g} is beyond its "
+        raise JobFailed(Failure.INVALID_ARGUMENT, f"{piece.where}.StartTime {piece.start:g} is beyond its "
                         f"duration {total:.3f}")
     end = total if piece.end is None else min(piece.end, total)
     return Source(piece, inp, video, audio, end - piece.start)
@@ -159,7 +160,7 @@ def _encode(out: OutputContainer, sources: list[Source], spec: ContainerSpec, pa
     if aref is not None and not flag(audio, "Remove"):
         alane = AudioLane(out, aref, spec, {"Audio": audio})
     if vlane is None and alane is None:
-        raise JobFailed("InvalidArgument", "The output would have no stream: the pieces have no "
+        raise JobFailed(Failure.INVALID_ARGUMENT, "The output would have no stream: the pieces have no "
                         f"{'audio' if not spec.video else 'video or audio'} stream to keep")
     held = Held()
     offset = 0.0
@@ -316,12 +317,12 @@ def _kinds(sources: list[Source], spec: ContainerSpec) -> list[str]:
     first = sources[0]
     kinds = [k for k in ("video", "audio") if _stream(first, k) is not None and (k == "audio" or spec.video)]
     if not kinds:
-        raise JobFailed("InvalidArgument", f"{first.piece.where} has no stream that {spec.ext} can carry")
+        raise JobFailed(Failure.INVALID_ARGUMENT, f"{first.piece.where} has no stream that {spec.ext} can carry")
     for kind in kinds:
         codec = _stream(first, kind).codec_context.codec.canonical_name  # not the decoder's (mp3float)
         allowed = spec.video if kind == "video" else spec.audio
         if mediarules.video_codec(codec) not in allowed:
-            raise JobFailed("InvalidArgument", f"DirectConcat copies streams without re-encoding and "
+            raise JobFailed(Failure.INVALID_ARGUMENT, f"DirectConcat copies streams without re-encoding and "
                             f"{spec.ext} cannot carry {codec} {kind}")
         want = _signature(_stream(first, kind))
         for other in sources[1:]:
@@ -329,7 +330,7 @@ def _kinds(sources: list[Source], spec: ContainerSpec) -> list[str]:
             got = _signature(stream) if stream is not None else None
             if got != want:
                 what = "no stream" if got is None else _describe(got, want)
-                raise JobFailed("InvalidArgument", f"DirectConcat needs pieces with the same codec parameters: "
+                raise JobFailed(Failure.INVALID_ARGUMENT, f"DirectConcat needs pieces with the same codec parameters: "
                                 f"the {kind} of {other.piece.where} has {what}, the {kind} of "
                                 f"{first.piece.where} has {want[0]}")
     return kinds

@@ -15,6 +15,7 @@ import av
 import numpy as np
 from av.container import InputContainer
 
+from ..domain.failures import Failure
 from ..errors import JobFailed
 from .common import bad_input, decodable, decoded, fit, open_input, origin, seek
 
@@ -39,7 +40,7 @@ def grab(path: str, time: float, width: int, height: int, fmt: str, rotate: str,
             vin = next((s for s in inp.streams.video
                         if not s.disposition & av.stream.Disposition.attached_pic), None)
             if vin is None:
-                raise JobFailed("InvalidInput", "The input has no video stream to take a snapshot from")
+                raise JobFailed(Failure.INVALID_INPUT, "The input has no video stream to take a snapshot from")
             decodable(vin)
             frame = _key_frame(inp, vin, time) if mode == "keyframe" else _exact_frame(inp, vin, time)
             degrees = upright_degrees(frame) if rotate == "auto" else 0
@@ -70,7 +71,7 @@ def _exact_frame(inp: InputContainer, vin: av.VideoStream, time: float) -> av.Vi
         if frame.time - zero >= time - margin:
             vin.codec_context.skip_frame = "DEFAULT"
     if last is None:
-        raise JobFailed("InvalidInput", "No video frame could be decoded")
+        raise JobFailed(Failure.INVALID_INPUT, "No video frame could be decoded")
     return last
 
 
@@ -91,14 +92,14 @@ def _key_frame(inp: InputContainer, vin: av.VideoStream, time: float) -> av.Vide
     except av.FFmpegError:
         pass  # a truncated file: take the last key frame seen before the damage
     if chosen is None:
-        raise JobFailed("InvalidInput", "No key frame could be found in the video stream")
+        raise JobFailed(Failure.INVALID_INPUT, "No key frame could be found in the video stream")
     codec = vin.codec_context
     try:
         frames = [*codec.decode(chosen), *codec.decode(None)]
     except av.FFmpegError as exc:
-        raise JobFailed("InvalidInput", f"The key frame cannot be decoded: {exc.strerror or exc}") from exc
+        raise JobFailed(Failure.INVALID_INPUT, f"The key frame cannot be decoded: {exc.strerror or exc}") from exc
     if not frames:
-        raise JobFailed("InvalidInput", "The key frame cannot be decoded")
+        raise JobFailed(Failure.INVALID_INPUT, "The key frame cannot be decoded")
     return frames[0]
 
 

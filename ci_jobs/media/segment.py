@@ -19,6 +19,7 @@ from av.bitstream import BitStreamFilterContext
 from av.container import InputContainer, OutputContainer
 from av.stream import Stream
 
+from ..domain.failures import Failure
 from ..errors import JobFailed
 from ..mediarules import PACKAGED, SEGMENT_AUDIO_ONLY, SEGMENT_FORMATS, flag, num, section, text
 from . import Progress, Result, Task
@@ -78,15 +79,15 @@ def _streams(inp: InputContainer, fmt: str, index: float | None) -> list[Stream]
     audio = _pick(inp.streams.audio, index)
     if fmt in SEGMENT_AUDIO_ONLY:
         if audio is None:
-            raise JobFailed("InvalidInput", f"The input has no audio stream for Format {fmt}")
+            raise JobFailed(Failure.INVALID_INPUT, f"The input has no audio stream for Format {fmt}")
         codec = copyable(audio).codec_context.codec.canonical_name  # the decoder's name may be e.g. mp3float
         if codec != fmt:
-            raise JobFailed("InvalidArgument", f"{WHERE}.Format {fmt} cannot carry the input's {codec} audio: "
+            raise JobFailed(Failure.INVALID_ARGUMENT, f"{WHERE}.Format {fmt} cannot carry the input's {codec} audio: "
                             "Segment copies streams without re-encoding")
         return [audio]
     chosen = [s for s in (video, audio) if s is not None]
     if not chosen:
-        raise JobFailed("InvalidInput", "The input has no video or audio stream to copy")
+        raise JobFailed(Failure.INVALID_INPUT, "The input has no video or audio stream to copy")
     return [copyable(s) for s in chosen]
 
 
@@ -103,7 +104,8 @@ def _span(inp: InputContainer, params: dict[str, Any]) -> Span:
     start = num(params, "StartTime", 0.0) or 0.0
     end = num(params, "EndTime")
     if total is not None and start >= total > 0:
-        raise JobFailed("InvalidArgument", f"{WHERE}.StartTime {start:g} is beyond the media duration {total:.3f}")
+        raise JobFailed(Failure.INVALID_ARGUMENT,
+                        f"{WHERE}.StartTime {start:g} is beyond the media duration {total:.3f}")
     return Span(start, end, total)
 
 
@@ -193,7 +195,7 @@ def _package(package: Package, inp: InputContainer, streams: list[Stream], span:
     for target in targets.values():
         target.flush()
     if begin is None:
-        raise JobFailed("InvalidInput", "The input has no packet to copy in the requested range")
+        raise JobFailed(Failure.INVALID_INPUT, "The input has no packet to copy in the requested range")
 
 
 def _pieces(outdir: str, muxer: str, ext: str, inp: InputContainer, streams: list[Stream], span: Span,
@@ -218,7 +220,7 @@ def _pieces(outdir: str, muxer: str, ext: str, inp: InputContainer, streams: lis
     finally:
         writer.close()
     if not writer.names:
-        raise JobFailed("InvalidInput", "The input has no packet to copy in the requested range")
+        raise JobFailed(Failure.INVALID_INPUT, "The input has no packet to copy in the requested range")
     return [{"name": name, "role": "main"} for name in sorted(writer.names)]
 
 
@@ -268,7 +270,8 @@ class _Pieces:
         except av.InvalidDataError as exc:  # the container's bitstream filter meets damaged data as it drains
             raise bad_input(exc, "copied") from exc
         except av.FFmpegError as exc:
-            raise JobFailed("InvalidArgument", f"The output could not be finished: {exc.strerror or exc}") from exc
+            raise JobFailed(Failure.INVALID_ARGUMENT,
+                            f"The output could not be finished: {exc.strerror or exc}") from exc
 
 
 class _Target:
@@ -279,7 +282,7 @@ class _Target:
         try:
             self.stream = out.add_stream_from_template(src)
         except ValueError as exc:  # PyAV checks the muxer's codec list up front
-            raise JobFailed("InvalidArgument", f"{WHERE}.Format cannot carry the input's {self.codec} stream "
+            raise JobFailed(Failure.INVALID_ARGUMENT, f"{WHERE}.Format cannot carry the input's {self.codec} stream "
                             f"without re-encoding: {exc}") from exc
         self.timing = Monotonic(self.stream)
         # AVI stores H.264/HEVC as Annex B; MP4/MKV/FLV inputs carry length-prefixed NAL units.
@@ -299,7 +302,7 @@ class _Target:
                 raise bad_input(exc, "copied") from exc
             except av.FFmpegError as exc:
                 # The usual cause: a codec the container cannot carry, which copying cannot fix.
-                raise JobFailed("InvalidArgument", f"{WHERE}.Format cannot carry the input's {self.codec} "
+                raise JobFailed(Failure.INVALID_ARGUMENT, f"{WHERE}.Format cannot carry the input's {self.codec} "
                                 f"stream without re-encoding: {exc.strerror or exc}") from exc
 
     def flush(self) -> None:

@@ -26,6 +26,7 @@ import numpy as np
 from av.container import InputContainer
 
 from .. import mediarules
+from ..domain.failures import Failure
 from ..errors import JobFailed
 from ..mediarules import IMAGE_EXTS, flag, num, section, text
 from ..tags.snapshot import image_rule, shot_ext
@@ -50,7 +51,7 @@ def run(task: Task, progress: Progress) -> Result:
         vin = next((s for s in inp.streams.video
                     if not s.disposition & av.stream.Disposition.attached_pic), None)
         if vin is None:
-            raise JobFailed("InvalidInput", "The input has no video stream to take snapshots from")
+            raise JobFailed(Failure.INVALID_INPUT, "The input has no video stream to take snapshots from")
         decodable(vin)
         degrees = upright(inp, vin)
         size = fit(vin, num(params, "Width"), num(params, "Height"), degrees)
@@ -68,7 +69,7 @@ def run(task: Task, progress: Progress) -> Result:
                     sink.add(picture)
             ticker.fraction(taken / count)
         if not taken:
-            raise JobFailed("InvalidInput", "No frame could be decoded at the requested times")
+            raise JobFailed(Failure.INVALID_INPUT, "No frame could be decoded at the requested times")
     files = (shots.files if shots else []) + (sprites.finish() if sprites else [])
     progress(100.0)
     return {"files": files, "ext": ext, "media_info": None}
@@ -81,7 +82,7 @@ def _frames(inp: InputContainer, vin: av.VideoStream, params: dict[str, Any], pa
     start = num(params, "Start", 0.0) or 0.0
     total = duration(inp) or float(probe(path)["Format"]["Duration"]) or None
     if total is not None and start >= total:
-        raise JobFailed("InvalidArgument",
+        raise JobFailed(Failure.INVALID_ARGUMENT,
                         f"{WHERE}.Start {start:g} is beyond the media duration {total:.3f}")
     if flag(params, "IsCheckBlack"):
         start = _after_black(inp, vin, params, start)

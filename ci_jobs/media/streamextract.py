@@ -43,6 +43,7 @@ import av
 from av.container import InputContainer, OutputContainer
 from av.stream import Stream
 
+from ..domain.failures import Failure
 from ..errors import JobFailed
 from ..tags.streamextract import BOXES, DEFAULTS, FALLBACK, Box, Entry, entries, extension
 from . import Progress, Result, Task
@@ -82,14 +83,14 @@ def _stream(inp: InputContainer, entry: Entry) -> Stream:
     """The input stream an entry names: video, audio or subtitle, with a codec FFmpeg knows."""
     if entry.index >= len(inp.streams):
         listed = ", ".join(f"{s.index} ({s.type} {_codec(s)})" for s in inp.streams)
-        raise JobFailed("InvalidArgument", f"{entry.where}.Index {entry.index}: the input has no stream "
+        raise JobFailed(Failure.INVALID_ARGUMENT, f"{entry.where}.Index {entry.index}: the input has no stream "
                         f"{entry.index}; its streams are {listed}")
     stream = inp.streams[entry.index]
     if stream.type not in FALLBACK:
-        raise JobFailed("InvalidArgument", f"{entry.where}.Index {entry.index}: stream {entry.index} is a "
+        raise JobFailed(Failure.INVALID_ARGUMENT, f"{entry.where}.Index {entry.index}: stream {entry.index} is a "
                         f"{stream.type} stream; only video, audio and subtitle streams can be extracted")
     if stream.codec_context is None:
-        raise JobFailed("InvalidInput", f"The input's {stream.type} stream {stream.index} has a codec FFmpeg "
+        raise JobFailed(Failure.INVALID_INPUT, f"The input's {stream.type} stream {stream.index} has a codec FFmpeg "
                         "does not know (its header may be damaged)")
     return stream
 
@@ -106,7 +107,8 @@ def _box(entry: Entry, stream: Stream) -> tuple[str, Box]:
     ext = extension(entry.pattern) or default
     box = BOXES[ext]
     if codec not in box.codecs and stream.type not in box.kinds:
-        raise JobFailed("InvalidArgument", f"{entry.where}.Object {entry.pattern} ends with .{ext}, which cannot "
+        raise JobFailed(Failure.INVALID_ARGUMENT,
+                        f"{entry.where}.Object {entry.pattern} ends with .{ext}, which cannot "
                         f"carry stream {stream.index} ({stream.type} {codec}) without re-encoding; end it with "
                         f".${{ext}} (.{default} for {codec}) or an extension that fits")
     return ext, box
@@ -128,7 +130,8 @@ class _Output:
             self.stream = self.container.add_stream_from_template(source, opaque=True)
         except ValueError as exc:  # the muxer's codec list says no
             self.container.close()
-            raise JobFailed("InvalidArgument", f"{entry.where}.Object {entry.pattern}: .{ext} cannot carry stream "
+            raise JobFailed(Failure.INVALID_ARGUMENT,
+                            f"{entry.where}.Object {entry.pattern}: .{ext} cannot carry stream "
                             f"{source.index} ({_codec(source)}) without re-encoding: {exc}") from exc
         tb = source.time_base
         self.shift = int(round(zero / tb)) if tb else 0  # the input's start time, in this stream's ticks
@@ -151,10 +154,10 @@ class _Output:
         try:
             self.container.close()
         except av.FFmpegError as exc:
-            raise JobFailed("InvalidArgument", f"{self.entry.where}.Object {self.entry.pattern}: the file could "
+            raise JobFailed(Failure.INVALID_ARGUMENT, f"{self.entry.where}.Object {self.entry.pattern}: the file could "
                             f"not be finished: {exc.strerror or exc}") from exc
         if not self.packets:
-            raise JobFailed("InvalidInput", f"The input's stream {self.source.index} has no packet to copy")
+            raise JobFailed(Failure.INVALID_INPUT, f"The input's stream {self.source.index} has no packet to copy")
 
 
 def _copy(inp: InputContainer, outputs: list[_Output], ticker: Ticker, zero: float) -> None:

@@ -23,6 +23,7 @@ from av.subtitles.codeccontext import SubtitleCodecContext
 from av.subtitles.subtitle import SubtitleSet
 
 from .. import xmlio
+from ..domain.failures import Failure
 from ..errors import JobFailed
 from ..mediarules import flag, num, object_key, parse_color, section, text
 from .fonts import draw_text
@@ -77,7 +78,7 @@ def load(params: Mapping[str, Any], objects: Mapping[str, str], workdir: str, sh
     url = text(params, "Url")
     path = objects.get(object_key(url))
     if path is None:
-        raise JobFailed("InputNotFound", f"{WHERE}[{index}].Url {url} was not fetched")
+        raise JobFailed(Failure.INPUT_NOT_FOUND, f"{WHERE}[{index}].Url {url} was not fetched")
     with open(path, "rb") as fh:
         raw = fh.read()
     content = _decode(raw)
@@ -89,12 +90,12 @@ def load(params: Mapping[str, Any], objects: Mapping[str, str], workdir: str, sh
     try:
         cues, header = _read(copy, fmt)
     except av.FFmpegError as exc:
-        raise JobFailed("InvalidInput", f"{WHERE}[{index}].Url {url} cannot be read as {fmt}: "
+        raise JobFailed(Failure.INVALID_INPUT, f"{WHERE}[{index}].Url {url} cannot be read as {fmt}: "
                                         f"{exc.strerror or exc}") from exc
     finally:
         os.unlink(copy)
     if not cues:
-        raise JobFailed("InvalidInput", f"{WHERE}[{index}].Url {url} holds no subtitle cue")
+        raise JobFailed(Failure.INVALID_INPUT, f"{WHERE}[{index}].Url {url} holds no subtitle cue")
     kept = [Cue(max(0.0, c.start - shift), c.end - shift, c.dialogue) for c in cues
             if c.end > shift and (end is None or c.start < end)]
     return Track(tuple(kept), header if fmt == "ass" else None)
@@ -133,7 +134,7 @@ class Embedded:
     def __init__(self, out: OutputContainer, track: Track, ext: str) -> None:
         codec = _EMBED_CODECS.get(ext)
         if codec is None:
-            raise JobFailed("InvalidArgument", f"{WHERE}.Embed true needs an mp4 or mkv output, not {ext}")
+            raise JobFailed(Failure.INVALID_ARGUMENT, f"{WHERE}.Embed true needs an mp4 or mkv output, not {ext}")
         if codec == "subrip" and track.ass_header:
             codec = "ass"  # keep an ASS file's styles in Matroska
         self.out, self.track = out, track
@@ -200,11 +201,11 @@ def prepare(out: OutputContainer | None, operation: Mapping[str, Any], objects: 
         track = load(params, objects, workdir, start, end, index)
         if flag(params, "Embed"):
             if out is None:
-                raise JobFailed("InvalidArgument", f"{WHERE}[{index}].Embed true needs a video output")
+                raise JobFailed(Failure.INVALID_ARGUMENT, f"{WHERE}[{index}].Embed true needs a video output")
             embedded.append(Embedded(out, track, ext))
         elif size is not None:
             burners.append(Burner(track, params, size))
         else:
-            raise JobFailed("InvalidArgument", f"{WHERE}[{index}] can only be burnt into a video stream")
+            raise JobFailed(Failure.INVALID_ARGUMENT, f"{WHERE}[{index}] can only be burnt into a video stream")
     return embedded, burners
 

@@ -29,6 +29,7 @@ import numpy as np
 from av.container import InputContainer, OutputContainer
 
 from .. import mediarules
+from ..domain.failures import Failure
 from ..errors import JobFailed
 from ..mediarules import AUDIO_ENCODERS, VIDEO_ENCODERS, ContainerSpec, flag, num, section, text, video_codec
 from ..tags.transcode import Crop, Pad, crop, pad
@@ -146,7 +147,7 @@ def _lanes(inp: InputContainer, out: OutputContainer, spec: ContainerSpec,
     if ain is not None and not flag(section(params, "Audio"), "Remove"):
         lanes.append(AudioLane(out, decodable(ain), spec, params))
     if not lanes:
-        raise JobFailed("InvalidArgument", f"The output would have no stream: the input has no "
+        raise JobFailed(Failure.INVALID_ARGUMENT, f"The output would have no stream: the input has no "
                         f"{'audio' if not spec.video else 'video or audio'} stream to keep")
     return lanes
 
@@ -164,12 +165,12 @@ def _extras(task: Task, out: OutputContainer, lanes: list[VideoLane | AudioLane]
         decorator = watermark.decorator(task.operation, task.objects, video.size, source, burners)
         video.decorator = decorator or None
     elif watermark.wants(task.operation):
-        raise JobFailed("InvalidArgument", "Request.Operation.Watermark needs a video stream in the output")
+        raise JobFailed(Failure.INVALID_ARGUMENT, "Request.Operation.Watermark needs a video stream in the output")
     mixer = audiomix.mixer(params, task.objects, audio.rate, audio.layout, length) if audio else None
     if audio is not None:
         audio.mixer = mixer
     elif audiomix.wanted(params):
-        raise JobFailed("InvalidArgument", f"{WHERE}.AudioMix needs an audio stream: the input has none "
+        raise JobFailed(Failure.INVALID_ARGUMENT, f"{WHERE}.AudioMix needs an audio stream: the input has none "
                         "or Audio.Remove drops it")
     return embedded
 
@@ -213,7 +214,7 @@ def _pump(inp: InputContainer, lanes: list[VideoLane | AudioLane], win: Window,
     for stream in embedded:
         writer.submit(stream.until, math.inf)
     if not any(lane.pushed for lane in lanes):
-        raise JobFailed("InvalidInput", "The input has no decodable frame in the requested range")
+        raise JobFailed(Failure.INVALID_INPUT, "The input has no decodable frame in the requested range")
 
 
 def _ended(lane: VideoLane | AudioLane, at: float, win: Window) -> bool:
@@ -351,7 +352,7 @@ class Geometry:
         if self.crop is not None:
             c = self.crop
             if c.width + (c.x or 0) > width or c.height + (c.y or 0) > height:
-                raise JobFailed("InvalidArgument", f"{WHERE}.Video.Crop {c.width}:{c.height}"
+                raise JobFailed(Failure.INVALID_ARGUMENT, f"{WHERE}.Video.Crop {c.width}:{c.height}"
                                 f"{'' if c.x is None else f':{c.x}:{c.y}'} lies outside the {width}x{height} "
                                 "picture (w:h:x:y, in pixels of the upright source)")
             width, height = c.width, c.height
@@ -368,7 +369,7 @@ class Geometry:
             return inner
         p = self.pad
         if inner[0] + (p.x or 0) > p.width or inner[1] + (p.y or 0) > p.height:
-            raise JobFailed("InvalidArgument", f"{WHERE}.Video.Pad {p.width}:{p.height}"
+            raise JobFailed(Failure.INVALID_ARGUMENT, f"{WHERE}.Video.Pad {p.width}:{p.height}"
                             f"{'' if p.x is None else f':{p.x}:{p.y}'} cannot hold the {inner[0]}x{inner[1]} "
                             "picture (set Width/Height, or a larger canvas)")
         return p.width, p.height
@@ -501,7 +502,7 @@ def _frame_rate(video: dict[str, Any], trans: dict[str, Any], src: av.VideoStrea
     rate = Fraction(min(wanted, 60.0)).limit_denominator(1001)  # CI clamps above 60
     if flag(trans, "IsCheckVideoFps") and rate > source:
         if text(trans, "VideoFpsAdjMethod", "0") == "1":
-            raise JobFailed("InvalidArgument", f"{WHERE}.Video.Fps {wanted:g} is above the "
+            raise JobFailed(Failure.INVALID_ARGUMENT, f"{WHERE}.Video.Fps {wanted:g} is above the "
                             f"source frame rate {float(source):.3f}")
         return source
     return rate
@@ -513,7 +514,7 @@ def _frame_size(video: dict[str, Any], trans: dict[str, Any], shown: tuple[float
     source = fit_size(*shown, None, None)
     if flag(trans, "IsCheckReso") and (size[0] > source[0] or size[1] > source[1]):
         if text(trans, "ResoAdjMethod", "0") == "1":
-            raise JobFailed("InvalidArgument", f"{WHERE}.Video size {size[0]}x{size[1]} is above "
+            raise JobFailed(Failure.INVALID_ARGUMENT, f"{WHERE}.Video size {size[0]}x{size[1]} is above "
                             f"the source resolution {source[0]}x{source[1]}")
         return source
     return size
@@ -530,7 +531,7 @@ def _bitrate(params: dict[str, Any], trans: dict[str, Any], source_bps: int | No
     if wanted * 1000 <= source_bps:
         return wanted
     if text(trans, f"{kind}BitrateAdjMethod", "0") == "1":
-        raise JobFailed("InvalidArgument", f"{WHERE}.{kind}.Bitrate {wanted:g} is above the "
+        raise JobFailed(Failure.INVALID_ARGUMENT, f"{WHERE}.{kind}.Bitrate {wanted:g} is above the "
                         f"source bitrate {source_bps / 1000:.0f} kbps")
     return source_bps / 1000
 

@@ -37,6 +37,7 @@ import av
 import numpy as np
 from av.container import OutputContainer
 
+from ..domain.failures import Failure
 from ..errors import JobFailed
 
 MODE = "TSC"
@@ -221,7 +222,7 @@ class Encoder:
             self.out.mux(packet)
         mine = self.stream.codec_context.extradata
         if self.global_header and mine and probe.extradata and mine != probe.extradata:
-            raise JobFailed("InternalError", "TSC scene encodes do not share the output's H.264 headers")
+            raise JobFailed(Failure.INTERNAL_ERROR, "TSC scene encodes do not share the output's H.264 headers")
 
 
 def _decode(packets: list[av.Packet[Any]], extradata: bytes | None) -> Iterator[av.VideoFrame]:

@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from .. import xmlio
+from ..domain.failures import Failure
 from ..errors import JobFailed
 from ..mediarules import num, object_key, parse_color, section, text
 from .common import check_declared, check_pixels
@@ -276,16 +277,16 @@ def _image(params: Mapping[str, Any], objects: Mapping[str, str], size: Size, wh
     url = text(params, "Url")
     path = objects.get(object_key(url))
     if path is None:
-        raise JobFailed("InputNotFound", f"{where}.Image.Url {url} was not fetched")
+        raise JobFailed(Failure.INPUT_NOT_FOUND, f"{where}.Image.Url {url} was not fetched")
     check_declared(path, f"{where}.Image.Url {url}")
     try:
         with Image.open(path) as opened:  # reads the header only: formats headers.py does not know
             check_pixels(*opened.size, f"{where}.Image.Url {url}")
             image = opened.convert("RGBA")
     except Image.DecompressionBombError as exc:  # Pillow's own, far larger limit, checked on open
-        raise JobFailed("InvalidInput", f"{where}.Image.Url {url} is too large: {exc}") from exc
+        raise JobFailed(Failure.INVALID_INPUT, f"{where}.Image.Url {url} is too large: {exc}") from exc
     except (OSError, ValueError) as exc:
-        raise JobFailed("InvalidInput", f"{where}.Image.Url {url} is not an image: {exc}") from exc
+        raise JobFailed(Failure.INVALID_INPUT, f"{where}.Image.Url {url} is not an image: {exc}") from exc
     target = _image_size(params, size, image.size)
     if target != image.size:
         image = image.resize(target, Image.Resampling.LANCZOS)
