@@ -20,6 +20,7 @@ from typing import Any
 
 from ..domain.failures import CANCELLED_MESSAGE, Failure
 from ..errors import JobFailed
+from .procpool import die_with_parent
 
 log = logging.getLogger(__name__)
 _CTX = mp.get_context("spawn")
@@ -28,7 +29,7 @@ _CTX = mp.get_context("spawn")
 def _worker_main(conn: Connection) -> None:
     """Child process: import the media drivers once, then run tasks until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent()
+    die_with_parent()
     from . import dispatch  # noqa: PLC0415 - imported in the child only, keeps the parent light
 
     dispatch.warm_up()
@@ -54,17 +55,6 @@ def _worker_main(conn: Connection) -> None:
             conn.send(("failed", Failure.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}"))
         else:
             conn.send(("done", result))
-
-
-def _die_with_parent() -> None:
-    """Linux: SIGKILL this worker when the server process dies, even by kill -9."""
-    try:
-        import ctypes  # noqa: PLC0415
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 class Worker:

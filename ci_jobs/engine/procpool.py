@@ -60,7 +60,7 @@ class RemoteError(CiJobsError):
 def _worker_main(conn: Connection, init: Callable[[], None] | None) -> None:
     """Child process: run `init`, then answer calls until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent()
+    die_with_parent()
     try:
         if init is not None:
             init()
@@ -94,7 +94,7 @@ def _answer(data: bytes) -> tuple[bool, Any]:
         return False, exc
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Linux: SIGKILL this worker when the parent process dies, even by kill -9."""
     try:
         import ctypes  # noqa: PLC0415

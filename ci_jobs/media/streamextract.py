@@ -47,7 +47,7 @@ from ..domain.failures import Failure
 from ..errors import JobFailed
 from ..tags.streamextract import BOXES, DEFAULTS, FALLBACK, Box, Entry, entries, extension
 from . import Progress, Result, Task
-from .common import Ticker, bad_input, duration, open_input, origin
+from .common import Ticker, bad_input, demuxed, duration, open_input, origin
 from .mediainfo import probe
 
 _FASTSTART = ("mp4", "mov", "ipod")  # moov first: the file plays while it downloads
@@ -163,21 +163,10 @@ class _Output:
 def _copy(inp: InputContainer, outputs: list[_Output], ticker: Ticker, zero: float) -> None:
     """One demux pass over the wanted streams; a demux error ends a truncated input, as ffmpeg does."""
     by_index = {o.source.index: o for o in outputs}
-    packets = inp.demux(*(o.source for o in outputs))
-    copied = 0
-    while True:
-        try:
-            packet = next(packets)
-        except StopIteration:
-            return
-        except av.FFmpegError as exc:
-            if copied:
-                return
-            raise bad_input(exc, "demuxed") from exc
+    for packet in demuxed(inp, *(o.source for o in outputs)):
         if not packet.size:
             continue  # the demuxer's end-of-stream marker
         stamp = packet.dts if packet.dts is not None else packet.pts
         by_index[packet.stream_index].mux(packet)
-        copied += 1
         if stamp is not None and packet.time_base:
             ticker.at(float(stamp * packet.time_base) - zero)
