@@ -7,6 +7,7 @@ with its own auth and errors (MPS, the console) implements `Protocol` from scrat
 
 from __future__ import annotations
 
+import abc
 import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class CosFamily:
+class CosFamily(abc.ABC):
     """A protocol on the bucket hosts: resolve the bucket, verify the signature, route, map errors."""
 
     name = ""  # "ci" or "cos": the service its hosts, headers and errors speak for
@@ -43,9 +44,9 @@ class CosFamily:
 
         return await respond(request, self.name, run)
 
+    @abc.abstractmethod
     async def route(self, request: web.Request, target: hosts.Target) -> web.StreamResponse:
         """Serve an authenticated request for `target`."""
-        raise NotImplementedError
 
 
 async def respond(request: web.Request, service: str, handler: Handler) -> web.StreamResponse:
