@@ -19,12 +19,12 @@ from .common import (
     Filters,
     Ticker,
     Window,
-    decodable,
     decoded,
     duration,
     fit,
     open_input,
     origin,
+    picture_stream,
     seek,
     turn,
     upright,
@@ -49,11 +49,7 @@ def run(task: Task, progress: Progress) -> Result:
     path = os.path.join(task.outdir, name)
     progress(0.0)
     with open_input(task.inputs[0]) as inp:
-        vin = next((s for s in inp.streams.video
-                    if not s.disposition & av.stream.Disposition.attached_pic), None)
-        if vin is None:
-            raise JobFailed(Failure.INVALID_INPUT, "The input has no video stream to animate")
-        decodable(vin)
+        vin = picture_stream(inp, "animate")
         total = duration(inp)
         win = window(params, total, WHERE)
         video = section(params, "Video")

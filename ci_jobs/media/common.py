@@ -93,6 +93,14 @@ def _admit(container: InputContainer) -> None:
             check_pixels(cc.width, cc.height, f"The input's video stream {stream.index}")
 
 
+def picture_stream(container: InputContainer, purpose: str) -> av.VideoStream:
+    """The first decodable video stream that is not cover art; InvalidInput saying what it was for."""
+    vin = next((s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic), None)
+    if vin is None:
+        raise JobFailed(Failure.INVALID_INPUT, f"The input has no video stream to {purpose}")
+    return decodable(vin)
+
+
 def decodable(stream: S) -> S:
     """`stream`, once it is known to be decodable: FFmpeg has a decoder for its codec and, for a
     video stream, its header gives the picture size that sizes, filters and encoders are set up with.
@@ -278,14 +286,7 @@ def fit(stream: av.VideoStream, width: float | None, height: float | None,
     src_h = float(stream.height)
     if degrees in (90, 270):
         src_w, src_h = src_h, src_w
-    if not width and not height:
-        return int(src_w) - int(src_w) % 2, int(src_h) - int(src_h) % 2
-    if width and height:
-        return even(width), even(height)
-    if width:
-        return even(width), even(width * src_h / src_w)
-    assert height
-    return even(height * src_w / src_h), even(height)
+    return fit_size(src_w, src_h, width, height)
 
 
 def fit_size(src_w: float, src_h: float, width: float | None, height: float | None) -> tuple[int, int]:

@@ -17,7 +17,7 @@ from av.container import InputContainer
 
 from ..domain.failures import Failure
 from ..errors import JobFailed
-from .common import bad_input, decodable, decoded, fit, open_input, origin, seek
+from .common import bad_input, decoded, fit, open_input, origin, picture_stream, seek
 
 FORMATS = {"jpg": "mjpeg", "png": "png"}
 MODES = ("exactframe", "keyframe")
@@ -37,11 +37,7 @@ def grab(path: str, time: float, width: int, height: int, fmt: str, rotate: str,
     """
     try:
         with open_input(path) as inp:
-            vin = next((s for s in inp.streams.video
-                        if not s.disposition & av.stream.Disposition.attached_pic), None)
-            if vin is None:
-                raise JobFailed(Failure.INVALID_INPUT, "The input has no video stream to take a snapshot from")
-            decodable(vin)
+            vin = picture_stream(inp, "take a snapshot from")
             frame = _key_frame(inp, vin, time) if mode == "keyframe" else _exact_frame(inp, vin, time)
             degrees = upright_degrees(frame) if rotate == "auto" else 0
             size = fit(vin, width or None, height or None, degrees)

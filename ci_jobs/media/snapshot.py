@@ -31,7 +31,7 @@ from ..errors import JobFailed
 from ..mediarules import IMAGE_EXTS, flag, num, section, text
 from ..tags.snapshot import image_rule, shot_ext
 from . import Progress, Result, Task, watermark
-from .common import Ticker, decodable, decoded, duration, fit, open_input, origin, seek, upright
+from .common import Ticker, decoded, duration, fit, open_input, origin, picture_stream, seek, upright
 from .mediainfo import probe
 
 WHERE = "Request.Operation.Snapshot"
@@ -48,11 +48,7 @@ def run(task: Task, progress: Progress) -> Result:
     ext = "jpg" if out_mode == "onlysprite" else shot_ext(task.operation)
     progress(0.0)
     with open_input(task.inputs[0]) as inp:
-        vin = next((s for s in inp.streams.video
-                    if not s.disposition & av.stream.Disposition.attached_pic), None)
-        if vin is None:
-            raise JobFailed(Failure.INVALID_INPUT, "The input has no video stream to take snapshots from")
-        decodable(vin)
+        vin = picture_stream(inp, "take snapshots from")
         degrees = upright(inp, vin)
         size = fit(vin, num(params, "Width"), num(params, "Height"), degrees)
         sprites = Sprites(params, size, task.outdir) if out_mode != "onlysnapshot" else None
