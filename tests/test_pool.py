@@ -11,9 +11,9 @@ import pytest
 
 from ci_jobs.engine.pool import Pool
 from ci_jobs.errors import JobFailed
-from ci_jobs.media import Task
 
 from .conftest import clip_bytes
+from .tasks import make_task
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ async def test_crashed_worker_fails_its_job_and_is_replaced(long_clip: Path, tmp
     await pool.start()
     worker = pool.general[0]
     try:
-        task = Task("Transcode", {"Transcode": {"Container": {"Format": "mp4"},
+        task = make_task("Transcode", {"Transcode": {"Container": {"Format": "mp4"},
                                                 "Video": {"Codec": "H.265", "Preset": "slow"}},
                                   "Output": {"Object": "o.mp4"}}, (str(long_clip),), str(tmp_path))
         seen: list[float] = []
@@ -43,8 +43,8 @@ async def test_crashed_worker_fails_its_job_and_is_replaced(long_clip: Path, tmp
         assert worker._proc.pid != pid
         out = tmp_path / "again"
         out.mkdir()
-        result = await worker.run(Task("MediaInfo", {}, (str(long_clip),), str(out)), lambda p: None)
-        assert result["media_info"]["Format"]["Duration"].startswith("12.")
+        result = await worker.run(make_task("MediaInfo", {}, (str(long_clip),), str(out)), lambda p: None)
+        assert result.media_info["Format"]["Duration"].startswith("12.")
     finally:
         await pool.close()
 
@@ -58,7 +58,7 @@ async def test_processor_error_keeps_worker(tmp_path: Path) -> None:
         worker = pool.general[0]
         pid = worker._proc.pid
         with pytest.raises(JobFailed) as err:
-            await worker.run(Task("MediaInfo", {}, (str(junk),), str(tmp_path)), lambda p: None)
+            await worker.run(make_task("MediaInfo", {}, (str(junk),), str(tmp_path)), lambda p: None)
         assert err.value.code == "InvalidInput"
         assert worker._proc.pid == pid
     finally:

@@ -1,7 +1,8 @@
 """Dispatch one job's media work to the driver of its Tag, inside a worker process.
 
-The Tag's rules are checked again here (jobs from older servers or templates), and every failure
-comes out as JobFailed(code, message): a job's failure is data, never a crash of the worker.
+The task carries the Tag's typed operation, parsed (and so checked) by the runner from the stored
+Operation; every failure comes out as JobFailed(code, message): a job's failure is data, never a
+crash of the worker.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ def run(task: Task, progress: Progress) -> Result:
     if not task.inputs and tags.REGISTRY[task.tag].needs_input:
         raise JobFailed(Failure.INVALID_ARGUMENT, "Request.Input.Object is required")
     try:
-        tags.check_operation(task.tag, task.operation)  # also for jobs from older servers or templates
         module = importlib.import_module(f"ci_jobs.media.{name}")
         result: Result = module.run(task, progress)
     except JobFailed:

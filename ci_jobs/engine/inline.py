@@ -8,14 +8,13 @@ real drivers; tests of the engine alone give it a small function of their own.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from ..media import Task
+from ..media import Result, Task
 
-Work = Callable[[Task, Callable[[float], None]], dict[str, Any]]
+Work = Callable[[Task, Callable[[float], None]], Result]
 
 
-def _media(task: Task, progress: Callable[[float], None]) -> dict[str, Any]:
+def _media(task: Task, progress: Callable[[float], None]) -> Result:
     from . import dispatch  # noqa: PLC0415 - PyAV loads only when real media work runs
 
     return dispatch.run(task, progress)
@@ -29,10 +28,10 @@ class InlineWorker:
         self.name = name
         self.killed = False
 
-    async def run(self, task: Task, progress: Callable[[float], None]) -> dict[str, Any]:
+    async def run(self, task: Task, progress: Callable[[float], None]) -> Result:
         """Run the task to its end (JobFailed propagates as from a pool worker)."""
         self.killed = False
-        return dict(self.work(task, progress))
+        return self.work(task, progress)
 
     def kill(self) -> None:
         """Remember that the job was to stop (the work cannot be interrupted here)."""

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..domain.failures import CANCELLED_MESSAGE, Failure
 from ..errors import JobFailed
+from ..media import Result, Task
 from .procpool import die_with_parent
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ class Worker:
         if msg != ("ready",):
             raise RuntimeError(f"worker {self.name} failed to start: {msg!r}")
 
-    async def run(self, task: Any, progress: Callable[[float], None]) -> dict[str, Any]:
+    async def run(self, task: Task, progress: Callable[[float], None]) -> Result:
         """Run one task; raise JobFailed on failure (a crashed worker is restarted first)."""
         assert self._conn is not None
         loop = asyncio.get_running_loop()
@@ -96,7 +97,8 @@ class Worker:
             if msg[0] == "progress":
                 progress(msg[1])
             elif msg[0] == "done":
-                return dict(msg[1])
+                result: Result = msg[1]
+                return result
             else:
                 raise JobFailed(msg[1], msg[2])
 

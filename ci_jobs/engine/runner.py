@@ -24,7 +24,7 @@ from ..domain.events import EventBus, JobFinished, ObjectCreated, Source
 from ..domain.failures import CANCELLED_MESSAGE, Failure
 from ..domain.results import JobResult, StoredObject
 from ..errors import CiJobsError, JobFailed, NoSuchKey
-from ..media import Task
+from ..media import OutputFile, Result, Task
 from ..notify import Notifier
 from ..storage import Storage
 from ..store import Beat, Claim, JobRecord, JobState, Outcome, Store
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 class JobWorker(Protocol):
     """Where a job's media work runs: a pool's worker process (`pool.Worker`), or `inline.InlineWorker`."""
 
-    async def run(self, task: Task, progress: Callable[[float], None]) -> dict[str, Any]:
+    async def run(self, task: Task, progress: Callable[[float], None]) -> Result:
         """Run the task; raise JobFailed on failure."""
 
     def kill(self) -> None:
@@ -88,7 +88,7 @@ class Runner:
         try:
             async with self._staging(job) as outdir, self._inputs(job) as inputs, \
                     self._objects(job) as objects:
-                task = Task(tag=job.tag, operation=_operation(job), inputs=tuple(inputs),
+                task = Task(tag=job.tag, op=tags.parse(job.tag, _operation(job)), inputs=tuple(inputs),
                             outdir=str(outdir), objects=objects, job_id=job.job_id,
                             input_key=str((job.spec.get("Input") or {}).get("Object", "")))
                 result = await worker.run(task, beat.set_progress)
@@ -134,16 +134,16 @@ class Runner:
                 found[key] = str(path)
             yield found
 
-    async def _publish(self, job: JobRecord, outdir: Path, result: dict[str, Any]) -> JobResult:
+    async def _publish(self, job: JobRecord, outdir: Path, result: Result) -> JobResult:
         """Upload produced files by their roles (the Tag's `roles`); return what the job produced."""
         spec = tags.spec(job.tag)
         out = _operation(job).get("Output") or {}
-        files = result.get("files", [])
+        files = result.files
         outputs: dict[str, tuple[StoredObject, ...]] = {}
         if out and files:
             input_key = str((job.spec.get("Input") or {}).get("Object", ""))
             for name, role in spec.roles.items():
-                group = [f for f in files if f.get("role", "main") == name]
+                group = [f for f in files if f.role == name]
                 if not group:
                     continue
                 if role.beside:
@@ -151,15 +151,15 @@ class Runner:
                         await self._upload_beside(job, outdir, group, outputs[role.beside][0].key, out)
                     continue
                 if role.per_file:  # each file names its own key pattern (StreamExtract: one per stream)
-                    patterns = [str(f.get("key", "")) for f in group]
+                    patterns = [f.key for f in group]
                 else:
                     pattern = str(out.get(role.key_field) or (out.get(role.fallback) if role.fallback else "") or "")
                     patterns = [pattern] * len(group)
                 outputs[name] = await self._upload_group(job, outdir, group, patterns, out,
-                                                         role.ext or str(result.get("ext", "")), input_key)
-        return JobResult(outputs, result.get("media_info") or None, result.get("data") or None)
+                                                         role.ext or result.ext, input_key)
+        return JobResult(outputs, result.media_info or None, result.data or None)
 
-    async def _upload_beside(self, job: JobRecord, outdir: Path, files: list[dict[str, Any]], main_key: str,
+    async def _upload_beside(self, job: JobRecord, outdir: Path, files: list[OutputFile], main_key: str,
                              out: dict[str, Any]) -> None:
         """Upload HLS/DASH segments and keys next to their playlist: its folder + their own file name.
 
@@ -167,24 +167,24 @@ class Runner:
         """
         folder = posixpath.dirname(main_key)
         for f in files:
-            key = posixpath.join(folder, f["name"])
+            key = posixpath.join(folder, f.name)
             ctype = mimetypes.guess_type(key)[0] or "application/octet-stream"
             bucket = str(out.get("Bucket") or job.bucket)
-            meta = await self.storage.put_file(bucket, key, outdir / f["name"], content_type=ctype)
+            meta = await self.storage.put_file(bucket, key, outdir / f.name, content_type=ctype)
             await self.events.publish(ObjectCreated(bucket, key, meta.size, meta.etag, Source.JOB))
 
-    async def _upload_group(self, job: JobRecord, outdir: Path, files: list[dict[str, Any]], patterns: list[str],
+    async def _upload_group(self, job: JobRecord, outdir: Path, files: list[OutputFile], patterns: list[str],
                             out: dict[str, Any], ext: str, input_key: str) -> tuple[StoredObject, ...]:
         """Upload `files[i]` under `patterns[i]` expanded with `${Number}` = i; a key taken already by
         this group (a pattern without `${Number}`) gets `-i` before its extension."""
         stored: list[StoredObject] = []
         bucket, region = str(out.get("Bucket") or job.bucket), str(out.get("Region") or "")
         for i, (f, pattern) in enumerate(zip(files, patterns, strict=True)):
-            key = expand(pattern, ext=str(f.get("ext") or ext), number=i, job_id=job.job_id, input_key=input_key)
+            key = expand(pattern, ext=f.ext or ext, number=i, job_id=job.job_id, input_key=input_key)
             if any(o.key == key for o in stored):
                 key = _numbered(key, i)
             ctype = mimetypes.guess_type(key)[0] or "application/octet-stream"
-            meta = await self.storage.put_file(bucket, key, outdir / f["name"], content_type=ctype)
+            meta = await self.storage.put_file(bucket, key, outdir / f.name, content_type=ctype)
             await self.events.publish(ObjectCreated(bucket, key, meta.size, meta.etag, Source.JOB))
             stored.append(StoredObject(bucket, region, key, meta.etag))
         return tuple(stored)

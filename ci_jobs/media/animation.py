@@ -13,7 +13,7 @@ from av.filter.context import FilterContext
 from ..domain.failures import Failure
 from ..errors import JobFailed
 from ..mediarules import flag, num, section, text
-from . import Progress, Result, Task, watermark
+from . import OutputFile, Progress, Result, Task, watermark
 from .common import (
     Chain,
     Filters,
@@ -42,7 +42,7 @@ _PALETTES = {
 
 def run(task: Task, progress: Progress) -> Result:
     """Render the animation described by Request.Operation.Animation from `task.inputs[0]`."""
-    params = section(task.operation, "Animation")
+    params = section(task.op, "Animation")
     fmt = text(section(params, "Container"), "Format", "gif").lower()
     ext = "webp" if fmt == "webp" else "gif"
     name = f"animation.{ext}"
@@ -57,13 +57,13 @@ def run(task: Task, progress: Progress) -> Result:
         picker = Picker(video, vin)
         with av.open(path, "w", format=ext, container_options={"loop": "0"}) as out:
             writer = Writer(out, fmt, video, vin, picker.rate, degrees)
-            if watermark.wants(task.operation):
-                writer.decorator = watermark.decorator(task.operation, task.objects, writer.size,
+            if watermark.wants(task.op):
+                writer.decorator = watermark.decorator(task.op, task.objects, writer.size,
                                                        fit(vin, None, None, degrees))
             seek(inp, vin, win.start)
             _pump(inp, vin, win, picker, writer, Ticker(progress, win.length(total)))
     progress(100.0)
-    return {"files": [{"name": name, "role": "main"}], "ext": ext, "media_info": probe(path)}
+    return Result((OutputFile(name),), ext, probe(path))
 
 
 def _pump(inp: Any, vin: av.VideoStream, win: Window, picker: Picker, writer: Writer,

@@ -72,7 +72,7 @@ class Source:
 
 def run(task: Task, progress: Progress) -> Result:
     """Join the pieces named by Request.Operation.ConcatTemplate into one output."""
-    params = section(task.operation, "ConcatTemplate")
+    params = section(task.op, "ConcatTemplate")
     spec = CONCAT_CONTAINERS[text(section(params, "Container"), "Format").lower()]
     progress(0.0)
     with ExitStack() as stack:
@@ -86,7 +86,7 @@ def run(task: Task, progress: Progress) -> Result:
             _encode(package.container, sources, spec, params, ticker)
         files, info = finish(package)
     progress(100.0)
-    return {"files": files, "ext": spec.ext, "media_info": info}
+    return Result(files, spec.ext, info)
 
 
 def order(task: Task, params: dict[str, Any]) -> list[Piece]:

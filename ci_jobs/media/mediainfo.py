@@ -34,7 +34,7 @@ def run(task: Task, progress: Progress) -> Result:
     progress(0.0)
     info = probe(task.inputs[0])
     progress(100.0)
-    return {"files": [], "ext": "", "media_info": info}
+    return Result(media_info=info)
 
 
 @dataclass

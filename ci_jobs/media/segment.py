@@ -22,7 +22,7 @@ from av.stream import Stream
 from ..domain.failures import Failure
 from ..errors import JobFailed
 from ..mediarules import PACKAGED, SEGMENT_AUDIO_ONLY, SEGMENT_FORMATS, flag, num, section, text
-from . import Progress, Result, Task
+from . import OutputFile, Progress, Result, Task
 from .common import Monotonic, Ticker, bad_input, copyable, demuxed, duration, open_input, origin, seek
 from .mediainfo import probe
 from .streaming import SEGMENT_SECONDS, Package, finish, open_dash, open_hls, stem
@@ -43,7 +43,7 @@ class Span:
 
 def run(task: Task, progress: Progress) -> Result:
     """Remux `task.inputs[0]` as Request.Operation.Segment asks; return the files and MediaInfo."""
-    params = section(task.operation, "Segment")
+    params = section(task.op, "Segment")
     fmt = text(params, "Format").lower()
     muxer, ext = SEGMENT_FORMATS[fmt]
     split = num(params, "Duration")
@@ -59,9 +59,9 @@ def run(task: Task, progress: Progress) -> Result:
         else:
             cuts = _cuts(task.inputs[0], streams[0].index, span, split) if split else None
             files = _pieces(task.outdir, muxer, ext, inp, streams, span, cuts, ticker)
-            info = probe(os.path.join(task.outdir, files[0]["name"]))
+            info = probe(os.path.join(task.outdir, files[0].name))
     progress(100.0)
-    return {"files": files, "ext": ext, "media_info": info}
+    return Result(files, ext, info)
 
 
 def _open_package(task: Task, params: dict[str, Any], fmt: str, ext: str) -> Package:
@@ -199,7 +199,7 @@ def _package(package: Package, inp: InputContainer, streams: list[Stream], span:
 
 
 def _pieces(outdir: str, muxer: str, ext: str, inp: InputContainer, streams: list[Stream], span: Span,
-            cuts: list[float] | None, ticker: Ticker) -> list[dict[str, str]]:
+            cuts: list[float] | None, ticker: Ticker) -> tuple[OutputFile, ...]:
     """Copy the span into one file, or into one file per cut when `cuts` is given."""
     writer = _Pieces(outdir, muxer, ext, streams)
     lead = streams[0].index
@@ -221,7 +221,7 @@ def _pieces(outdir: str, muxer: str, ext: str, inp: InputContainer, streams: lis
         writer.close()
     if not writer.names:
         raise JobFailed(Failure.INVALID_INPUT, "The input has no packet to copy in the requested range")
-    return [{"name": name, "role": "main"} for name in sorted(writer.names)]
+    return tuple(OutputFile(name) for name in sorted(writer.names))
 
 
 class _Pieces:

@@ -30,7 +30,7 @@ from ..domain.failures import Failure
 from ..errors import JobFailed
 from ..mediarules import IMAGE_EXTS, flag, num, section, text
 from ..tags.snapshot import image_rule, shot_ext
-from . import Progress, Result, Task, watermark
+from . import OutputFile, Progress, Result, Task, watermark
 from .common import Ticker, decoded, duration, fit, open_input, origin, picture_stream, seek, upright
 from .mediainfo import probe
 
@@ -43,9 +43,9 @@ _YUV8 = ("yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "n
 
 def run(task: Task, progress: Progress) -> Result:
     """Take the shots described by Request.Operation.Snapshot from `task.inputs[0]`."""
-    params = section(task.operation, "Snapshot")
+    params = section(task.op, "Snapshot")
     out_mode = text(params, "SnapshotOutMode", "OnlySnapshot").lower()
-    ext = "jpg" if out_mode == "onlysprite" else shot_ext(task.operation)
+    ext = "jpg" if out_mode == "onlysprite" else shot_ext(task.op)
     progress(0.0)
     with open_input(task.inputs[0]) as inp:
         vin = picture_stream(inp, "take snapshots from")
@@ -54,7 +54,7 @@ def run(task: Task, progress: Progress) -> Result:
         sprites = Sprites(params, size, task.outdir) if out_mode != "onlysnapshot" else None
         shots = Shots(ext, size, task.outdir, image_rule(params).quality) if out_mode != "onlysprite" else None
         if shots is not None:  # Watermark and RemoveWatermark apply to the shots, not the sprites
-            shots.decorator = watermark.decorator(task.operation, task.objects, size, fit(vin, None, None, degrees))
+            shots.decorator = watermark.decorator(task.op, task.objects, size, fit(vin, None, None, degrees))
         count = int(num(params, "Count", 1) or 1)
         ticker = Ticker(progress, 1.0)
         taken = 0
@@ -66,9 +66,9 @@ def run(task: Task, progress: Progress) -> Result:
             ticker.fraction(taken / count)
         if not taken:
             raise JobFailed(Failure.INVALID_INPUT, "No frame could be decoded at the requested times")
-    files = (shots.files if shots else []) + (sprites.finish() if sprites else [])
+    files = tuple(shots.files if shots else []) + tuple(sprites.finish() if sprites else [])
     progress(100.0)
-    return {"files": files, "ext": ext, "media_info": None}
+    return Result(files, ext)
 
 
 def _frames(inp: InputContainer, vin: av.VideoStream, params: dict[str, Any], path: str,
@@ -197,7 +197,7 @@ class Shots:
     def __init__(self, ext: str, size: tuple[int, int], outdir: str, quality: int | None = None) -> None:
         self.ext, self.size, self.outdir, self.quality = ext, size, outdir, quality
         self.codec = IMAGE_EXTS[ext]
-        self.files: list[dict[str, str]] = []
+        self.files: list[OutputFile] = []
         self.decorator: watermark.Decorator | None = None
 
     def add(self, frame: av.VideoFrame) -> None:
@@ -207,7 +207,7 @@ class Shots:
         if self.decorator:
             image = self.decorator.paint(image, frame.time or 0.0)
         encode_image(image, self.codec, os.path.join(self.outdir, name), self.quality)
-        self.files.append({"name": name, "role": "main"})
+        self.files.append(OutputFile(name))
 
 
 class Sprites:
@@ -224,7 +224,7 @@ class Sprites:
         self.method = text(cfg, "ScaleMethod", "DirectScale").lower()
         self.cell = self._cell_size(cfg, shot)
         self.outdir = outdir
-        self.files: list[dict[str, str]] = []
+        self.files: list[OutputFile] = []
         self.sheet: np.ndarray | None = None
         self.used = 0
 
@@ -270,10 +270,10 @@ class Sprites:
         name = f"sprite-{len(self.files)}.jpg"
         frame = av.VideoFrame.from_ndarray(self.sheet, format="rgb24")
         encode_image(frame, "mjpeg", os.path.join(self.outdir, name))
-        self.files.append({"name": name, "role": "sprite"})
+        self.files.append(OutputFile(name, "sprite"))
         self.sheet, self.used = None, 0
 
-    def finish(self) -> list[dict[str, str]]:
+    def finish(self) -> list[OutputFile]:
         """Write the last, partly filled sheet; return every sheet written."""
         if self.used:
             self._write()

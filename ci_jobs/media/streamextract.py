@@ -46,7 +46,7 @@ from av.stream import Stream
 from ..domain.failures import Failure
 from ..errors import JobFailed
 from ..tags.streamextract import BOXES, DEFAULTS, FALLBACK, Box, Entry, entries, extension
-from . import Progress, Result, Task
+from . import OutputFile, Progress, Result, Task
 from .common import Ticker, bad_input, demuxed, duration, open_input, origin
 from .mediainfo import probe
 
@@ -55,7 +55,7 @@ _FASTSTART = ("mp4", "mov", "ipod")  # moov first: the file plays while it downl
 
 def run(task: Task, progress: Progress) -> Result:
     """Copy each Output.StreamExtract stream of `task.inputs[0]` into its own file; return them and MediaInfo."""
-    wanted = entries(task.operation)
+    wanted = entries(task.op)
     progress(0.0)
     with open_input(task.inputs[0]) as inp, contextlib.ExitStack() as stack:
         zero = origin(inp)
@@ -70,7 +70,7 @@ def run(task: Task, progress: Progress) -> Result:
             target.close()
     info = probe(task.inputs[0])
     progress(100.0)
-    return {"files": [t.file for t in outputs], "ext": "", "media_info": info}
+    return Result(tuple(t.file for t in outputs), "", info)
 
 
 def _discard(container: OutputContainer) -> None:
@@ -121,7 +121,7 @@ class _Output:
         ext, box = _box(entry, source)
         name = f"stream-{n:03d}.{ext}"
         self.entry, self.source, self.packets = entry, source, 0
-        self.file: dict[str, Any] = {"name": name, "role": "stream", "key": entry.pattern, "ext": ext}
+        self.file = OutputFile(name, "stream", ext, entry.pattern)
         options = {"movflags": "+faststart"} if box.muxer in _FASTSTART else {}
         self.container: OutputContainer = av.open(os.path.join(outdir, name), "w", format=box.muxer,
                                                   container_options=options)

@@ -19,7 +19,7 @@ from av.container import OutputContainer
 
 from ..mediarules import section, text
 from ..wildcards import expand
-from . import Task
+from . import OutputFile, Task
 from .common import bad_input
 from .mediainfo import probe
 
@@ -45,7 +45,7 @@ def stem(task: Task, ext: str) -> str:
     Segments are published in the playlist's folder, so they carry its (expanded) name to keep
     two playlists written to one folder apart.
     """
-    pattern = text(section(task.operation, "Output"), "Object")
+    pattern = text(section(task.op, "Output"), "Object")
     key = expand(pattern, ext=ext, number=0, job_id=task.job_id, input_key=task.input_key)
     name = posixpath.basename(key)
     base = name.rsplit(".", 1)[0] if "." in name else name
@@ -92,7 +92,7 @@ def open_dash(outdir: str, name: str, seconds: float) -> Package:
     return Package(container, outdir, main)
 
 
-def finish(package: Package) -> tuple[list[dict[str, str]], dict[str, Any]]:
+def finish(package: Package) -> tuple[tuple[OutputFile, ...], dict[str, Any]]:
     """Close the muxer; return the files (playlist first, then segments/key) and the MediaInfo."""
     try:
         package.container.close()
@@ -101,7 +101,7 @@ def finish(package: Package) -> tuple[list[dict[str, str]], dict[str, Any]]:
     info = _describe(package)
     _remove_helpers(package)
     names = sorted(n for n in os.listdir(package.outdir) if n != package.main and not n.startswith("."))
-    files = [{"name": package.main, "role": "main"}] + [{"name": n, "role": "segment"} for n in names]
+    files = (OutputFile(package.main),) + tuple(OutputFile(n, "segment") for n in names)
     return files, info
 
 

@@ -33,7 +33,7 @@ from ..domain.failures import Failure
 from ..errors import JobFailed
 from ..mediarules import AUDIO_ENCODERS, VIDEO_ENCODERS, ContainerSpec, flag, num, section, text, video_codec
 from ..tags.transcode import Crop, Pad, crop, pad
-from . import Progress, Result, Task, audiomix, subtitles, tsc, watermark
+from . import OutputFile, Progress, Result, Task, audiomix, subtitles, tsc, watermark
 from .common import (
     Chain,
     Filters,
@@ -71,7 +71,7 @@ _MUXER_OPTIONS = {"mp4": {"movflags": "+faststart"}, "mov": {"movflags": "+fasts
 
 def run(task: Task, progress: Progress) -> Result:
     """Transcode `task.inputs[0]` into `task.outdir`; return the file and its MediaInfo."""
-    params = section(task.operation, "Transcode")
+    params = section(task.op, "Transcode")
     spec = mediarules.container(text(section(params, "Container"), "Format", "mp4"))
     name = f"transcode.{spec.ext}"
     path = os.path.join(task.outdir, name)
@@ -101,8 +101,8 @@ def run(task: Task, progress: Progress) -> Result:
     progress(100.0)
     if package is not None:
         files, info = finish(package)
-        return {"files": files, "ext": spec.ext, "media_info": info}
-    return {"files": [{"name": name, "role": "main"}], "ext": spec.ext, "media_info": probe(path)}
+        return Result(files, spec.ext, info)
+    return Result((OutputFile(name),), spec.ext, probe(path))
 
 
 def _segment_seconds(params: dict[str, Any]) -> float:
@@ -155,16 +155,16 @@ def _lanes(inp: InputContainer, out: OutputContainer, spec: ContainerSpec,
 def _extras(task: Task, out: OutputContainer, lanes: list[VideoLane | AudioLane], spec: ContainerSpec,
             win: Window, length: float | None) -> list[subtitles.Embedded]:
     """Attach the job's overlays and audio mix to the lanes; add its embedded subtitle streams."""
-    params = section(task.operation, "Transcode")
+    params = section(task.op, "Transcode")
     video = next((lane for lane in lanes if isinstance(lane, VideoLane)), None)
     audio = next((lane for lane in lanes if isinstance(lane, AudioLane)), None)
-    embedded, burners = subtitles.prepare(out if video else None, task.operation, task.objects, task.outdir,
+    embedded, burners = subtitles.prepare(out if video else None, task.op, task.objects, task.outdir,
                                           spec.ext, (win.start, win.end), video.size if video else None)
     if video is not None:
         source = fit(video.src, None, None, video.turn)
-        decorator = watermark.decorator(task.operation, task.objects, video.size, source, burners)
+        decorator = watermark.decorator(task.op, task.objects, video.size, source, burners)
         video.decorator = decorator or None
-    elif watermark.wants(task.operation):
+    elif watermark.wants(task.op):
         raise JobFailed(Failure.INVALID_ARGUMENT, "Request.Operation.Watermark needs a video stream in the output")
     mixer = audiomix.mixer(params, task.objects, audio.rate, audio.layout, length) if audio else None
     if audio is not None:

@@ -16,7 +16,7 @@ from . import animation, concat, mediainfo, segment, snapshot, streamextract, tr
 from .spec import Lane, Role, TagSpec, TemplateKind
 
 __all__ = ["REGISTRY", "TEMPLATE_KINDS", "Lane", "Role", "TagSpec", "TemplateKind", "check_operation",
-           "fast_tags", "output_ext", "referenced_objects", "spec"]
+           "fast_tags", "output_ext", "parse", "referenced_objects", "spec"]
 
 REGISTRY: dict[str, TagSpec] = {s.name: s for s in (
     transcode.SPEC, snapshot.SPEC, animation.SPEC, mediainfo.SPEC, segment.SPEC, concat.SPEC,
@@ -64,6 +64,17 @@ def check_operation(tag: str, operation: Mapping[str, Any]) -> None:
     found.check(operation, params, where)
     if found.extras is not None:
         found.extras(operation, params, where)
+
+
+def parse(tag: str, operation: Mapping[str, Any]) -> Any:
+    """The typed operation of a job: its Operation (templates applied) checked, then parsed by its Tag.
+
+    Raises InvalidArgument as `check_operation` does. Submit calls it to refuse what CI refuses; the
+    runner calls it again on the stored Operation and hands the result to the worker, which never
+    sees the wire dict.
+    """
+    check_operation(tag, operation)
+    return spec(tag).parse(operation)
 
 
 def referenced_objects(tag: str, operation: Mapping[str, Any]) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any
 
 Operation = Mapping[str, Any]
 Check = Callable[[Operation, dict[str, Any], str], None]  # (Operation, its parameter container, where)
+Parse = Callable[[Operation], Any]  # a checked Operation -> the Tag's typed operation (a frozen dataclass)
 
 
 class Lane(StrEnum):
@@ -51,6 +52,7 @@ class TagSpec:
     container: str                         # the inline parameter container in Request.Operation
     driver: str                            # its media driver, a module of ci_jobs.media
     check: Check | None = None             # submit-time rules of the parameter container
+    parse: Parse = field(default=lambda op: dict(op))  # the typed operation its driver reads
     extras: Check | None = None            # rules for the Operation's other elements (watermarks ...)
     lane: Lane = Lane.GENERAL
     template: TemplateKind | None = None

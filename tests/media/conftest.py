@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 
 from ci_jobs.engine.dispatch import run
-from ci_jobs.media import Task
+from ci_jobs.media import Result
+
+from ..tasks import make_task
 
 _PLAIN = av.video.frame.PictureType.NONE
 
@@ -81,13 +83,13 @@ def make_clip(path: Path, w: int = 320, h: int = 240, seconds: float = 2.0, fps:
 class Outcome:
     """What a processor run produced."""
 
-    result: dict[str, Any]
+    result: Result
     outdir: Path
     progress: list[float] = field(default_factory=list)
 
     def path(self, index: int = 0) -> str:
         """Local path of the `index`-th produced file."""
-        return str(self.outdir / self.result["files"][index]["name"])
+        return str(self.outdir / self.result.files[index].name)
 
 
 def streams(path: str) -> dict[str, Any]:
@@ -135,8 +137,8 @@ def process(tmp_path: Path) -> Callable[..., Outcome]:
     def runner(tag: str, operation: dict[str, Any], *inputs: str, objects: dict[str, str] | None = None) -> Outcome:
         outdir = tmp_path / f"out-{next(counter)}"
         outdir.mkdir()
-        outcome = Outcome({}, outdir)
-        task = Task(tag, operation, tuple(inputs), str(outdir), objects or {})
+        outcome = Outcome(Result(), outdir)
+        task = make_task(tag, operation, inputs, outdir, objects)
         outcome.result = run(task, outcome.progress.append)
         return outcome
 

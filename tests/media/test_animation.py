@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from ci_jobs.errors import JobFailed
+from ci_jobs.media import OutputFile
 
 from .conftest import Outcome, ramp_value, streams
 
@@ -49,7 +50,7 @@ def ramp(clip: Clip) -> str:
 def test_gif_keeps_every_frame_at_the_source_rate(process: Process, ramp: str) -> None:
     out = process("Animation", animation(), ramp)
     info = streams(out.path())
-    assert out.result["ext"] == "gif" and out.result["files"] == [{"name": "animation.gif", "role": "main"}]
+    assert out.result.ext == "gif" and out.result.files == (OutputFile("animation.gif"),)
     assert info["video"]["codec"] == "gif" and info["video"]["frames"] == 50
     assert (info["video"]["width"], info["video"]["height"]) == (320, 240)
     assert info["duration"] == pytest.approx(2.0, abs=0.05)
@@ -97,7 +98,7 @@ def test_webp_with_quality_and_playback_rate(process: Process, clip: Clip) -> No
                   source)
     high = process("Animation", animation("webp", "webp", Quality="95", Fps="4", AnimateTimeIntervalOfFrame="0.5"),
                    source)
-    assert low.result["ext"] == "webp" and low.result["files"][0]["name"] == "animation.webp"
+    assert low.result.ext == "webp" and low.result.files[0].name == "animation.webp"
     assert webp_frames(low.path()) == [250, 250, 250, 250]
     assert len(open(low.path(), "rb").read()) < len(open(high.path(), "rb").read())
 

@@ -14,8 +14,9 @@ import pytest
 from ci_jobs import tags
 from ci_jobs.engine.dispatch import run
 from ci_jobs.errors import InvalidArgument, JobFailed
-from ci_jobs.media import Task
+from ci_jobs.media import OutputFile
 
+from ..tasks import make_task
 from .conftest import Outcome, make_clip, ramp_value
 
 Clips = dict[str, str]
@@ -52,7 +53,7 @@ def concat(tmp_path: Path, clips: Clips) -> Concat:
         op = {"ConcatTemplate": {"ConcatFragment": fragment_list, "Container": {"Format": fmt}, **template},
               "Output": {"Region": "ap-guangzhou", "Bucket": "b-1", "Object": "out/joined.${ext}"}}
         outcome = Outcome({}, outdir)
-        outcome.result = run(Task("Concat", op, inputs, str(outdir), objects=dict(clips), job_id="j1"),
+        outcome.result = run(make_task("Concat", op, inputs, str(outdir), objects=dict(clips), job_id="j1"),
                              outcome.progress.append)
         return outcome
 
@@ -85,7 +86,7 @@ def decode(path: str) -> dict[str, Any]:
 
 def test_reencoded_output_lasts_the_sum_of_its_fragments(concat: Concat, clips: Clips) -> None:
     out = concat(["in/grey.mp4", "in/white.mp4", "in/small.mp4"])
-    assert out.result["files"] == [{"name": "concat.mp4", "role": "main"}] and out.result["ext"] == "mp4"
+    assert out.result.files == (OutputFile("concat.mp4"),) and out.result.ext == "mp4"
     expected = sum(length(clips[k]) for k in ("in/grey.mp4", "in/white.mp4", "in/small.mp4"))
     assert length(out.path()) == pytest.approx(expected, abs=1 / 25)
     got = decode(out.path())
@@ -94,7 +95,7 @@ def test_reencoded_output_lasts_the_sum_of_its_fragments(concat: Concat, clips: 
     # the square white fragment is letterboxed: black bars left and right, white in the middle
     white = got["luma"][55:75]
     assert min(white) > 150 and max(got["edge"][55:75]) < 20
-    assert float(out.result["media_info"]["Format"]["Duration"]) == pytest.approx(expected, abs=1 / 25)
+    assert float(out.result.media_info["Format"]["Duration"]) == pytest.approx(expected, abs=1 / 25)
     assert out.progress[-1] == 100.0 and out.progress == sorted(out.progress)
 
 
@@ -154,7 +155,7 @@ def test_time_windows_of_fragments(concat: Concat, clips: Clips) -> None:
 def test_frame_rate_and_size_follow_the_parameters(concat: Concat) -> None:
     out = concat(["in/grey.mp4", "in/grey30.mp4"], Video={"Codec": "H.264", "Width": "400", "Fps": "10"},
                  Audio={"Codec": "aac", "Samplerate": "22050", "Channels": "1"})
-    info = out.result["media_info"]["Stream"]
+    info = out.result.media_info["Stream"]
     assert (info["Video"][0]["Width"], info["Video"][0]["Height"]) == ("400", "300")
     assert float(info["Video"][0]["Fps"]) == 10.0
     assert (info["Audio"][0]["SampleRate"], info["Audio"][0]["Channel"]) == ("22050", "1")
@@ -194,12 +195,12 @@ def test_transition_time_is_capped_by_short_pieces(concat: Concat) -> None:
 
 def test_audio_only_and_hls_outputs(concat: Concat) -> None:
     out = concat(["in/grey.mp4", "in/white.mp4"], fmt="mp3")
-    assert out.result["ext"] == "mp3" and decode(out.path())["codecs"] == ["mp3"]
+    assert out.result.ext == "mp3" and decode(out.path())["codecs"] == ["mp3"]
     assert length(out.path()) == pytest.approx(2.023 + 1.0, abs=0.1)
     out = concat(["in/grey.mp4", "in/red.mp4"], fmt="hls")
-    files = out.result["files"]
-    assert files[0] == {"name": "joined.m3u8", "role": "main"} and out.result["ext"] == "m3u8"
-    assert {f["role"] for f in files[1:]} == {"segment"} and files[1]["name"].startswith("joined-")
+    files = out.result.files
+    assert files[0] == OutputFile("joined.m3u8") and out.result.ext == "m3u8"
+    assert {f.role for f in files[1:]} == {"segment"} and files[1].name.startswith("joined-")
     assert len(decode(out.path())["luma"]) == pytest.approx(25 * 3.046, abs=1)
 
 
@@ -235,7 +236,7 @@ def test_missing_fragment_object(tmp_path: Path) -> None:
     op = {"ConcatTemplate": {"ConcatFragment": {"Url": "in/none.mp4"}, "Container": {"Format": "mp4"}},
           "Output": {"Region": "ap-guangzhou", "Bucket": "b-1", "Object": "o.mp4"}}
     with pytest.raises(JobFailed) as err:
-        run(Task("Concat", op, (), str(tmp_path)), lambda p: None)
+        run(make_task("Concat", op, (), str(tmp_path)), lambda p: None)
     assert err.value.code == "InputNotFound" and "in/none.mp4" in err.value.message
 
 

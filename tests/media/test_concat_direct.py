@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 from ci_jobs.engine.dispatch import run
-from ci_jobs.media import Task
 
+from ..tasks import make_task
 from .conftest import Outcome
 
 Concat = Callable[..., Outcome]
@@ -98,7 +98,7 @@ def join(tmp_path: Path) -> Concat:
                                  "Container": {"Format": fmt}, "DirectConcat": "true"},
               "Output": {"Region": "ap-guangzhou", "Bucket": "b-1", "Object": "out/joined.${ext}"}}
         outcome = Outcome({}, outdir)
-        outcome.result = run(Task("Concat", op, (), str(outdir), objects=objects, job_id="j1"),
+        outcome.result = run(make_task("Concat", op, (), str(outdir), objects=objects, job_id="j1"),
                              outcome.progress.append)
         return outcome
     return runner

@@ -29,6 +29,7 @@ from ci_jobs.media import Task, frame, mediainfo
 from ci_jobs.media.common import MAX_PIXELS, MAX_SIDE, Monotonic, Resampler, check_pixels
 from ci_jobs.media.headers import declared_size
 
+from ..tasks import make_task
 from .conftest import make_clip
 
 Corpus = dict[str, str]
@@ -147,14 +148,14 @@ def produced(task: Task, outdir: Path) -> list[str]:
     """Run a job; the files it produced (HLS/DASH segments aside)."""
     result = run(task, lambda _: None)
     if task.tag == "MediaInfo":
-        assert result["media_info"]["Format"]["Size"] == str(Path(task.inputs[0]).stat().st_size)
-    return [str(outdir / f["name"]) for f in result["files"] if f["role"] != "segment"]
+        assert result.media_info["Format"]["Size"] == str(Path(task.inputs[0]).stat().st_size)
+    return [str(outdir / f.name) for f in result.files if f.role != "segment"]
 
 
 def job(tag: str, operation: dict[str, Any]) -> Runner:
     """A runner for a job of `tag` whose Input is the corpus file."""
     def runner(path: str, outdir: Path, corpus: Corpus) -> list[str]:
-        return produced(Task(tag, operation, (path,), str(outdir), job_id="j1"), outdir)
+        return produced(make_task(tag, operation, (path,), str(outdir), job_id="j1"), outdir)
     return runner
 
 
@@ -163,7 +164,7 @@ def concat(path: str, outdir: Path, corpus: Corpus) -> list[str]:
     op = {"ConcatTemplate": {"ConcatFragment": [{"Url": "in/good.mp4"}, {"Url": "in/bad.mp4"}],
                              "Container": {"Format": "mp4"}}, "Output": OUT}
     objects = {"in/good.mp4": corpus[GOOD], "in/bad.mp4": path}
-    return produced(Task("Concat", op, (), str(outdir), objects, job_id="j1"), outdir)
+    return produced(make_task("Concat", op, (), str(outdir), objects, job_id="j1"), outdir)
 
 
 def grab(path: str, outdir: Path, corpus: Corpus) -> list[str]:
@@ -248,6 +249,7 @@ _MEASURE = """
 import importlib, json, resource, sys
 from ci_jobs.errors import JobFailed
 from ci_jobs.engine.dispatch import MODULES, run
+from ci_jobs import tags
 from ci_jobs.media import Task, frame
 for name in MODULES.values():  # PyAV and every processor: imported before the baseline
     importlib.import_module(f"ci_jobs.media.{name}")
@@ -256,7 +258,8 @@ def peak():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 before, messages = peak(), []
 jobs = [lambda: frame.grab(path, 0, 0, 0, "png", "auto", "exactframe")]
-jobs += [lambda tag=tag, op=op: run(Task(tag, op, (path,), outdir), lambda _: None) for tag, op in ops.items()]
+jobs += [lambda tag=tag, op=op: run(Task(tag, tags.parse(tag, op), (path,), outdir), lambda _: None)
+         for tag, op in ops.items()]
 for job in jobs:
     try:
         job()
@@ -330,7 +333,7 @@ def test_a_watermark_image_over_the_budget_is_refused(corpus: Corpus, tmp_path: 
     url = "https://b-1.cos.ap-guangzhou.myqcloud.com/marks/huge.png"
     op = {"Transcode": {"Container": {"Format": "mp4"}}, "Output": OUT,
           "Watermark": [{"Type": "Image", "Pos": "TopLeft", "Image": {"Url": url}}]}
-    task = Task("Transcode", op, (corpus[GOOD],), str(tmp_path), {"marks/huge.png": corpus["png-16000.png"]})
+    task = make_task("Transcode", op, (corpus[GOOD],), str(tmp_path), {"marks/huge.png": corpus["png-16000.png"]})
     with pytest.raises(JobFailed, match="Image.Url .*16000x16000.*pixel limit") as failed:
         run(task, lambda _: None)
     assert failed.value.code == "InvalidInput"

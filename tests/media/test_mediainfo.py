@@ -13,10 +13,10 @@ import pytest
 
 from ci_jobs.engine.dispatch import MODULES, run
 from ci_jobs.errors import JobFailed
-from ci_jobs.media import Task
 from ci_jobs.media.mediainfo import probe
 from ci_jobs.tags import REGISTRY
 
+from ..tasks import make_task
 from .conftest import Outcome
 
 Process = Callable[..., Outcome]
@@ -26,8 +26,8 @@ Clip = Callable[..., str]
 def test_mp4_fields(process: Process, clip: Clip) -> None:
     source = clip(seconds=2.0, fps=25)
     out = process("MediaInfo", {}, source)
-    assert out.result["files"] == [] and out.progress[-1] == 100.0
-    info = out.result["media_info"]
+    assert out.result.files == () and out.progress[-1] == 100.0
+    info = out.result.media_info
     video, audio = info["Stream"]["Video"][0], info["Stream"]["Audio"][0]
     assert {k: video[k] for k in ("Index", "CodecName", "CodecTagString", "CodecTag", "Width", "Height",
                                   "Fps", "AvgFps", "NumFrames", "PixFormat", "Language", "Rotation", "Sar",
@@ -76,14 +76,14 @@ def test_unreadable_input(tmp_path: Any, content: bytes | None, words: str) -> N
     if content is not None:
         path.write_bytes(content)
     with pytest.raises(JobFailed) as failed:
-        run(Task("MediaInfo", {}, (str(path),), str(tmp_path)), lambda _: None)
+        run(make_task("MediaInfo", {}, (str(path),), str(tmp_path)), lambda _: None)
     assert failed.value.code == "InvalidInput" and words in failed.value.message
 
 
 def test_registry() -> None:
     assert set(MODULES) == set(REGISTRY) >= {"Transcode", "Snapshot", "Animation", "MediaInfo", "Segment", "Concat"}
     with pytest.raises(JobFailed, match="no processor"):
-        run(Task("Nope", {}, ("x",), "."), lambda _: None)
+        run(make_task("Nope", {}, ("x",), "."), lambda _: None)
 
 
 def test_unexpected_errors_become_internal_errors(tmp_path: Any, clip: Clip, monkeypatch: Any) -> None:
@@ -94,7 +94,7 @@ def test_unexpected_errors_become_internal_errors(tmp_path: Any, clip: Clip, mon
 
     monkeypatch.setattr(mediainfo, "probe", boom)
     with pytest.raises(JobFailed) as failed:
-        run(Task("MediaInfo", {}, (clip(seconds=0.2),), str(tmp_path)), lambda _: None)
+        run(make_task("MediaInfo", {}, (clip(seconds=0.2),), str(tmp_path)), lambda _: None)
     assert failed.value.code == "InternalError" and "kaput" in failed.value.message
 
 

@@ -13,6 +13,7 @@ import pytest
 from Crypto.Cipher import AES  # pycryptodome, installed with the COS SDK: tests only
 
 from ci_jobs.errors import JobFailed
+from ci_jobs.media import OutputFile
 
 from .conftest import Outcome, make_clip
 
@@ -61,13 +62,13 @@ def frames(path: str, **options: str) -> dict[str, Any]:
 
 def test_remux_copies_every_packet_unchanged(process: Process, short_clip: str) -> None:
     out = process("Segment", segment("mkv"), short_clip)
-    assert out.result["files"] == [{"name": "piece-00000.mkv", "role": "main"}] and out.result["ext"] == "mkv"
+    assert out.result.files == (OutputFile("piece-00000.mkv"),) and out.result.ext == "mkv"
     # same payloads in the same order: copied, not re-encoded
     assert packets(out.path(), "video") == packets(short_clip, "video")
     assert packets(out.path(), "audio") == packets(short_clip, "audio")
     got, src = frames(out.path()), frames(short_clip)
     assert got["params"] == src["params"] and (got["video"], got["audio"]) == (src["video"], src["audio"]) == (100, 174)
-    assert float(out.result["media_info"]["Format"]["Duration"]) == pytest.approx(4.0, abs=0.05)
+    assert float(out.result.media_info["Format"]["Duration"]) == pytest.approx(4.0, abs=0.05)
     assert out.progress[-1] == 100.0 and out.progress == sorted(out.progress)
 
 
@@ -77,7 +78,7 @@ def test_every_video_container_decodes(process: Process, short_clip: str, fmt: s
     got = frames(out.path())
     assert (got["video"], got["audio"]) == (100, 174)
     assert got["params"][:3] == ("h264", 320, 240)
-    assert out.result["ext"] == fmt and out.path().endswith(f".{fmt}")
+    assert out.result.ext == fmt and out.path().endswith(f".{fmt}")
 
 
 def test_audio_only_format_keeps_the_audio_packets(process: Process, short_clip: str) -> None:
@@ -93,7 +94,7 @@ def test_audio_only_formats_take_their_own_codec(process: Process, clip: Callabl
                                                  container: str) -> None:
     source = clip(f"in.{fmt}.src", video=False, acodec=acodec, container=container, seconds=1.0)
     out = process("Segment", segment(fmt), source)
-    assert out.result["ext"] == fmt and out.path().endswith(f".{fmt}")
+    assert out.result.ext == fmt and out.path().endswith(f".{fmt}")
     assert frames(out.path())["audio"] == frames(source)["audio"] > 0
 
 
@@ -105,8 +106,8 @@ def test_audio_only_format_refuses_another_codec(process: Process, short_clip: s
 
 def test_duration_splits_at_key_frames(process: Process, long_clip: str) -> None:
     out = process("Segment", segment("mp4", "out/piece-${Number}.${ext}", Duration="5"), long_clip)
-    names = [f["name"] for f in out.result["files"]]
-    assert len(names) == 3 and all(f["role"] == "main" for f in out.result["files"])
+    names = [f.name for f in out.result.files]
+    assert len(names) == 3 and all(f.role == "main" for f in out.result.files)
     pieces = [frames(out.path(i)) for i in range(3)]
     assert [p["video"] for p in pieces] == [50, 50, 20]  # cuts on the key frames at 5 s and 10 s
     assert sum(p["audio"] for p in pieces) == frames(long_clip)["audio"]
@@ -116,7 +117,7 @@ def test_duration_splits_at_key_frames(process: Process, long_clip: str) -> None
     parts = [packets(out.path(i), "video") for i in range(3)]
     assert [p for part in parts for p in part] == packets(long_clip, "video")
     assert all(part[0][1] for part in parts)
-    assert out.result["media_info"]["Format"]["Duration"].startswith("5.0")
+    assert out.result.media_info["Format"]["Duration"].startswith("5.0")
 
 
 def test_window_starts_on_the_key_frame_before_start_time(process: Process, long_clip: str) -> None:
@@ -174,21 +175,21 @@ def decrypt(data: bytes, key: bytes, attrs: dict[str, str], sequence: int) -> by
 
 def test_hls_playlist_names_its_segments_relative(process: Process, long_clip: str) -> None:
     out = process("Segment", segment("hls", "out/${jobid}/show.${ext}", Duration="5"), long_clip)
-    files = out.result["files"]
-    assert files[0] == {"name": "show.m3u8", "role": "main"} and out.result["ext"] == "m3u8"
+    files = out.result.files
+    assert files[0] == OutputFile("show.m3u8") and out.result.ext == "m3u8"
     entries = playlist(out.path())
-    assert [uri for uri, _ in entries] == [f["name"] for f in files[1:]] == [f"show-0000{i}.ts" for i in range(3)]
-    assert all(f["role"] == "segment" and "/" not in f["name"] for f in files[1:])
+    assert [uri for uri, _ in entries] == [f.name for f in files[1:]] == [f"show-0000{i}.ts" for i in range(3)]
+    assert all(f.role == "segment" and "/" not in f.name for f in files[1:])
     got = frames(out.path())
     assert (got["video"], got["audio"]) == (120, frames(long_clip)["audio"])
-    assert float(out.result["media_info"]["Format"]["Duration"]) == pytest.approx(12.0, abs=0.1)
+    assert float(out.result.media_info["Format"]["Duration"]) == pytest.approx(12.0, abs=0.1)
     assert not any(name.startswith(".") for name in os.listdir(out.outdir))
 
 
 def test_hls_aes128_segments_decrypt_and_decode(process: Process, long_clip: str, tmp_path: Path) -> None:
     op = segment("m3u8", Duration="5", HlsEncrypt={"IsHlsEncrypt": "true"})
     out = process("Segment", op, long_clip)
-    files = {f["name"]: f["role"] for f in out.result["files"]}
+    files = {f.name: f.role for f in out.result.files}
     assert files["clip.key"] == "segment" and os.path.getsize(out.outdir / "clip.key") == 16
     key = (out.outdir / "clip.key").read_bytes()
     entries = playlist(out.path())
@@ -204,7 +205,7 @@ def test_hls_aes128_segments_decrypt_and_decode(process: Process, long_clip: str
         assert got["params"][:3] == ("h264", 160, 120)
         total += got["video"]
     assert total == 120
-    assert float(out.result["media_info"]["Format"]["Duration"]) == pytest.approx(12.0, abs=0.1)
+    assert float(out.result.media_info["Format"]["Duration"]) == pytest.approx(12.0, abs=0.1)
 
 
 def test_hls_uri_key_goes_into_the_playlist(process: Process, short_clip: str) -> None:
@@ -212,14 +213,14 @@ def test_hls_uri_key_goes_into_the_playlist(process: Process, short_clip: str) -
     out = process("Segment", segment("hls", HlsEncrypt={"IsHlsEncrypt": "true", "UriKey": uri}), short_clip)
     entries = playlist(out.path())
     assert entries and all(attrs["URI"] == uri for _, attrs in entries)
-    assert out.result["media_info"]["Stream"]["Video"][0]["Width"] == "320"
+    assert out.result.media_info["Stream"]["Video"][0]["Width"] == "320"
 
 
 def test_dash_manifest_and_segments(process: Process, long_clip: str) -> None:
     out = process("Segment", segment("dash", "out/show.${ext}", Duration="5"), long_clip)
-    files = out.result["files"]
-    assert files[0] == {"name": "show.mpd", "role": "main"} and out.result["ext"] == "mpd"
-    names = {f["name"] for f in files[1:]}
+    files = out.result.files
+    assert files[0] == OutputFile("show.mpd") and out.result.ext == "mpd"
+    names = {f.name for f in files[1:]}
     assert {"show-init-0.m4s", "show-init-1.m4s"} <= names and len(names) == 2 + 3 + 3
     manifest = Path(out.path()).read_text()
     assert 'initialization="show-init-$RepresentationID$.m4s"' in manifest
@@ -229,4 +230,4 @@ def test_dash_manifest_and_segments(process: Process, long_clip: str) -> None:
         n for n in names if n.startswith("show-0-"))])
     (out.outdir / "joined.mp4").write_bytes(video)
     assert frames(str(out.outdir / "joined.mp4"))["video"] == 120
-    assert float(out.result["media_info"]["Format"]["Duration"]) == pytest.approx(12.0, abs=0.1)
+    assert float(out.result.media_info["Format"]["Duration"]) == pytest.approx(12.0, abs=0.1)

@@ -34,7 +34,7 @@ def image(path: str) -> tuple[str, np.ndarray]:
 
 def levels(out: Outcome, role: str = "main") -> list[float]:
     """Mean grey level of each produced image of `role`."""
-    return [image(str(out.outdir / f["name"]))[1].mean() for f in out.result["files"] if f["role"] == role]
+    return [image(str(out.outdir / f.name))[1].mean() for f in out.result.files if f.role == role]
 
 
 @pytest.fixture
@@ -50,8 +50,8 @@ def frames_at(*indexes: int) -> list[int]:
 
 def test_interval_shoots_at_start_plus_steps(process: Process, ramp: str) -> None:
     out = process("Snapshot", snapshot(Mode="Interval", Start="0.2", TimeInterval="0.4", Count="3"), ramp)
-    assert [f["name"] for f in out.result["files"]] == ["snapshot-0.jpg", "snapshot-1.jpg", "snapshot-2.jpg"]
-    assert out.result["ext"] == "jpg" and out.result["media_info"] is None
+    assert [f.name for f in out.result.files] == ["snapshot-0.jpg", "snapshot-1.jpg", "snapshot-2.jpg"]
+    assert out.result.ext == "jpg" and out.result.media_info is None
     assert levels(out) == pytest.approx(frames_at(5, 15, 25), abs=4)
     assert out.progress[-1] == 100.0 and out.progress == sorted(out.progress)
 
@@ -100,7 +100,7 @@ def test_size(process: Process, ramp: str, size: dict[str, str], want: tuple[int
 @pytest.mark.parametrize(("ext", "codec"), [("png", "png"), ("webp", "webp"), ("jpeg", "mjpeg")])
 def test_format_follows_the_object_extension(process: Process, ramp: str, ext: str, codec: str) -> None:
     out = process("Snapshot", snapshot(f"a/${{Number}}.{ext}", Count="2"), ramp)
-    assert out.result["ext"] == ext and out.result["files"][1]["name"] == f"snapshot-1.{ext}"
+    assert out.result.ext == ext and out.result.files[1].name == f"snapshot-1.{ext}"
     assert image(out.path())[0] == codec
 
 
@@ -110,7 +110,7 @@ def test_sprites_tile_with_margin_padding_and_colour(process: Process, ramp: str
     op = snapshot(sprite="s/${Number}.jpg", TimeInterval="0.3", Count="5", SnapshotOutMode="SnapshotAndSprite",
                   SpriteSnapshotConfig=config)
     out = process("Snapshot", op, ramp)
-    roles = [f["role"] for f in out.result["files"]]
+    roles = [f.role for f in out.result.files]
     assert roles == ["main"] * 5 + ["sprite"] * 2
     codec, sheet = image(str(out.outdir / "sprite-1.jpg"))
     assert codec == "mjpeg" and sheet.shape[:2] == (10 * 2 + 48 * 2 + 6, 10 * 2 + 64 * 2 + 6)
@@ -127,7 +127,7 @@ def test_only_sprite_pads_shots_into_square_cells(process: Process, ramp: str) -
     op = snapshot(sprite="s.jpg", Count="3", TimeInterval="0.5", SnapshotOutMode="OnlySprite",
                   SpriteSnapshotConfig=config)
     out = process("Snapshot", op, ramp)
-    assert [f["role"] for f in out.result["files"]] == ["sprite"]
+    assert [f.role for f in out.result.files] == ["sprite"]
     sheet = image(out.path())[1]
     assert sheet.shape[:2] == (100, 300)
     assert np.abs(sheet[3, 50] - [127, 255, 212]).max() < 40  # 4:3 shot padded inside a square cell

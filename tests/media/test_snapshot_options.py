@@ -59,8 +59,8 @@ def snapshot(obj: str = "shots/${Number}.jpg", **params: str) -> dict[str, Any]:
 def levels(out: Outcome) -> list[float]:
     """Mean RGB level of each shot, decoded."""
     means = []
-    for f in out.result["files"]:
-        with av.open(str(out.outdir / f["name"])) as container:
+    for f in out.result.files:
+        with av.open(str(out.outdir / f.name)) as container:
             means.append(float(next(container.decode(video=0)).to_ndarray(format="rgb24").mean()))
     return means
 
@@ -109,8 +109,8 @@ def test_ciparam_format_decides_the_image_format(process: Process, staged: str, 
     op = snapshot(obj, CIParam=rule, Count="2", TimeInterval="1.8")
     out = process("Snapshot", op, staged)
     ext = rule.rsplit("/", 1)[1]
-    assert out.result["ext"] == ext == tags.output_ext("Snapshot", op)
-    assert [f["name"] for f in out.result["files"]] == [f"snapshot-0.{ext}", f"snapshot-1.{ext}"]
+    assert out.result.ext == ext == tags.output_ext("Snapshot", op)
+    assert [f.name for f in out.result.files] == [f"snapshot-0.{ext}", f"snapshot-1.{ext}"]
     data = Path(out.path(1)).read_bytes()
     assert data.startswith(magic) and (codec != "webp" or data[8:12] == b"WEBP")
     with av.open(out.path(1)) as container:

@@ -11,6 +11,7 @@ import av
 import pytest
 
 from ci_jobs.errors import JobFailed
+from ci_jobs.media import OutputFile
 from ci_jobs.media import streamextract as driver
 from ci_jobs.tags.streamextract import BOXES, DEFAULTS, FALLBACK
 
@@ -57,9 +58,9 @@ def _at(stamp: int | None, tb: Fraction | None) -> float | None:
 
 def test_video_and_audio_each_get_their_own_file_with_the_very_same_packets(process: Process, source: str) -> None:
     out = process("StreamExtract", extract((0, "out/video.${ext}"), (1, "out/audio-${Number}.${ext}")), source)
-    assert out.result["files"] == [
-        {"name": "stream-000.mp4", "role": "stream", "key": "out/video.${ext}", "ext": "mp4"},
-        {"name": "stream-001.m4a", "role": "stream", "key": "out/audio-${Number}.${ext}", "ext": "m4a"}]
+    assert out.result.files == (
+        OutputFile("stream-000.mp4", "stream", "mp4", "out/video.${ext}"),
+        OutputFile("stream-001.m4a", "stream", "m4a", "out/audio-${Number}.${ext}"))
     video, audio = describe(out.path(0)), describe(out.path(1))
     src_video, src_audio = describe(source, 0), describe(source, 1)
     assert (video["streams"], video["codec"], audio["streams"], audio["codec"]) == (1, "h264", 1, "aac")
@@ -70,13 +71,13 @@ def test_video_and_audio_each_get_their_own_file_with_the_very_same_packets(proc
     # payload, key flag, presentation and decode times: copied, not re-encoded (B-frames: pts != dts)
     assert video["packets"] == src_video["packets"] and audio["packets"] == src_audio["packets"]
     assert any(pts != dts for _, _, pts, dts in video["packets"])
-    assert len(out.result["media_info"]["Stream"]["Video"]) == len(out.result["media_info"]["Stream"]["Audio"]) == 1
+    assert len(out.result.media_info["Stream"]["Video"]) == len(out.result.media_info["Stream"]["Audio"]) == 1
     assert out.progress[-1] == 100.0 and out.progress == sorted(out.progress)
 
 
 def test_files_come_in_the_order_listed(process: Process, source: str) -> None:
     out = process("StreamExtract", extract((1, "a"), (0, "v")), source)
-    assert [(f["name"], f["key"]) for f in out.result["files"]] == [("stream-000.m4a", "a"), ("stream-001.mp4", "v")]
+    assert [(f.name, f.key) for f in out.result.files] == [("stream-000.m4a", "a"), ("stream-001.mp4", "v")]
     assert describe(out.path(0))["codec"] == "aac" and describe(out.path(1))["codec"] == "h264"
 
 
@@ -88,7 +89,7 @@ def test_an_extension_the_codec_fits_is_honoured(process: Process, source: str, 
                                                  codec: str) -> None:
     out = process("StreamExtract", extract((index, obj)), source)
     ext = obj.rsplit(".", 1)[1].lower()
-    assert out.result["files"][0]["name"] == f"stream-000.{ext}" and out.result["files"][0]["ext"] == ext
+    assert out.result.files[0].name == f"stream-000.{ext}" and out.result.files[0].ext == ext
     got, src = describe(out.path()), describe(source, index)
     assert (got["streams"], got["codec"]) == (1, codec)
     assert (got["frames"], got["samples"]) == (src["frames"], src["samples"])
@@ -137,7 +138,7 @@ def test_a_subtitle_stream_becomes_an_srt_file(process: Process, source: str, tm
                     packet.stream = copy
                     mkv.mux(packet)
     out = process("StreamExtract", extract((1, "subs/${InputName}.${ext}")), str(movie))
-    assert out.result["files"][0]["ext"] == "srt"
+    assert out.result.files[0].ext == "srt"
     assert Path(out.path()).read_text().replace("\r\n", "\n") == cues
 
 

@@ -77,7 +77,7 @@ def test_embedded_stream(process: Process, grey: str, files: dict[str, str], fmt
     assert got_codec == codec
     assert [(round(a, 2), round(b, 2)) for a, b, _ in got] == [(0.4, 0.8), (1.2, 1.6)]
     assert "你好，字幕" in got[0][2] and "second" in got[1][2]
-    assert out.result["media_info"]["Stream"].get("Subtitle")
+    assert out.result.media_info["Stream"].get("Subtitle")
 
 
 def test_time_interval_shifts_cues(process: Process, grey: str, files: dict[str, str]) -> None:

@@ -10,6 +10,7 @@ import av
 import pytest
 
 from ci_jobs.errors import JobFailed
+from ci_jobs.media import OutputFile
 
 from .conftest import Outcome, ramp_value, streams
 
@@ -37,12 +38,12 @@ def source(clip: Clip) -> str:
 def test_default_mp4_keeps_size_and_length(process: Process, source: str) -> None:
     out = process("Transcode", transcode("mp4"), source)
     info = streams(out.path())
-    assert out.result["ext"] == "mp4" and out.result["files"] == [{"name": "transcode.mp4", "role": "main"}]
+    assert out.result.ext == "mp4" and out.result.files == (OutputFile("transcode.mp4"),)
     assert (info["video"]["codec"], info["video"]["width"], info["video"]["height"]) == ("h264", 320, 240)
     assert info["video"]["frames"] == 25 and info["video"]["first"] == 0
     assert info["audio"]["codec"] == "aac" and info["audio"]["samples"] >= 44100 * 0.95
     assert info["duration"] == pytest.approx(1.0, abs=0.1)
-    media = out.result["media_info"]
+    media = out.result.media_info
     assert media["Stream"]["Video"][0]["Width"] == "320" and media["Stream"]["Video"][0]["NumFrames"] == "25"
     assert out.progress[-1] == 100.0 and out.progress == sorted(out.progress) and len(out.progress) > 5
 
@@ -63,7 +64,7 @@ def test_containers_and_codecs(process: Process, clip: Clip, fmt: str, vcodec: s
     source = clip(w=192, h=144, seconds=0.6)
     out = process("Transcode", transcode(fmt, {"Codec": vcodec}, {"Codec": acodec}), source)
     info = streams(out.path())
-    assert out.result["ext"] == fmt
+    assert out.result.ext == fmt
     assert (info["video"]["codec"], info["audio"]["codec"]) == want
     assert info["video"]["frames"] == 15 and (info["video"]["width"], info["video"]["height"]) == (192, 144)
     assert info["audio"]["samples"] > 0.5 * info["audio"]["rate"]
@@ -71,7 +72,7 @@ def test_containers_and_codecs(process: Process, clip: Clip, fmt: str, vcodec: s
 
 def test_h265_in_mp4_is_tagged_hvc1(process: Process, clip: Clip) -> None:
     out = process("Transcode", transcode("mp4", {"Codec": "H.265"}), clip(w=160, h=128, seconds=0.4))
-    assert out.result["media_info"]["Stream"]["Video"][0]["CodecTagString"] == "hvc1"
+    assert out.result.media_info["Stream"]["Video"][0]["CodecTagString"] == "hvc1"
 
 
 @pytest.mark.parametrize(("fmt", "codec"), [
@@ -82,7 +83,7 @@ def test_audio_only_containers_drop_video(process: Process, source: str, fmt: st
     info = streams(out.path())
     assert "video" not in info and info["audio"]["codec"] == codec
     assert info["audio"]["samples"] / info["audio"]["rate"] == pytest.approx(1.0, abs=0.1)
-    assert out.result["ext"] == fmt
+    assert out.result.ext == fmt
 
 
 @pytest.mark.parametrize(("size", "want"), [
@@ -132,13 +133,13 @@ def test_rotated_video_is_stood_upright(process: Process, clip: Clip) -> None:
         pixels = next(container.decode(video=0)).to_ndarray(format="rgb24").astype(float)
     assert pixels.shape[:2] == (240, 180)  # the 320x240 picture displays as 240x320
     assert pixels[:20].mean() < 40 and pixels[120, :20].mean() > 200  # side bars became top/bottom bars
-    assert out.result["media_info"]["Stream"]["Video"][0]["Rotation"] == "0"
+    assert out.result.media_info["Stream"]["Video"][0]["Rotation"] == "0"
 
 
 def test_fps_drops_frames(process: Process, clip: Clip) -> None:
     out = process("Transcode", transcode("mp4", {"Fps": "10"}), clip(seconds=1.0, audio=False))
     assert streams(out.path())["video"]["frames"] == 10
-    assert out.result["media_info"]["Stream"]["Video"][0]["AvgFps"] == "10.000000"
+    assert out.result.media_info["Stream"]["Video"][0]["AvgFps"] == "10.000000"
 
 
 def test_bitrate_and_crf_change_size(process: Process, source: str) -> None:
@@ -159,8 +160,8 @@ def test_gop_profile_preset(process: Process, source: str) -> None:
     gop = process("Transcode", transcode("mp4", {"Gop": "5", "Preset": "ultrafast"}), source)
     assert _keyframes(gop.path()) >= 5
     assert _keyframes(process("Transcode", transcode("mp4"), source).path()) <= 2
-    base = process("Transcode", transcode("mp4", {"Profile": "baseline"}), source).result["media_info"]
-    main = process("Transcode", transcode("mp4", {"Profile": "main"}), source).result["media_info"]
+    base = process("Transcode", transcode("mp4", {"Profile": "baseline"}), source).result.media_info
+    main = process("Transcode", transcode("mp4", {"Profile": "main"}), source).result.media_info
     assert "Baseline" in base["Stream"]["Video"][0]["Profile"] and base["Stream"]["Video"][0]["HasBFrame"] == "0"
     assert main["Stream"]["Video"][0]["Profile"] == "Main"
 
@@ -170,7 +171,7 @@ def test_maxrate_bufsize_cap_the_bitrate(process: Process, clip: Clip) -> None:
 
     def kbps(video: dict[str, str]) -> float:
         out = process("Transcode", transcode("mp4", video, {"Remove": "true"}), source)
-        return float(out.result["media_info"]["Stream"]["Video"][0]["Bitrate"])
+        return float(out.result.media_info["Stream"]["Video"][0]["Bitrate"])
 
     capped = kbps({"Crf": "10", "Maxrate": "200", "Bufsize": "1000"})
     assert capped < 1000 < kbps({"Crf": "10"})  # a 1 s clip may spend the whole 1000 kbit buffer
@@ -178,7 +179,7 @@ def test_maxrate_bufsize_cap_the_bitrate(process: Process, clip: Clip) -> None:
 
 def test_pixfmt(process: Process, source: str) -> None:
     out = process("Transcode", transcode("mkv", {"Pixfmt": "yuv444p"}), source)
-    assert out.result["media_info"]["Stream"]["Video"][0]["PixFormat"] == "yuv444p"
+    assert out.result.media_info["Stream"]["Video"][0]["PixFormat"] == "yuv444p"
 
 
 def test_remove_video_or_audio(process: Process, source: str) -> None:
@@ -193,13 +194,13 @@ def test_audio_parameters(process: Process, source: str) -> None:
     out = process("Transcode", transcode("m4a", None, audio), source)
     info = streams(out.path())["audio"]
     assert (info["rate"], info["channels"]) == (22050, 1)
-    assert float(out.result["media_info"]["Stream"]["Audio"][0]["Bitrate"]) == pytest.approx(48, rel=0.25)
+    assert float(out.result.media_info["Stream"]["Audio"][0]["Bitrate"]) == pytest.approx(48, rel=0.25)
 
 
 @pytest.mark.parametrize(("sample_format", "want"), [("s32p", "s32"), ("s16", "s16")])
 def test_sample_format(process: Process, source: str, sample_format: str, want: str) -> None:
     out = process("Transcode", transcode("flac", None, {"Codec": "flac", "SampleFormat": sample_format}), source)
-    assert out.result["media_info"]["Stream"]["Audio"][0]["SampleFmt"] == want  # FFmpeg's flac packs samples
+    assert out.result.media_info["Stream"]["Audio"][0]["SampleFmt"] == want  # FFmpeg's flac packs samples
 
 
 @pytest.mark.parametrize(("name", "container", "gop"), [
@@ -247,7 +248,7 @@ def test_trans_config_checks(process: Process, source: str, video: dict[str, str
 def test_bitrate_checks_cap_to_the_source(process: Process, source: str) -> None:
     trans = {"IsCheckVideoBitrate": "true", "IsCheckAudioBitrate": "true"}
     out = process("Transcode", transcode("mp4", {"Bitrate": "50000"}, {"Bitrate": "320"}, TransConfig=trans), source)
-    media = out.result["media_info"]["Stream"]
+    media = out.result.media_info["Stream"]
     assert float(media["Video"][0]["Bitrate"]) < 5000 and float(media["Audio"][0]["Bitrate"]) < 200
     with pytest.raises(JobFailed, match="Audio.Bitrate 320 is above"):
         trans["AudioBitrateAdjMethod"] = "1"
@@ -266,7 +267,7 @@ def test_audio_only_input_to_video_container(process: Process, clip: Clip) -> No
     out = process("Transcode", transcode("mp4"), clip(video=False, seconds=0.5))
     info = streams(out.path())
     assert "video" not in info and info["audio"]["codec"] == "aac"
-    assert out.result["media_info"]["Stream"]["Video"] == []
+    assert out.result.media_info["Stream"]["Video"] == []
 
 
 def test_no_stream_left_fails(process: Process, clip: Clip) -> None:

@@ -10,6 +10,8 @@ from typing import Any
 import av
 from Crypto.Cipher import AES
 
+from ci_jobs.media import OutputFile
+
 from .conftest import Outcome
 
 Process = Callable[..., Outcome]
@@ -24,16 +26,16 @@ def op(fmt: str, **trans: Any) -> dict[str, Any]:
 
 def test_hls_playlist_and_segments(process: Process, clip: Callable[..., str]) -> None:
     out = process("Transcode", op("hls"), clip(seconds=3))
-    files = out.result["files"]
-    assert out.result["ext"] == "m3u8" and files[0] == {"name": "show.m3u8", "role": "main"}
-    segments = [f["name"] for f in files if f["role"] == "segment"]
+    files = out.result.files
+    assert out.result.ext == "m3u8" and files[0] == OutputFile("show.m3u8")
+    segments = [f.name for f in files if f.role == "segment"]
     assert len(segments) >= 3 and all(s.endswith(".ts") for s in segments)
     playlist = (out.outdir / "show.m3u8").read_text()
     assert [line for line in playlist.splitlines() if line and not line.startswith("#")] == segments
     with av.open(out.path()) as c:
         frames = [f for f in c.decode(video=0)]
         assert frames[0].width == 160 and 70 <= len(frames) <= 80
-    assert float(out.result["media_info"]["Format"]["Duration"]) > 2.5
+    assert float(out.result.media_info["Format"]["Duration"]) > 2.5
 
 
 def test_hls_aes128(process: Process, clip: Callable[..., str], tmp_path: Path) -> None:
@@ -55,7 +57,7 @@ def test_hls_aes128(process: Process, clip: Callable[..., str], tmp_path: Path) 
 
 def test_dash_manifest(process: Process, clip: Callable[..., str]) -> None:
     out = process("Transcode", op("dash"), clip(seconds=2))
-    files = out.result["files"]
-    assert files[0]["name"] == "show.mpd" and out.result["ext"] == "mpd"
-    assert any(f["name"].endswith(".m4s") for f in files[1:])
+    files = out.result.files
+    assert files[0].name == "show.mpd" and out.result.ext == "mpd"
+    assert any(f.name.endswith(".m4s") for f in files[1:])
     assert "<MPD" in (out.outdir / "show.mpd").read_text()

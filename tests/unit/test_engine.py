@@ -13,7 +13,7 @@ from ci_jobs.domain.failures import Failure
 from ci_jobs.domain.results import JobResult
 from ci_jobs.engine.inline import InlineWorker
 from ci_jobs.errors import JobFailed
-from ci_jobs.media import Task
+from ci_jobs.media import OutputFile, Result, Task
 from ci_jobs.protocols.ci.presenter import job_detail
 
 from .conftest import BUCKET, Node
@@ -33,15 +33,14 @@ def snapshot_op(obj: str = "shots/${Number}.jpg", level: str = "0") -> dict[str,
     return {"Snapshot": {"Mode": "Interval", "Count": "2"}, "Output": {**OUT, "Object": obj}, "JobLevel": level}
 
 
-def writing(names: list[tuple[str, str]], ran: list[Task]) -> Callable[[Task, Callable[[float], None]], dict[str, Any]]:
+def writing(names: list[tuple[str, str]], ran: list[Task]) -> Callable[[Task, Callable[[float], None]], Result]:
     """Work that records its task and writes the named files (name, role) into the staging dir."""
-    def work(task: Task, progress: Callable[[float], None]) -> dict[str, Any]:
+    def work(task: Task, progress: Callable[[float], None]) -> Result:
         ran.append(task)
         for name, _ in names:
             Path(task.outdir, name).write_bytes(name.encode())
         progress(50.0)
-        return {"files": [{"name": n, "role": r} for n, r in names], "ext": "jpg",
-                "media_info": {"Format": {"Duration": "1.0"}}}
+        return Result(tuple(OutputFile(n, r) for n, r in names), "jpg", {"Format": {"Duration": "1.0"}})
     return work
 
 
@@ -106,7 +105,7 @@ async def test_a_failure_is_data_with_its_code(node: Node) -> None:
     await put_input(node)
     (job_id,) = await submit(node, Operation("Snapshot", snapshot_op()), callback={"CallBack": "http://127.0.0.1:9/"})
 
-    def broken(task: Task, progress: Callable[[float], None]) -> dict[str, Any]:
+    def broken(task: Task, progress: Callable[[float], None]) -> Result:
         raise JobFailed(Failure.INVALID_INPUT, "The input cannot be decoded: Invalid data found")
 
     await node.scheduler.run_until_idle(InlineWorker(broken))
