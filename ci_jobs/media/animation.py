@@ -13,6 +13,7 @@ from av.filter.context import FilterContext
 from ..domain.failures import Failure
 from ..errors import JobFailed
 from ..mediarules import flag, num, section, text
+from ..tags.watermark import parse_marks
 from . import OutputFile, Progress, Result, Task, watermark
 from .common import (
     Chain,
@@ -57,8 +58,8 @@ def run(task: Task, progress: Progress) -> Result:
         picker = Picker(video, vin)
         with av.open(path, "w", format=ext, container_options={"loop": "0"}) as out:
             writer = Writer(out, fmt, video, vin, picker.rate, degrees)
-            if watermark.wants(task.op):
-                writer.decorator = watermark.decorator(task.op, task.objects, writer.size,
+            if parse_marks(task.op):
+                writer.decorator = watermark.decorator(parse_marks(task.op), task.objects, writer.size,
                                                        fit(vin, None, None, degrees))
             seek(inp, vin, win.start)
             _pump(inp, vin, win, picker, writer, Ticker(progress, win.length(total)))

@@ -30,6 +30,7 @@ from ..domain.failures import Failure
 from ..errors import JobFailed
 from ..mediarules import IMAGE_EXTS, flag, num, section, text
 from ..tags.snapshot import image_rule, shot_ext
+from ..tags.watermark import parse_marks
 from . import OutputFile, Progress, Result, Task, watermark
 from .common import Ticker, decoded, duration, fit, open_input, origin, picture_stream, seek, upright
 from .mediainfo import probe
@@ -54,7 +55,8 @@ def run(task: Task, progress: Progress) -> Result:
         sprites = Sprites(params, size, task.outdir) if out_mode != "onlysnapshot" else None
         shots = Shots(ext, size, task.outdir, image_rule(params).quality) if out_mode != "onlysprite" else None
         if shots is not None:  # Watermark and RemoveWatermark apply to the shots, not the sprites
-            shots.decorator = watermark.decorator(task.op, task.objects, size, fit(vin, None, None, degrees))
+            shots.decorator = watermark.decorator(parse_marks(task.op), task.objects, size,
+                                                  fit(vin, None, None, degrees))
         count = int(num(params, "Count", 1) or 1)
         ticker = Ticker(progress, 1.0)
         taken = 0

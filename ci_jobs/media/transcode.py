@@ -33,6 +33,7 @@ from ..domain.failures import Failure
 from ..errors import JobFailed
 from ..mediarules import AUDIO_ENCODERS, VIDEO_ENCODERS, ContainerSpec, flag, num, section, text, video_codec
 from ..tags.transcode import Crop, Pad, crop, pad
+from ..tags.watermark import parse_marks
 from . import OutputFile, Progress, Result, Task, audiomix, subtitles, tsc, watermark
 from .common import (
     Chain,
@@ -162,9 +163,9 @@ def _extras(task: Task, out: OutputContainer, lanes: list[VideoLane | AudioLane]
                                           spec.ext, (win.start, win.end), video.size if video else None)
     if video is not None:
         source = fit(video.src, None, None, video.turn)
-        decorator = watermark.decorator(task.op, task.objects, video.size, source, burners)
+        decorator = watermark.decorator(parse_marks(task.op), task.objects, video.size, source, burners)
         video.decorator = decorator or None
-    elif watermark.wants(task.op):
+    elif parse_marks(task.op):
         raise JobFailed(Failure.INVALID_ARGUMENT, "Request.Operation.Watermark needs a video stream in the output")
     mixer = audiomix.mixer(params, task.objects, audio.rate, audio.layout, length) if audio else None
     if audio is not None:

@@ -23,10 +23,9 @@ import av
 import numpy as np
 from PIL import Image
 
-from .. import xmlio
 from ..domain.failures import Failure
 from ..errors import JobFailed
-from ..mediarules import num, object_key, parse_color, section, text
+from ..tags.watermark import ImageMark, Marks, RemoveWatermark, TextMark, Watermark
 from .common import check_declared, check_pixels
 from .fonts import Picture, draw_text
 
@@ -208,74 +207,61 @@ def _through_rgb(frame: av.VideoFrame, boxes: list[Box], layers: list[Layer]) ->
     return out
 
 
-# --- parsing the job -------------------------------------------------------------------------
+# --- the job's marks -------------------------------------------------------------------------
 
-def decorator(operation: Mapping[str, Any], objects: Mapping[str, str], size: Size, source: Size,
+def decorator(marks: Marks, objects: Mapping[str, str], size: Size, source: Size,
               extra: Sequence[LayerSource] = ()) -> Decorator:
     """The Watermark and RemoveWatermark overlays of a job, for output frames of `size`.
 
     `source` is the upright source picture size (RemoveWatermark boxes are given in it) and
     `extra` more layer sources (burnt-in subtitles).
     """
-    marks = [mark(w, objects, size, f"Request.Operation.Watermark[{i}]")
-             for i, w in enumerate(xmlio.as_list(operation.get("Watermark")), 1) if isinstance(w, Mapping)]
-    sources: list[LayerSource] = [_static(marks)] if marks else []
-    return Decorator(removal(operation, size, source), [*sources, *extra])
+    layers = [mark(w, objects, size) for w in marks.watermarks]
+    sources: list[LayerSource] = [_static(layers)] if layers else []
+    return Decorator(removal(marks.remove, size, source), [*sources, *extra])
 
 
 def _static(layers: list[Layer]) -> LayerSource:
     return lambda at: layers
 
 
-def removal(operation: Mapping[str, Any], size: Size, source: Size) -> list[Box]:
-    """RemoveWatermark as an output-pixel box (the element also accepts Startime/Endtime)."""
-    params = section(operation, "RemoveWatermark")
-    if not params or text(params, "Switch").lower() in ("off", "false", "0"):
+def removal(remove: RemoveWatermark | None, size: Size, source: Size) -> list[Box]:
+    """RemoveWatermark as an output-pixel box."""
+    if remove is None:
         return []
     fx, fy = size[0] / max(source[0], 1), size[1] / max(source[1], 1)
-    start = num(params, "StartTime", num(params, "Startime", 0.0)) or 0.0
-    end = num(params, "EndTime", num(params, "Endtime")) or math.inf
-    x, y = num(params, "Dx", 0.0) or 0.0, num(params, "Dy", 0.0) or 0.0
-    w, h = num(params, "Width", 0.0) or 0.0, num(params, "Height", 0.0) or 0.0
-    return [Box(int(x * fx), int(y * fy), max(1, math.ceil(w * fx)), max(1, math.ceil(h * fy)), start, end)]
+    return [Box(int(remove.x * fx), int(remove.y * fy), max(1, math.ceil(remove.width * fx)),
+                max(1, math.ceil(remove.height * fy)), remove.start, remove.end)]
 
 
-def mark(params: Mapping[str, Any], objects: Mapping[str, str], size: Size, where: str) -> Layer:
+def mark(params: Watermark, objects: Mapping[str, str], size: Size) -> Layer:
     """One Watermark element as a Layer on frames of `size`."""
-    kind = text(params, "Type", "Text").lower()
-    picture = _image(section(params, "Image"), objects, size, where) if kind == "image" \
-        else _text(section(params, "Text"), size)
+    picture = _image(params.picture, objects, size, params.where) if isinstance(params.picture, ImageMark) \
+        else _text(params.picture)
     x, y = place(params, size, (picture.shape[1], picture.shape[0]))
-    start = num(params, "StartTime", 0.0) or 0.0
-    end = num(params, "EndTime") or math.inf
-    return Layer(picture, x, y, start, end)
+    return Layer(picture, x, y, params.start, params.end)
 
 
-def place(params: Mapping[str, Any], size: Size, mark_size: Size) -> tuple[int, int]:
+def place(params: Watermark, size: Size, mark_size: Size) -> tuple[int, int]:
     """Top-left corner of a mark by Pos, LocMode and Dx/Dy (Dx unused on a centred column, Dy on a centred row)."""
     (width, height), (w, h) = size, mark_size
-    row, col = _POS.get(text(params, "Pos", "TopRight").lower(), (0, 2))
-    dx, dy = num(params, "Dx", 0.0) or 0.0, num(params, "Dy", 0.0) or 0.0
-    if text(params, "LocMode", "Absolute").lower().startswith("relativ"):
+    row, col = _POS.get(params.pos, (0, 2))
+    dx, dy = params.dx, params.dy
+    if params.relative:
         dx, dy = dx * width / 100, dy * height / 100
     x = (dx, (width - w) / 2, width - w - dx)[col]
     y = (dy, (height - h) / 2, height - h - dy)[row]
     return int(round(x)), int(round(y))
 
 
-def _opacity(params: Mapping[str, Any]) -> float:
-    return min(100.0, max(0.0, num(params, "Transparency", 100.0) or 100.0)) / 100
+def _text(params: TextMark) -> Picture:
+    return draw_text(params.text, params.font_size, params.color, font_type=params.font_type,
+                     opacity=params.opacity)
 
 
-def _text(params: Mapping[str, Any], size: Size) -> Picture:
-    color = parse_color(text(params, "FontColor", "0xFFFFFF")) or (255, 255, 255)
-    return draw_text(text(params, "Text", " "), int(num(params, "FontSize", 16) or 16), color,
-                     font_type=text(params, "FontType"), opacity=_opacity(params))
-
-
-def _image(params: Mapping[str, Any], objects: Mapping[str, str], size: Size, where: str) -> Picture:
-    url = text(params, "Url")
-    path = objects.get(object_key(url))
+def _image(params: ImageMark, objects: Mapping[str, str], size: Size, where: str) -> Picture:
+    url = params.url
+    path = objects.get(params.key)
     if path is None:
         raise JobFailed(Failure.INPUT_NOT_FOUND, f"{where}.Image.Url {url} was not fetched")
     check_declared(path, f"{where}.Image.Url {url}")
@@ -291,19 +277,17 @@ def _image(params: Mapping[str, Any], objects: Mapping[str, str], size: Size, wh
     if target != image.size:
         image = image.resize(target, Image.Resampling.LANCZOS)
     picture: Picture = np.array(image, dtype=np.uint8)
-    opacity = _opacity(params)
-    if opacity < 1.0:
-        picture[..., 3] = (picture[..., 3].astype(np.float32) * opacity).astype(np.uint8)
+    if params.opacity < 1.0:
+        picture[..., 3] = (picture[..., 3].astype(np.float32) * params.opacity).astype(np.uint8)
     return picture
 
 
-def _image_size(params: Mapping[str, Any], size: Size, natural: Size) -> Size:
+def _image_size(params: ImageMark, size: Size, natural: Size) -> Size:
     """Mode Original keeps the image size; Proportion: % of the video; Fixed: px; one side keeps the aspect."""
-    mode = text(params, "Mode", "Original").lower()
-    width, height = num(params, "Width"), num(params, "Height")
-    if mode == "original" or not (width or height):
+    width, height = params.width, params.height
+    if params.mode == "original" or not (width or height):
         return natural
-    if mode == "proportion":
+    if params.mode == "proportion":
         width = width * size[0] / 100 if width else None
         height = height * size[1] / 100 if height else None
     if width and not height:
@@ -311,8 +295,3 @@ def _image_size(params: Mapping[str, Any], size: Size, natural: Size) -> Size:
     elif height and not width:
         width = height * natural[0] / natural[1]
     return max(1, int(round(width or 1))), max(1, int(round(height or 1)))
-
-
-def wants(operation: Mapping[str, Any]) -> bool:
-    """Whether a job asks for any watermark or RemoveWatermark."""
-    return bool(xmlio.as_list(operation.get("Watermark")) or section(operation, "RemoveWatermark"))

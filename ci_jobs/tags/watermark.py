@@ -6,11 +6,13 @@ and the element every drawing Tag (Transcode, Snapshot, Animation) accepts up to
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidArgument
-from ..mediarules import flag, section, text
+from ..mediarules import flag, num, object_key, parse_color, section, text
 from .rules import choice, color, many, number_range, window
 from .spec import TemplateKind
 
@@ -18,6 +20,104 @@ NAME = "Watermark"
 TEMPLATE = TemplateKind(params=("Watermark",), response="Watermark", inline="Watermark", wrapped=True,
                         job_tag="Transcode")
 POSITIONS = ("TopLeft", "Top", "TopRight", "Left", "Center", "Right", "BottomLeft", "Bottom", "BottomRight")
+
+
+@dataclass(frozen=True)
+class TextMark:
+    """A Text watermark's picture: the text drawn in a font, size, colour and opacity."""
+
+    text: str
+    font_size: int = 16
+    font_type: str = ""
+    color: tuple[int, int, int] = (255, 255, 255)
+    opacity: float = 1.0  # Transparency / 100: 1 draws the mark solid
+
+
+@dataclass(frozen=True)
+class ImageMark:
+    """An Image watermark's picture: a bucket object, sized by Mode (original, proportion %, fixed px)."""
+
+    url: str
+    key: str  # the object key the runner fetched it under
+    mode: str = "original"
+    width: float | None = None
+    height: float | None = None
+    opacity: float = 1.0
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """One Watermark element: its picture, where it sits (Pos, LocMode, Dx/Dy) and when it shows."""
+
+    picture: TextMark | ImageMark
+    where: str                   # its dotted path, for messages
+    pos: str = "topright"        # a POSITIONS name, lower-cased
+    relative: bool = False       # Dx/Dy in % of the frame (LocMode Relativity)
+    dx: float = 0.0
+    dy: float = 0.0
+    start: float = 0.0           # output seconds
+    end: float = math.inf
+
+
+@dataclass(frozen=True)
+class RemoveWatermark:
+    """RemoveWatermark: a box of the upright source picture to erase, during [start, end) output seconds."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    start: float = 0.0
+    end: float = math.inf
+
+
+@dataclass(frozen=True)
+class Marks:
+    """What a job draws over its frames: the Watermark elements in order and the box RemoveWatermark erases."""
+
+    watermarks: tuple[Watermark, ...] = ()
+    remove: RemoveWatermark | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.watermarks or self.remove)
+
+
+def parse_marks(op: Mapping[str, Any]) -> Marks:
+    """The typed Watermark and RemoveWatermark elements of a checked Operation."""
+    found = marks(op)
+    names = [f"Request.Operation.Watermark[{i}]" for i in range(1, len(found) + 1)]
+    return Marks(tuple(_watermark(m, where) for m, where in zip(found, names, strict=True)),
+                 _removal(section(op, "RemoveWatermark")))
+
+
+def _watermark(mark: Mapping[str, Any], where: str) -> Watermark:
+    picture: TextMark | ImageMark
+    if text(mark, "Type", "Text").lower() == "image":
+        image = section(mark, "Image")
+        picture = ImageMark(text(image, "Url"), object_key(text(image, "Url")), text(image, "Mode", "Original").lower(),
+                            num(image, "Width"), num(image, "Height"), _opacity(image))
+    else:
+        words = section(mark, "Text")
+        picture = TextMark(text(words, "Text", " "), int(num(words, "FontSize", 16) or 16), text(words, "FontType"),
+                           parse_color(text(words, "FontColor", "0xFFFFFF")) or (255, 255, 255), _opacity(words))
+    return Watermark(picture, where, text(mark, "Pos", "TopRight").lower(),
+                     text(mark, "LocMode", "Absolute").lower().startswith("relativ"),
+                     num(mark, "Dx", 0.0) or 0.0, num(mark, "Dy", 0.0) or 0.0,
+                     num(mark, "StartTime", 0.0) or 0.0, num(mark, "EndTime") or math.inf)
+
+
+def _opacity(params: Mapping[str, Any]) -> float:
+    return min(100.0, max(0.0, num(params, "Transparency", 100.0) or 100.0)) / 100
+
+
+def _removal(params: Mapping[str, Any]) -> RemoveWatermark | None:
+    """RemoveWatermark (the element also accepts Startime/Endtime); None when absent or switched off."""
+    if not params or text(params, "Switch").lower() in ("off", "false", "0"):
+        return None
+    return RemoveWatermark(num(params, "Dx", 0.0) or 0.0, num(params, "Dy", 0.0) or 0.0,
+                           num(params, "Width", 0.0) or 0.0, num(params, "Height", 0.0) or 0.0,
+                           num(params, "StartTime", num(params, "Startime", 0.0)) or 0.0,
+                           num(params, "EndTime", num(params, "Endtime")) or math.inf)
 
 
 def marks(op: Mapping[str, Any]) -> list[dict[str, Any]]:
