@@ -138,7 +138,7 @@ def _open(stack: ExitStack, piece: Piece) -> Source:
 
 def _output(task: Task, spec: ContainerSpec) -> Package:
     if spec.muxer == "hls":
-        return open_hls(task.outdir, stem(task, spec.ext), SEGMENT_SECONDS)
+        return open_hls(task.outdir, stem(task, text(section(task.op, "Output"), "Object"), spec.ext), SEGMENT_SECONDS)
     name = f"concat.{spec.ext}"
     options = {"movflags": "+faststart"} if spec.muxer == "mp4" else {}
     out = av.open(os.path.join(task.outdir, name), "w", format=spec.muxer, container_options=options)

@@ -68,9 +68,10 @@ def _open_package(task: Task, params: dict[str, Any], fmt: str, ext: str) -> Pac
     """The HLS or DASH muxer; segments last Duration seconds (CI's 5 when it is not given)."""
     seconds = num(params, "Duration") or SEGMENT_SECONDS
     if fmt == "dash":
-        return open_dash(task.outdir, stem(task, ext), seconds)
+        return open_dash(task.outdir, stem(task, text(section(task.op, "Output"), "Object"), ext), seconds)
     encrypt = section(params, "HlsEncrypt")
-    return open_hls(task.outdir, stem(task, ext), seconds, encrypt if flag(encrypt, "IsHlsEncrypt") else None)
+    name = stem(task, text(section(task.op, "Output"), "Object"), ext)
+    return open_hls(task.outdir, name, seconds, text(encrypt, "UriKey") if flag(encrypt, "IsHlsEncrypt") else None)
 
 
 def _streams(inp: InputContainer, fmt: str, index: float | None) -> list[Stream]:

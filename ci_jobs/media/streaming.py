@@ -17,7 +17,6 @@ from typing import Any
 import av
 from av.container import OutputContainer
 
-from ..mediarules import section, text
 from ..wildcards import expand
 from . import OutputFile, Task
 from .common import bad_input
@@ -39,21 +38,22 @@ class Package:
     key: str = ""  # the AES-128 key file name ('' when not encrypted)
 
 
-def stem(task: Task, ext: str) -> str:
-    """The file-name stem shared by a playlist's segments: the output Object's name, URI-safe.
+def stem(task: Task, pattern: str, ext: str) -> str:
+    """The file-name stem shared by a playlist's segments: the name of the output Object `pattern`,
+    expanded for `task`, URI-safe.
 
     Segments are published in the playlist's folder, so they carry its (expanded) name to keep
     two playlists written to one folder apart.
     """
-    pattern = text(section(task.op, "Output"), "Object")
     key = expand(pattern, ext=ext, number=0, job_id=task.job_id, input_key=task.input_key)
     name = posixpath.basename(key)
     base = name.rsplit(".", 1)[0] if "." in name else name
     return _UNSAFE.sub("_", base).strip("._") or "media"
 
 
-def open_hls(outdir: str, name: str, seconds: float, encrypt: Any = None) -> Package:
-    """Start `<name>.m3u8` with `.ts` segments of about `seconds`; `encrypt` is HlsEncrypt or None.
+def open_hls(outdir: str, name: str, seconds: float, encrypt: str | None = None) -> Package:
+    """Start `<name>.m3u8` with `.ts` segments of about `seconds`, AES-128 encrypted when `encrypt`
+    is not None: it is then the key URI the playlist names (HlsEncrypt.UriKey; '' = the key's file name).
 
     With encryption a random 16-byte key is written to `<name>.key` and every segment is AES-128
     encrypted. `periodic_rekey` makes FFmpeg re-read the key info for each segment, so that each
@@ -67,7 +67,7 @@ def open_hls(outdir: str, name: str, seconds: float, encrypt: Any = None) -> Pac
         key = f"{name}.key"
         with open(os.path.join(outdir, key), "wb") as fh:
             fh.write(os.urandom(16))
-        uri = text(encrypt, "UriKey") or key
+        uri = encrypt or key
         info = os.path.join(outdir, _KEY_INFO)
         with open(info, "w", encoding="utf-8") as fh:
             fh.write(f"{uri}\n{os.path.join(outdir, key)}\n")

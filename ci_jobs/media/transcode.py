@@ -115,10 +115,10 @@ def _segment_seconds(params: dict[str, Any]) -> float:
 def _open_package(task: Task, params: dict[str, Any], spec: ContainerSpec, seconds: float) -> Package:
     """An HLS playlist (optionally AES-128 encrypted) or a DASH manifest with its segments."""
     if spec.muxer == "dash":
-        return open_dash(task.outdir, stem(task, spec.ext), seconds)
+        return open_dash(task.outdir, stem(task, text(section(task.op, "Output"), "Object"), spec.ext), seconds)
     encrypt = section(section(params, "TransConfig"), "HlsEncrypt")
-    return open_hls(task.outdir, stem(task, spec.ext), seconds,
-                    encrypt if flag(encrypt, "IsHlsEncrypt") else None)
+    return open_hls(task.outdir, stem(task, text(section(task.op, "Output"), "Object"), spec.ext), seconds,
+                    text(encrypt, "UriKey") if flag(encrypt, "IsHlsEncrypt") else None)
 
 
 def _open_output(path: str, spec: ContainerSpec, params: Mapping[str, Any]) -> OutputContainer:
