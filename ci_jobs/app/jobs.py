@@ -77,8 +77,9 @@ class Jobs:
             jobs.append(dataclasses.replace(job, queue_id=queue.queue_id, task_id=task_id))
         if not jobs:
             return []
-        task = TaskRecord(task_id=task_id, bucket=request.bucket.name, kind=TaskKind.REQUEST, origin=request.origin,
-                          created=jobs[0].created, job_ids=tuple(j.job_id for j in jobs))
+        task = TaskRecord(task_id=task_id, bucket=request.bucket.name, kind=request.kind or TaskKind.REQUEST,
+                          origin=request.origin, created=jobs[0].created, job_ids=tuple(j.job_id for j in jobs),
+                          detail=request.detail)
         return await self.store.insert_jobs(jobs, task)
 
     async def _prepare(self, request: JobRequest, op: Operation) -> JobRecord:
@@ -193,6 +194,11 @@ class Jobs:
         found = await self.store.list_tasks(bucket.name, size, _untoken(next_token))
         views = await _views(self.store, bucket, found)
         return TaskPage(views, _token(found[-1].seq) if len(found) == size else "")
+
+    async def task_page(self, bucket: Bucket, size: int, before_seq: int | None = None) -> tuple[TaskView, ...]:
+        """Up to `size` of the bucket's tasks older than `before_seq` (newest first), with jobs and states:
+        for a protocol that keeps its own cursor over them (MPS's ScrollToken)."""
+        return tuple(await _views(self.store, bucket, await self.store.list_tasks(bucket.name, size, before_seq)))
 
 
 async def _views(store: Store, bucket: Bucket, found: list[TaskRecord]) -> list[TaskView]:

@@ -27,6 +27,8 @@ class JobRequest:
     callback: dict[str, Any] = field(default_factory=dict)  # CallBack, CallBackFormat, CallBackType, CallBackMqConfig
     echo: dict[str, Any] = field(default_factory=dict)      # protocol fields its presenter shows again (QueueType)
     origin: str = "ci"                                      # the protocol that presents the jobs
+    kind: str = "Request"                                   # the Task's kind (domain.tasks.TaskKind)
+    detail: dict[str, Any] = field(default_factory=dict)    # the Task's protocol fields (MPS: its subtasks)
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,11 @@ class TaskState(StrEnum):
 
 
 class TaskKind(StrEnum):
-    """What made a task: a CI request of one or more Operations (MpsTask, WorkflowExecution, BatchJob next)."""
+    """What made a task: a CI request of one or more Operations, an MPS ProcessMedia call (WorkflowExecution,
+    BatchJob next)."""
 
     REQUEST = "Request"
+    MPS_TASK = "MpsTask"
 
 
 def task_state(job_states: Iterable[str]) -> TaskState:
