@@ -1,4 +1,4 @@
-"""Which bucket and which service (cos / ci) a request is for, from its Host or absolute URI."""
+"""Which bucket and which service (cos / ci / mps) a request is for, from its Host or absolute URI."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from ..errors import NoSuchBucket
 
 _HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]*-\d+)\.(?P<svc>cos|ci)\.(?P<region>[^.]+)\.(?P<rest>.+)$")
 _ACCOUNT = re.compile(r"^(?P<svc>ci|cos)\.(?P<region>[^.]+)\.")
+_MPS = re.compile(r"^mps(\.[a-z0-9-]+)?\.tencentcloudapi\.com$")
 
 CI_ROOTS = frozenset({"jobs", "queue", "template", "workflow", "workflowexecution", "triggerworkflow",
                       "inventorytriggerjob", "mediabucket", "pm3u8", "pic_jobs"})
@@ -36,6 +37,11 @@ def host_of(request: web.Request) -> str:
     if host.startswith("["):
         return host.split("]")[0] + "]"
     return host.split(":", 1)[0]
+
+
+def is_mps_host(host: str) -> bool:
+    """MPS's API hosts: mps.tencentcloudapi.com, mps.<region>.tencentcloudapi.com, mps.intl.tencentcloudapi.com."""
+    return bool(_MPS.match(host))
 
 
 def is_ci_path(path: str) -> bool:

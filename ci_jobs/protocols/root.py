@@ -16,6 +16,7 @@ from .ci.validation import Validator
 from .cos.objects import CosProtocol
 from .cosfamily import Handler, refuse_cross_origin, respond, verify_signature
 from .keys import ACCOUNT, OBJECTS, REQUEST_ID, SERVICE, SETTINGS, STORAGE, SYNC, VALIDATOR
+from .mps.protocol import MpsProtocol
 
 if TYPE_CHECKING:
     from ..app.service import Service
@@ -38,8 +39,9 @@ class WireProtocol(Protocol):
         """Serve the request; errors are answered in the protocol's own shape."""
 
 
-# In order: the first that claims a request serves it; COS takes whatever the others leave.
-PROTOCOLS: tuple[WireProtocol, ...] = (CiProtocol(), CosProtocol())
+# In order: the first that claims a request serves it; COS takes whatever the others leave. MPS comes
+# first and claims only its own hosts and X-TC-Action + TC3-signed requests, which no CI/COS client sends.
+PROTOCOLS: tuple[WireProtocol, ...] = (MpsProtocol(), CiProtocol(), CosProtocol())
 
 
 async def health(request: web.Request) -> web.Response:

@@ -1,0 +1,346 @@
+"""ProcessMedia's JSON body into the use cases' JobRequest: one Task of kind MpsTask, one job per subtask
+(SnapshotByTimeOffset: one per irregularly spaced offset), each a CI-shaped Operation that the Tag's own
+rules check. What the Task's presenter needs (the subtasks' inputs and how many jobs each has) goes
+into the Task's detail.
+
+Output keys: OutputObjectPath (or MPS's default) with `{inputName}`, `{inputFormat}`, `{format}`,
+`{definition}` and `{number}`; a relative path lies under OutputDir, an absolute one ignores it.
+OutputDir defaults to the input object's folder, OutputStorage to the input bucket.
+"""
+
+from __future__ import annotations
+
+import math
+import posixpath
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...app.jobs import MAX_OPERATIONS
+from ...app.requests import JobRequest, Operation
+from ...config import Account, Bucket, Settings
+from ...domain.tasks import TaskKind
+from . import presets, schema
+from .errors import InvalidParameterValue, LimitExceeded, MissingParameter, ResourceNotFound
+from .transcode import raw_transcode
+
+_VARIABLE = re.compile(r"\{([A-Za-z]+)\}")
+MAX_SESSION_CONTEXT = 1000
+DEFAULT_NUMBER_FORMAT = {"InitialValue": 0, "Increment": 1, "MinLength": 1, "PlaceHolder": "0"}
+
+
+@dataclass(frozen=True)
+class Source:
+    """The input of a task: its bucket, key and the echo of InputInfo."""
+
+    bucket: Bucket
+    key: str
+    info: dict[str, Any]
+
+    @property
+    def ext(self) -> str:
+        """`{inputFormat}`: the input's extension."""
+        name = posixpath.basename(self.key)
+        return name.rsplit(".", 1)[1] if "." in name else ""
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a subtask's outputs go: a bucket and OutputDir (`/.../`)."""
+
+    bucket: Bucket
+    directory: str
+
+
+@dataclass
+class Subtask:
+    """One element of a TaskSet: its MPS type, the echo of its input, its jobs' Operations, presenter facts."""
+
+    type: str
+    input: dict[str, Any]
+    operations: list[Operation]
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def detail(self) -> dict[str, Any]:
+        """What the Task keeps of it."""
+        return {"Type": self.type, "Input": self.input, "Jobs": len(self.operations), **self.facts}
+
+
+def process_media(body: Any, account: Account, settings: Settings) -> JobRequest:
+    """A ProcessMedia body as one JobRequest (a Task of kind MpsTask)."""
+    req = schema.read(body, schema.PROCESS_MEDIA, "")
+    _check_request(req)
+    if "InputInfo" not in req:
+        raise MissingParameter("InputInfo is required.")
+    source = _source(req["InputInfo"], account, settings)
+    place = Place(_storage(req.get("OutputStorage"), source.bucket, account, settings, "OutputStorage"),
+                  _directory(req, source))
+    subtasks = _subtasks(req.get("MediaProcessTask") or {}, source, place, account, settings)
+    operations = [op for s in subtasks for op in s.operations]
+    if len(operations) > MAX_OPERATIONS:
+        raise LimitExceeded(f"MediaProcessTask asks for {len(operations)} jobs; ci-jobs runs at most "
+                            f"{MAX_OPERATIONS} per task (each subtask is one job, each irregular "
+                            "SnapshotByTimeOffset offset one more).")
+    detail = {"TaskType": "WorkflowTask", "InputInfo": req["InputInfo"], "Subtasks": [s.detail() for s in subtasks],
+              "SessionContext": req.get("SessionContext", ""), "TasksPriority": req.get("TasksPriority", 0)}
+    return JobRequest(bucket=source.bucket, input_key=source.key, operations=tuple(operations),
+                      callback={"CallBack": "no"},  # MPS notifications are TaskNotifyConfig's (not yet)
+                      origin="mps", kind=TaskKind.MPS_TASK, detail=detail)
+
+
+def _check_request(req: dict[str, Any]) -> None:
+    if req.get("TasksPriority", 0) != 0:
+        raise InvalidParameterValue("TasksPriority is not supported yet: tasks run in submission order "
+                                    "(give 0 or leave it out).")
+    if req.get("SessionId"):
+        raise InvalidParameterValue("SessionId is not supported yet: ci-jobs does not deduplicate tasks "
+                                    "(leave it out or empty).", sub="SessionId")
+    if len(req.get("SessionContext", "")) > MAX_SESSION_CONTEXT:
+        raise InvalidParameterValue(f"SessionContext is longer than {MAX_SESSION_CONTEXT} characters.",
+                                    sub="SessionContext")
+    if req.get("TaskType", "Online") != "Online":
+        raise InvalidParameterValue(f"TaskType {req['TaskType']} is not supported yet: only Online tasks run.")
+    if req.get("SkipMateData", 0) not in (0, 1):
+        raise InvalidParameterValue("SkipMateData must be 0 or 1.")
+
+
+def _source(info: dict[str, Any], account: Account, settings: Settings) -> Source:
+    kind = info.get("Type", "")
+    if kind != "COS":
+        raise InvalidParameterValue(f"InputInfo.Type {kind or '(empty)'} is not supported: ci-jobs reads COS "
+                                    "inputs of its own buckets (URL inputs come next).", sub="InputInfo")
+    cos = info.get("CosInputInfo")
+    if not cos:
+        raise MissingParameter("InputInfo.CosInputInfo is required when InputInfo.Type is COS.")
+    for name in ("Bucket", "Region", "Object"):
+        if not cos.get(name):
+            raise MissingParameter(f"InputInfo.CosInputInfo.{name} is required.")
+    bucket = _bucket(cos["Bucket"], cos["Region"], account, settings, "InputInfo.CosInputInfo")
+    key = cos["Object"].lstrip("/")
+    if not key or key.endswith("/"):
+        raise InvalidParameterValue(f"InputInfo.CosInputInfo.Object {cos['Object']} is not an object key.",
+                                    sub="InputInfo")
+    return Source(bucket, key, info)
+
+
+def _bucket(name: str, region: str, account: Account, settings: Settings, where: str) -> Bucket:
+    bucket = settings.bucket(name)
+    if bucket is None or bucket.appid != account.appid:
+        raise ResourceNotFound(f"{where}.Bucket {name} is not a bucket of this account on this server.",
+                               sub="CosBucketNotExist")
+    if region and region != bucket.region:
+        raise ResourceNotFound(f"{where}.Region {region}: bucket {name} is in {bucket.region}.",
+                               sub="CosBucketNotExist")
+    return bucket
+
+
+def _storage(storage: dict[str, Any] | None, default: Bucket, account: Account, settings: Settings,
+             where: str) -> Bucket:
+    """The bucket an OutputStorage names (empty: `default`)."""
+    if not storage:
+        return default
+    if storage.get("Type", "COS") != "COS":
+        raise InvalidParameterValue(f"{where}.Type {storage['Type']} is not supported: ci-jobs writes to its "
+                                    "own COS buckets.")
+    cos = storage.get("CosOutputStorage") or {}
+    if not cos.get("Bucket"):
+        if cos.get("Region") and cos["Region"] != default.region:
+            raise ResourceNotFound(f"{where}.CosOutputStorage.Region {cos['Region']} without a Bucket does not "
+                                   f"match {default.name}'s region {default.region}.", sub="CosBucketNotExist")
+        return default
+    return _bucket(cos["Bucket"], cos.get("Region", ""), account, settings, f"{where}.CosOutputStorage")
+
+
+def _directory(req: dict[str, Any], source: Source) -> str:
+    if "OutputDir" not in req:
+        folder = posixpath.dirname(source.key)
+        return f"/{folder}/" if folder else "/"
+    out = str(req["OutputDir"])
+    if not (out.startswith("/") and out.endswith("/")):
+        raise InvalidParameterValue(f"OutputDir {out!r} must start and end with /, e.g. /movie/201907/.")
+    return out
+
+
+# --- subtasks --------------------------------------------------------------------------------------
+
+Builder = Callable[[dict[str, Any], Source, Place, str], Subtask]
+
+
+def _subtasks(task: dict[str, Any], source: Source, place: Place, account: Account,
+              settings: Settings) -> list[Subtask]:
+    sets: tuple[tuple[str, Builder], ...] = (
+        ("TranscodeTaskSet", _transcode), ("AnimatedGraphicTaskSet", _animated_graphic),
+        ("SnapshotByTimeOffsetTaskSet", _snapshot_by_time_offset), ("SampleSnapshotTaskSet", _sample_snapshot))
+    out: list[Subtask] = []
+    for name, build in sets:
+        for index, item in enumerate(task.get(name) or []):
+            where = f"MediaProcessTask.{name}[{index}]"
+            bucket = _storage(item.get("OutputStorage"), place.bucket, account, settings, f"{where}.OutputStorage")
+            _number_format(item.get("ObjectNumberFormat"), f"{where}.ObjectNumberFormat")
+            out.append(build(item, source, Place(bucket, place.directory), where))
+    if not out:
+        raise MissingParameter("MediaProcessTask needs at least one of TranscodeTaskSet, AnimatedGraphicTaskSet, "
+                               "SnapshotByTimeOffsetTaskSet, SampleSnapshotTaskSet.")
+    return out
+
+
+def _number_format(value: dict[str, Any] | None, where: str) -> None:
+    for name, default in (value or {}).items():
+        if default != DEFAULT_NUMBER_FORMAT[name]:
+            raise InvalidParameterValue(f"{where}.{name} {default!r} is not supported yet: {{number}} counts "
+                                        "0, 1, 2 ... without padding.")
+
+
+def _definition(item: dict[str, Any], table: dict[int, Any], where: str) -> int:
+    if "Definition" not in item:
+        raise MissingParameter(f"{where}.Definition is required.")
+    definition = int(item["Definition"])
+    if definition not in table:
+        known = ", ".join(str(d) for d in sorted(table))
+        raise InvalidParameterValue(f"{where}.Definition {definition} is not a template of ci-jobs: presets "
+                                    f"are {known} (custom templates come next).", sub="Definition")
+    return definition
+
+
+def _output(place: Place, pattern: str, values: dict[str, str], where: str) -> dict[str, str]:
+    """CI's Output container for an MPS output path (its variables replaced; `{number}` -> ${Number})."""
+    def sub(m: re.Match[str]) -> str:
+        if m.group(1) not in values:
+            raise InvalidParameterValue(f"{where} variable {{{m.group(1)}}} is not supported here; use "
+                                        f"{', '.join('{' + v + '}' for v in values)}.")
+        return values[m.group(1)]
+
+    path = _VARIABLE.sub(sub, pattern)
+    if not path.startswith("/"):
+        path = place.directory + path
+    key = path.lstrip("/")
+    if not key or key.endswith("/"):
+        raise InvalidParameterValue(f"{where} {pattern!r} does not name an object.")
+    return {"Region": place.bucket.region, "Bucket": place.bucket.name, "Object": key}
+
+
+def _values(source: Source, definition: int, fmt: str, number: str | None = None) -> dict[str, str]:
+    values = {"inputName": "${InputName}", "inputFormat": source.ext, "format": fmt, "definition": str(definition)}
+    if number is not None:
+        values["number"] = number
+    return values
+
+
+def _storage_fact(place: Place) -> dict[str, str]:
+    return {"Bucket": place.bucket.name, "Region": place.bucket.region}
+
+
+def _time_interval(item: dict[str, Any], where: str, required: bool = False) -> dict[str, str]:
+    """CI's TimeInterval for Start/EndTimeOffset (seconds from the start; 0 or absent: start / end)."""
+    start, end = float(item.get("StartTimeOffset", 0)), float(item.get("EndTimeOffset", 0))
+    if start < 0 or end < 0:
+        raise InvalidParameterValue(f"{where}: negative Start/EndTimeOffset (counted from the end) are not "
+                                    "supported yet.")
+    if required and not end:
+        raise MissingParameter(f"{where}.EndTimeOffset is required.")
+    if end and end <= start:
+        raise InvalidParameterValue(f"{where}.EndTimeOffset {end:g} must be after StartTimeOffset {start:g}.")
+    out = {"Start": f"{start:g}"} if start else {}
+    if end:
+        out["Duration"] = f"{end - start:g}"
+    return out
+
+
+def _transcode(item: dict[str, Any], source: Source, place: Place, where: str) -> Subtask:
+    definition = int(item.get("Definition", 0))
+    if definition == 0:
+        if "RawParameter" not in item:
+            raise MissingParameter(f"{where}.RawParameter is required when Definition is 0.")
+        params = raw_transcode(item["RawParameter"], f"{where}.RawParameter")
+    else:
+        if "RawParameter" in item:
+            raise InvalidParameterValue(f"{where}.RawParameter is used only with Definition 0.")
+        params = presets.TRANSCODE[_definition(item, presets.TRANSCODE, where)].transcode()
+    interval = _time_interval(item, where)
+    if interval:
+        params["TimeInterval"] = interval
+    fmt = presets.EXTENSIONS[params["Container"]["Format"]]
+    out = _output(place, item.get("OutputObjectPath") or "{inputName}_transcode_{definition}.{format}",
+                  _values(source, definition, fmt), f"{where}.OutputObjectPath")
+    return Subtask("Transcode", item, [Operation("Transcode", {"Transcode": params, "Output": out})],
+                   {"Definition": definition, "Storage": _storage_fact(place)})
+
+
+def _animated_graphic(item: dict[str, Any], source: Source, place: Place, where: str) -> Subtask:
+    definition = _definition(item, presets.ANIMATED, where)
+    preset = presets.ANIMATED[definition]
+    params = preset.animation()
+    params["TimeInterval"] = _time_interval(item, where, required=True)
+    out = _output(place, item.get("OutputObjectPath") or "{inputName}_animatedGraphic_{definition}.{format}",
+                  _values(source, definition, preset.format), f"{where}.OutputObjectPath")
+    return Subtask("AnimatedGraphics", item, [Operation("Animation", {"Animation": params, "Output": out})],
+                   {"Definition": definition, "Storage": _storage_fact(place)})
+
+
+def _offsets(item: dict[str, Any], where: str) -> list[float]:
+    if "ExtTimeOffsetSet" in item and "TimeOffsetSet" in item:
+        raise InvalidParameterValue(f"{where}: give ExtTimeOffsetSet or TimeOffsetSet, not both.")
+    offsets: list[float] = []
+    for i, text in enumerate(item.get("ExtTimeOffsetSet") or []):
+        raw = text.strip()
+        if raw.endswith("%"):
+            raise InvalidParameterValue(f"{where}.ExtTimeOffsetSet[{i}] {text}: offsets in percent are not "
+                                        "supported yet; give seconds (3.5s).")
+        try:
+            offsets.append(float(raw.removesuffix("s")))
+        except ValueError as exc:
+            raise InvalidParameterValue(f"{where}.ExtTimeOffsetSet[{i}] {text!r} must be seconds like 3.5s.") from exc
+    offsets.extend(float(v) for v in item.get("TimeOffsetSet") or [])
+    if not offsets:
+        raise MissingParameter(f"{where}.ExtTimeOffsetSet is required.")
+    if any(not math.isfinite(o) or o < 0 for o in offsets):
+        raise InvalidParameterValue(f"{where}: time offsets must be 0 or more seconds.")
+    return offsets
+
+
+def _even_step(offsets: list[float]) -> float | None:
+    """The step of evenly spaced, increasing offsets (one Interval job takes them all), else None."""
+    if len(offsets) < 2:
+        return None
+    step = offsets[1] - offsets[0]
+    if step <= 0 or any(abs(b - a - step) > 1e-6 for a, b in zip(offsets, offsets[1:], strict=False)):
+        return None
+    return step
+
+
+def _snapshot_by_time_offset(item: dict[str, Any], source: Source, place: Place, where: str) -> Subtask:
+    definition = _definition(item, presets.SNAPSHOT_FORMATS, where)
+    fmt = presets.SNAPSHOT_FORMATS[definition]
+    offsets = _offsets(item, where)
+    pattern = item.get("OutputObjectPath") or "{inputName}_snapshotByTimeOffset_{definition}_{number}.{format}"
+    if len(offsets) > 1 and "{number}" not in pattern:
+        raise InvalidParameterValue(f"{where}.OutputObjectPath must contain {{number}} when there are several "
+                                    "offsets.")
+    step = _even_step(offsets)
+    ops: list[Operation] = []
+    if step is not None:
+        shot = {"Mode": "Interval", "Start": f"{offsets[0]:g}", "TimeInterval": f"{step:g}",
+                "Count": str(len(offsets))}
+        out = _output(place, pattern, _values(source, definition, fmt, "${Number}"), f"{where}.OutputObjectPath")
+        ops.append(Operation("Snapshot", {"Snapshot": shot, "Output": out}))
+    else:
+        for i, offset in enumerate(offsets):
+            shot = {"Mode": "Interval", "Start": f"{offset:g}", "Count": "1"}
+            out = _output(place, pattern, _values(source, definition, fmt, str(i)), f"{where}.OutputObjectPath")
+            ops.append(Operation("Snapshot", {"Snapshot": shot, "Output": out}))
+    return Subtask("SnapshotByTimeOffset", item, ops,
+                   {"Definition": definition, "Offsets": offsets, "Storage": _storage_fact(place)})
+
+
+def _sample_snapshot(item: dict[str, Any], source: Source, place: Place, where: str) -> Subtask:
+    definition = _definition(item, presets.SAMPLE_PERCENT, where)
+    percent = presets.SAMPLE_PERCENT[definition]
+    pattern = item.get("OutputObjectPath") or "{inputName}_sampleSnapshot_{definition}_{number}.{format}"
+    if "{number}" not in pattern:
+        raise InvalidParameterValue(f"{where}.OutputObjectPath must contain {{number}}.")
+    shot = {"Mode": "Average", "Count": str(100 // percent)}
+    out = _output(place, pattern, _values(source, definition, "jpg", "${Number}"), f"{where}.OutputObjectPath")
+    return Subtask("SampleSnapshot", item, [Operation("Snapshot", {"Snapshot": shot, "Output": out})],
+                   {"Definition": definition, "SampleType": "Percent", "Interval": percent,
+                    "Storage": _storage_fact(place)})

@@ -1,0 +1,26 @@
+"""The request models ci-jobs reads list exactly the SDK's fields, so names cannot drift."""
+
+from __future__ import annotations
+
+import pytest
+from tencentcloud.mps.v20190612 import models
+
+from ci_jobs.protocols.mps import schema
+from ci_jobs.protocols.mps.errors import InvalidParameter, InvalidParameterValue, UnknownParameter
+
+
+@pytest.mark.parametrize("model", schema.MODELS, ids=lambda m: m.name)
+def test_fields_are_the_sdks(model: schema.Model) -> None:
+    sdk = [name[1:] for name in vars(getattr(models, model.name)())]
+    assert sorted(model.fields) == sorted(sdk)
+
+
+def test_read_refuses_unknown_not_yet_and_mistyped() -> None:
+    with pytest.raises(UnknownParameter, match="InputInfo.Colour"):
+        schema.read({"InputInfo": {"Colour": 1}}, schema.PROCESS_MEDIA, "")
+    with pytest.raises(InvalidParameterValue, match="AiRecognitionTask"):
+        schema.read({"AiRecognitionTask": {}}, schema.PROCESS_MEDIA, "")
+    with pytest.raises(InvalidParameter, match=r"TranscodeTaskSet\[0\].Definition"):
+        schema.read({"TranscodeTaskSet": [{"Definition": 1.5}]}, schema.MEDIA_PROCESS_TASK, "")
+    assert schema.read({"TranscodeTaskSet": [{"Definition": "30"}]}, schema.MEDIA_PROCESS_TASK, "") == {
+        "TranscodeTaskSet": [{"Definition": 30}]}
