@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .app.cluster import EventRelay
 from .app.service import Service
 from .app.sync import SyncProcessor
 from .config import Settings, with_server
@@ -82,6 +83,7 @@ class Node:
         self.store = make_store(settings, self.data_dir)
         self.storage = make_storage(settings, self.data_dir)
         self.events = EventBus()
+        self.relay = EventRelay(self.events, self.store)
         self.service = Service(settings, self.store, self.storage, self.events)
         self.notifier = Notifier({"ci": ci_presenter.task_finish})
         self.outbox = Outbox(self.store, make_senders(settings), settings.callbacks)
@@ -99,6 +101,8 @@ class Node:
     async def start(self) -> None:
         """Open the store and storage, create queues, start workers, the scheduler and the outbox."""
         await self.store.open()
+        if not self.single_node:
+            self.relay.attach()  # other nodes' JobFinished and ObjectCreated reach remote subscribers here
         await _maybe(self.storage, "open")
         queues_dir = Path(self.settings.server.queues_dir)
         await self.service.ensure_queues(queues_dir if queues_dir.is_dir() else None)

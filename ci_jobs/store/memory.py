@@ -31,7 +31,7 @@ from .records import (
     TemplateRecord,
 )
 from .rows import check_task
-from .wakeups import Wakeups
+from .wakeups import LocalEvents, Wakeups
 
 CALLBACK_LEASE = 60.0
 
@@ -50,7 +50,7 @@ class _Outgoing:
     last_error: str = ""
 
 
-class MemoryStore(Wakeups):
+class MemoryStore(Wakeups, LocalEvents):
     """Store in dicts on the running event loop."""
 
     def __init__(self) -> None:

@@ -6,6 +6,7 @@ root hands out. Every adapter passes the same contract suite (tests/store).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..domain.jobs import Beat
@@ -146,5 +147,16 @@ class WorkSignal(Protocol):
         """Wake local waiters (new job, resumed queue, freed slot)."""
 
 
-class Store(Lifecycle, QueueRepo, JobRepo, TaskRepo, RunRepo, TemplateRepo, OutboxRepo, WorkSignal, Protocol):
+class EventChannel(Protocol):
+    """Domain events between the nodes sharing this store, as opaque text payloads (`domain.events`)."""
+
+    async def send_event(self, payload: str) -> None:
+        """Send `payload` to every node listening on this store (this one included, where shared)."""
+
+    def on_event(self, receive: Callable[[str], None]) -> None:
+        """Call `receive(payload)` for each payload sent by any node (a store no other node shares: never)."""
+
+
+class Store(Lifecycle, QueueRepo, JobRepo, TaskRepo, RunRepo, TemplateRepo, OutboxRepo, WorkSignal, EventChannel,
+            Protocol):
     """What the service, scheduler and callback delivery need from durable state: every repo."""

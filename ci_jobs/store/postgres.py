@@ -90,6 +90,7 @@ class PostgresStore(TemplateRows, Wakeups):
         self._pool: Any = None
         self._listener: asyncio.Task[None] | None = None
         self._work = asyncio.Event()
+        self._receivers: list[Callable[[str], None]] = []
         self._inserts: GroupCommit[JobInsert, list[JobRecord]] = GroupCommit(
             self._commit_jobs, "postgres-group-commit")
 
@@ -369,6 +370,7 @@ class PostgresStore(TemplateRows, Wakeups):
         conn = await asyncpg.connect(self.dsn, server_settings={"application_name": LISTEN_APP})
         try:
             await conn.add_listener(sql.CHANNEL, self._on_notify)
+            await conn.add_listener(sql.EVENTS, self._on_event)
         except BaseException:
             conn.terminate()
             raise
@@ -376,6 +378,23 @@ class PostgresStore(TemplateRows, Wakeups):
 
     def _on_notify(self, *_: object) -> None:
         self._work.set()
+
+    # --- domain events between nodes: NOTIFY on their own channel, payload as given ----------
+
+    async def send_event(self, payload: str) -> None:
+        """NOTIFY every listening node, this one included (PostgreSQL caps a payload at 8000 bytes)."""
+        await self._fetch(sql.SEND_EVENT, payload)
+
+    def on_event(self, receive: Callable[[str], None]) -> None:
+        """Call `receive(payload)` for each event NOTIFY from any node."""
+        self._receivers.append(receive)
+
+    def _on_event(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        for receive in self._receivers:
+            try:
+                receive(payload)
+            except Exception:  # noqa: BLE001 - a receiver's bug must not end the LISTEN connection
+                log.exception("event receiver failed on %r", payload[:200])
 
     async def _keep_listening(self, conn: Conn | None) -> None:
         """Hold the LISTEN connection; when it drops, reconnect (with backoff) and wake the waiters,

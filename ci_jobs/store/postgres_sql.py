@@ -13,6 +13,8 @@ from .records import JobFilter
 from .rows import CALLBACK_COLUMNS, JOB_COLUMNS, QUEUE_COLUMNS, TASK_COLUMNS, TEMPLATE_COLUMNS
 
 CHANNEL = "ci_jobs_work"
+EVENTS = "ci_jobs_events"  # domain events between nodes: a typed JSON payload (domain.events.to_payload)
+SEND_EVENT = f"SELECT pg_notify('{EVENTS}', $1)"
 NOTIFY = f"SELECT pg_notify('{CHANNEL}', '')"
 NOTIFY_IF_WAITING = (f"SELECT pg_notify('{CHANNEL}', '')"
                      " WHERE EXISTS (SELECT 1 FROM jobs WHERE queue_id = $1 AND state = 'Submitted')")

@@ -30,14 +30,14 @@ from .batching import GroupCommit
 from .records import Callback, CallbackFactory, Claim, JobFilter, JobRecord, Outcome, QueueRecord, TaskRecord
 from .rows import JobInsert
 from .sqlite_templates import TemplateRows
-from .wakeups import Wakeups
+from .wakeups import LocalEvents, Wakeups
 
 T = TypeVar("T")
 Stored = list[tuple[str, int]]  # (state, seq) of each inserted job, as committed
 STATE = rows.JOB_VALUES.index("state")
 
 
-class SqliteStore(TemplateRows, Wakeups):
+class SqliteStore(TemplateRows, Wakeups, LocalEvents):
     """Store on a SQLite file (`:memory:` is not supported: two connections must share it)."""
 
     def __init__(self, path: Path, synchronous: str = "FULL") -> None:

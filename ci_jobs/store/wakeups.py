@@ -1,8 +1,9 @@
-"""The in-process half of `wait_for_work`/`notify_work`, shared by the adapters."""
+"""The in-process half of `wait_for_work`/`notify_work` and of the event channel, shared by the adapters."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 
 class Wakeups:
@@ -24,3 +25,14 @@ class Wakeups:
     def notify_work(self) -> None:
         """Wake the local scheduler."""
         self._work.set()
+
+
+class LocalEvents:
+    """The event channel of a store no other node shares: nothing to send, nothing ever arrives
+    (local subscribers already got each event from the bus)."""
+
+    async def send_event(self, payload: str) -> None:
+        """Nobody else listens."""
+
+    def on_event(self, receive: Callable[[str], None]) -> None:
+        """No other node will send."""

@@ -305,3 +305,34 @@ async def test_unreachable_server_is_a_store_error() -> None:
     assert "secret" not in str(err.value)
     with pytest.raises(StoreError):
         await migrate_only("postgresql://postgres@127.0.0.1:1/nothing")
+
+
+async def test_domain_events_cross_nodes_as_typed_payloads(pg_dsn: str) -> None:
+    """JobFinished on node A reaches node B's remote subscribers typed, once; A does not hear its own."""
+    from ci_jobs.app.cluster import EventRelay
+    from ci_jobs.domain.events import EventBus, JobFinished, ObjectCreated, Source
+
+    async with nodes(pg_dsn, 2) as (a, b):
+        buses = {"a": EventBus(), "b": EventBus()}
+        heard: dict[str, list[object]] = {"a": [], "b": [], "b-local": []}
+        for name, store in (("a", a), ("b", b)):
+            EventRelay(buses[name], store, node=name).attach()
+            for kind in (JobFinished, ObjectCreated):
+                buses[name].subscribe(kind, lambda e, n=name: _keep(heard[n], e), remote=True)
+        buses["b"].subscribe(JobFinished, lambda e: _keep(heard["b-local"], e))
+        finished = JobFinished("j1", B, "Transcode", "Failed", "InvalidInput")
+        created = ObjectCreated(B, "out/clip.mp4", 10, '"e"', Source.JOB)
+        await buses["a"].publish(finished)
+        await buses["a"].publish(created)
+        for _ in range(200):
+            if len(heard["b"]) == 2:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)  # time for a duplicate or an echo to arrive, if there were one
+        assert heard["b"] == [finished, created]
+        assert heard["a"] == [finished, created]  # its own subscribers, locally; no echo from NOTIFY
+        assert heard["b-local"] == []  # a subscriber that did not ask for remote events
+
+
+async def _keep(into: list[object], event: object) -> None:
+    into.append(event)
