@@ -198,11 +198,20 @@ def window(params: Mapping[str, Any], total: float | None, where: str) -> Window
     interval = section(params, "TimeInterval")
     start = num(interval, "Start", 0.0) or 0.0
     span = num(interval, "Duration")
+    return window_of(start, start + span if span else None, total, f"{where}.TimeInterval.Start")
+
+
+def window_of(start: float, end: float | None, total: float | None, where: str) -> Window:
+    """The window [start, end) of media `total` seconds long, once `check_start` admits its start."""
+    check_start(start, total, where)
+    return Window(start, end)
+
+
+def check_start(start: float, total: float | None, where: str) -> None:
+    """Refuse a start at or past the end of media `total` seconds long: an InvalidArgument naming the
+    start element `where` (`Request.Operation.Segment.StartTime`)."""
     if total is not None and start >= total > 0:
-        raise JobFailed(Failure.INVALID_ARGUMENT,
-                        f"{where}.TimeInterval.Start {start:g} is beyond the media duration "
-                        f"{total:.3f}")
-    return Window(start, start + span if span else None)
+        raise JobFailed(Failure.INVALID_ARGUMENT, f"{where} {start:g} is beyond the media duration {total:.3f}")
 
 
 def upright(container: InputContainer, stream: av.VideoStream) -> int:

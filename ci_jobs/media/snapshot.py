@@ -25,42 +25,36 @@ import av
 import numpy as np
 from av.container import InputContainer
 
-from .. import mediarules
 from ..domain.failures import Failure
 from ..errors import JobFailed
-from ..mediarules import IMAGE_EXTS, flag, num, section, text
-from ..tags.snapshot import image_rule, shot_ext
-from ..tags.watermark import parse_marks
+from ..mediarules import IMAGE_EXTS
+from ..tags.snapshot import Black, SnapshotOp, Sprite
 from . import OutputFile, Progress, Result, Task, watermark
-from .common import Ticker, decoded, duration, fit, open_input, origin, picture_stream, seek, upright
+from .common import Ticker, check_start, decoded, duration, fit, open_input, origin, picture_stream, seek, upright
 from .mediainfo import probe
 
 WHERE = "Request.Operation.Snapshot"
 _PIX_FMTS = {"mjpeg": "yuvj420p", "png": "rgb24", "libwebp": "yuv420p"}
 _MAX_SHEET = 4096  # default cells shrink so a sheet stays within this many pixels a side
-BLACK_LEVEL, PIXEL_BLACK = 98.0, 32.0  # FFmpeg's blackframe filter defaults (amount %, threshold)
 _YUV8 = ("yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "gray")  # Y plane first
 
 
 def run(task: Task, progress: Progress) -> Result:
-    """Take the shots described by Request.Operation.Snapshot from `task.inputs[0]`."""
-    params = section(task.op, "Snapshot")
-    out_mode = text(params, "SnapshotOutMode", "OnlySnapshot").lower()
-    ext = "jpg" if out_mode == "onlysprite" else shot_ext(task.op)
+    """Take the shots the typed Snapshot operation (`task.op`) describes from `task.inputs[0]`."""
+    op: SnapshotOp = task.op
     progress(0.0)
     with open_input(task.inputs[0]) as inp:
         vin = picture_stream(inp, "take snapshots from")
         degrees = upright(inp, vin)
-        size = fit(vin, num(params, "Width"), num(params, "Height"), degrees)
-        sprites = Sprites(params, size, task.outdir) if out_mode != "onlysnapshot" else None
-        shots = Shots(ext, size, task.outdir, image_rule(params).quality) if out_mode != "onlysprite" else None
+        size = fit(vin, op.width, op.height, degrees)
+        sprites = Sprites(op.sprite, size, task.outdir) if op.sprite is not None else None
+        shots = Shots(op.ext, size, task.outdir, op.image.quality) if op.shots else None
         if shots is not None:  # Watermark and RemoveWatermark apply to the shots, not the sprites
-            shots.decorator = watermark.decorator(parse_marks(task.op), task.objects, size,
-                                                  fit(vin, None, None, degrees))
-        count = int(num(params, "Count", 1) or 1)
+            shots.decorator = watermark.decorator(op.marks, task.objects, size, fit(vin, None, None, degrees))
+        count = op.count
         ticker = Ticker(progress, 1.0)
         taken = 0
-        for taken, frame in enumerate(_frames(inp, vin, params, task.inputs[0], count), 1):
+        for taken, frame in enumerate(_frames(inp, vin, op, task.inputs[0]), 1):
             picture = _turned(frame, degrees)
             for sink in (shots, sprites):
                 if sink is not None:
@@ -70,29 +64,25 @@ def run(task: Task, progress: Progress) -> Result:
             raise JobFailed(Failure.INVALID_INPUT, "No frame could be decoded at the requested times")
     files = tuple(shots.files if shots else []) + tuple(sprites.finish() if sprites else [])
     progress(100.0)
-    return Result(files, ext)
+    return Result(files, op.ext)
 
 
-def _frames(inp: InputContainer, vin: av.VideoStream, params: dict[str, Any], path: str,
-            count: int) -> Iterator[av.VideoFrame]:
-    """The frames to shoot, by Mode, at most `count`."""
-    mode = text(params, "Mode", "Interval").lower()
-    start = num(params, "Start", 0.0) or 0.0
+def _frames(inp: InputContainer, vin: av.VideoStream, op: SnapshotOp, path: str) -> Iterator[av.VideoFrame]:
+    """The frames to shoot, by Mode, at most Count."""
+    mode, start, count = op.mode, op.start, op.count
     total = duration(inp) or float(probe(path)["Format"]["Duration"]) or None
-    if total is not None and start >= total:
-        raise JobFailed(Failure.INVALID_ARGUMENT,
-                        f"{WHERE}.Start {start:g} is beyond the media duration {total:.3f}")
-    if flag(params, "IsCheckBlack"):
-        start = _after_black(inp, vin, params, start)
+    check_start(start, total, f"{WHERE}.Start")
+    if op.black is not None:
+        start = _after_black(inp, vin, op.black, start)
     if mode == "keyframe":
         vin.codec_context.skip_frame = "NONKEY"  # the decoder hands out key frames only
         return _consecutive(inp, vin, start, count)
-    step = num(params, "TimeInterval")
+    step = op.interval
     if mode == "average":
         step = ((total or start) - start) / count
     if not step:
         return _consecutive(inp, vin, start, count)
-    if total is not None and start + (count - 1) * step >= total and flag(params, "IsCheckCount"):
+    if total is not None and start + (count - 1) * step >= total and op.check_count:
         step = (total - start) / count  # IsCheckCount: Interval falls back to Average to reach Count
     targets = [start + i * step for i in range(count)]
     return _at_times(inp, vin, [t for t in targets if total is None or t < total])
@@ -137,10 +127,9 @@ def _at_times(inp: InputContainer, vin: av.VideoStream,
         yield current
 
 
-def _after_black(inp: InputContainer, vin: av.VideoStream, params: dict[str, Any], start: float) -> float:
+def _after_black(inp: InputContainer, vin: av.VideoStream, black: Black, start: float) -> float:
     """The time of the first frame at or after `start` that is not black; `start` when all are."""
-    level = (num(params, "BlackLevel") or BLACK_LEVEL) / 100
-    threshold = num(params, "PixelBlackThreshold", PIXEL_BLACK) or 0.0
+    level, threshold = black.level, black.threshold
     zero, found = origin(inp), start
     for frame in _consecutive(inp, vin, start, sys.maxsize):
         if frame.time is None:
@@ -215,26 +204,22 @@ class Shots:
 class Sprites:
     """Tiles shots into Columns x Lines jpg sheets with Margin, Padding and a background Color."""
 
-    def __init__(self, params: dict[str, Any], shot: tuple[int, int], outdir: str) -> None:
-        cfg = section(params, "SpriteSnapshotConfig")
-        self.columns = int(num(cfg, "Columns", 1) or 1)
-        self.lines = int(num(cfg, "Lines", 1) or 1)
-        self.padding = int(num(cfg, "Padding", 0) or 0)
-        self.margin = int(num(cfg, "Margin", 0) or 0)
-        self.color = np.array(mediarules.parse_color(text(cfg, "Color", "White")) or (255, 255, 255),
-                              dtype=np.uint8)
-        self.method = text(cfg, "ScaleMethod", "DirectScale").lower()
+    def __init__(self, cfg: Sprite, shot: tuple[int, int], outdir: str) -> None:
+        self.columns, self.lines = cfg.columns, cfg.lines
+        self.padding, self.margin = cfg.padding, cfg.margin
+        self.color = np.array(cfg.color, dtype=np.uint8)
+        self.method = cfg.method
         self.cell = self._cell_size(cfg, shot)
         self.outdir = outdir
         self.files: list[OutputFile] = []
         self.sheet: np.ndarray | None = None
         self.used = 0
 
-    def _cell_size(self, cfg: dict[str, Any], shot: tuple[int, int]) -> tuple[int, int]:
-        width, height = num(cfg, "CellWidth"), num(cfg, "CellHeight")
+    def _cell_size(self, cfg: Sprite, shot: tuple[int, int]) -> tuple[int, int]:
+        width, height = cfg.cell_width, cfg.cell_height
         if width or height:
-            return (int(width or shot[0] * (height or 0) / shot[1]),
-                    int(height or shot[1] * (width or 0) / shot[0]))
+            return (int(width or shot[0] * height / shot[1]),
+                    int(height or shot[1] * width / shot[0]))
         shrink = min(1.0, _MAX_SHEET / (shot[0] * self.columns), _MAX_SHEET / (shot[1] * self.lines))
         return max(8, int(shot[0] * shrink)), max(8, int(shot[1] * shrink))
 

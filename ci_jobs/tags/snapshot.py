@@ -14,10 +14,13 @@ from ..errors import InvalidArgument
 from ..mediarules import IMAGE_EXTS, flag, image_ext, num, parse_color, section, text
 from ..wildcards import has_number
 from . import watermark
+from .output import Output, parse_output
 from .rules import choice, number_range, size
 from .spec import Lane, Role, TagSpec, TemplateKind
+from .watermark import Marks, parse_marks
 
 _LOSSY = ("jpg", "jpeg", "webp")  # the formats imageMogr2/quality applies to
+BLACK_LEVEL, PIXEL_BLACK = 98.0, 32.0  # FFmpeg's blackframe filter defaults (amount %, threshold)
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,72 @@ class ImageRule:
 
     format: str | None = None
     quality: int | None = None
+
+
+@dataclass(frozen=True)
+class Black:
+    """IsCheckBlack: a frame is black when at least `level` (a fraction) of its pixels have a luma under `threshold`."""
+
+    level: float = BLACK_LEVEL / 100
+    threshold: float = PIXEL_BLACK
+
+
+@dataclass(frozen=True)
+class Sprite:
+    """SpriteSnapshotConfig: Columns x Lines cells of CellWidth x CellHeight (0: from the shot), spaced and coloured."""
+
+    columns: int = 1
+    lines: int = 1
+    cell_width: float = 0.0
+    cell_height: float = 0.0
+    padding: int = 0
+    margin: int = 0
+    color: tuple[int, int, int] = (255, 255, 255)
+    method: str = "directscale"  # ScaleMethod, lower-cased: directscale, maxwhscaleandpad, maxwhscale
+
+
+@dataclass(frozen=True)
+class SnapshotOp:
+    """A checked Snapshot operation: when to shoot, how big, black-frame skipping and what is written."""
+
+    mode: str = "interval"          # Mode, lower-cased: interval, average or keyframe
+    start: float = 0.0              # seconds
+    interval: float | None = None   # TimeInterval seconds (None: consecutive frames)
+    count: int = 1
+    width: float | None = None      # None or 0: follow the source (keeping the aspect when one is given)
+    height: float | None = None
+    black: Black | None = None      # None: IsCheckBlack off
+    check_count: bool = False       # IsCheckCount: Interval falls back to Average to reach Count
+    image: ImageRule = ImageRule()  # CIParam
+    shots: bool = True              # SnapshotOutMode writes single shots (not OnlySprite)
+    sprite: Sprite | None = None    # the sprite sheets (None: OnlySnapshot)
+    ext: str = "jpg"                # each shot's image format (jpg for sprite-only jobs): `${ext}`
+    output: Output = Output()
+    marks: Marks = Marks()
+
+
+def parse(op: Mapping[str, Any]) -> SnapshotOp:
+    """The typed Snapshot operation of a checked Operation, its defaults resolved."""
+    params = section(op, "Snapshot")
+    out_mode = text(params, "SnapshotOutMode", "OnlySnapshot").lower()
+    black = None
+    if flag(params, "IsCheckBlack"):
+        black = Black((num(params, "BlackLevel") or BLACK_LEVEL) / 100,
+                      num(params, "PixelBlackThreshold", PIXEL_BLACK) or 0.0)
+    return SnapshotOp(
+        text(params, "Mode", "Interval").lower(), num(params, "Start", 0.0) or 0.0, num(params, "TimeInterval"),
+        int(num(params, "Count", 1) or 1), num(params, "Width"), num(params, "Height"), black,
+        flag(params, "IsCheckCount"), image_rule(params), out_mode != "onlysprite",
+        _sprite(section(params, "SpriteSnapshotConfig")) if out_mode != "onlysnapshot" else None,
+        output_ext(op), parse_output(op), parse_marks(op))
+
+
+def _sprite(cfg: Mapping[str, Any]) -> Sprite:
+    return Sprite(int(num(cfg, "Columns", 1) or 1), int(num(cfg, "Lines", 1) or 1),
+                  num(cfg, "CellWidth") or 0.0, num(cfg, "CellHeight") or 0.0,
+                  int(num(cfg, "Padding", 0) or 0), int(num(cfg, "Margin", 0) or 0),
+                  parse_color(text(cfg, "Color", "White")) or (255, 255, 255),
+                  text(cfg, "ScaleMethod", "DirectScale").lower())
 
 
 def image_rule(params: Mapping[str, Any], where: str = "Request.Operation.Snapshot") -> ImageRule:
@@ -134,7 +203,7 @@ SPEC = TagSpec(
     name="Snapshot", container="Snapshot", driver="snapshot", check=check, extras=watermark.check_marks,
     lane=Lane.FAST, template=TemplateKind(("Snapshot",), "Snapshot", "Snapshot", True, job_tag="Snapshot",
                           check_output=(("Object", "o-${Number}.jpg"), ("SpriteObject", "s-${Number}.jpg"))),
-    output_ext=output_ext, references=watermark.images,
+    parse=parse, output_ext=output_ext, references=watermark.images,
     roles={"main": Role(), "sprite": Role(key_field="SpriteObject", fallback="Object", ext="jpg",
                                                          result_field="SpriteOutputFile")},
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from typing import Any
 
@@ -9,7 +10,9 @@ import av
 import numpy as np
 import pytest
 
+from ci_jobs import tags
 from ci_jobs.errors import JobFailed
+from ci_jobs.tags.snapshot import Black, ImageRule, SnapshotOp, Sprite
 
 from .conftest import Outcome, ramp_value
 
@@ -154,3 +157,15 @@ def test_errors(process: Process, ramp: str, clip: Clip, tmp_path: Any) -> None:
     with pytest.raises(JobFailed) as failed:
         process("Snapshot", snapshot(Count="1"), str(tmp_path / "junk.mp4"))
     assert failed.value.code == "InvalidInput"
+
+
+def test_the_typed_operation_resolves_defaults_and_pickles() -> None:
+    op = tags.parse("Snapshot", snapshot(sprite="s.jpg", Count="3", IsCheckBlack="true", SnapshotOutMode="OnlySprite",
+                                         SpriteSnapshotConfig={"Columns": "3", "Lines": "1"}))
+    assert isinstance(op, SnapshotOp) and pickle.loads(pickle.dumps(op)) == op
+    assert (op.mode, op.start, op.interval, op.count, op.shots, op.ext) == ("interval", 0.0, None, 3, False, "jpg")
+    assert op.black == Black(0.98, 32.0) and op.image == ImageRule()
+    assert op.sprite == Sprite(3, 1, color=(255, 255, 255), method="directscale")
+    assert op.output.sprite_object == "s.jpg" and not op.marks
+    plain = tags.parse("Snapshot", snapshot(obj="a.png", Count="1", CIParam="imageMogr2/format/webp/quality/60"))
+    assert (plain.ext, plain.image, plain.sprite, plain.black) == ("webp", ImageRule("webp", 60), None, None)
