@@ -11,7 +11,7 @@ clipped to [-1, 1], as a plain `amix` with normalisation off would.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,20 +19,13 @@ import av
 import numpy as np
 from av.container import InputContainer
 
-from .. import xmlio
 from ..domain.failures import Failure
 from ..errors import JobFailed
-from ..mediarules import flag, num, object_key, section, text
+from ..tags.transcode import AudioMix
 from .common import Resampler, decodable, decoded, open_input
 
 WHERE = "Request.Operation.Transcode.AudioMix"
 Samples = np.ndarray[Any, np.dtype[np.float32]]  # (channels, count)
-
-
-def wanted(params: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The AudioMix and AudioMixArray elements of a Transcode container, in that order."""
-    mixes = xmlio.as_list(params.get("AudioMix")) + xmlio.as_list(params.get("AudioMixArray"))
-    return [dict(m) for m in mixes if isinstance(m, Mapping)]
 
 
 @dataclass(frozen=True)
@@ -82,31 +75,22 @@ class Mixer:
         return mixed
 
 
-def mixer(params: Mapping[str, Any], objects: Mapping[str, str], rate: int, layout: str,
+def mixer(mixes: Sequence[AudioMix], objects: Mapping[str, str], rate: int, layout: str,
           total: float | None) -> Mixer | None:
-    """The Mixer of a Transcode container (None when it names no AudioMix)."""
-    mixes = wanted(params)
+    """The Mixer of a job's AudioMix elements (None when there is none)."""
     if not mixes:
         return None
     tracks = [_track(m, objects, rate, layout, total, i) for i, m in enumerate(mixes, 1)]
-    return Mixer(tracks, any(flag(m, "Replace") for m in mixes), rate, total)
+    return Mixer(tracks, any(m.replace for m in mixes), rate, total)
 
 
-def _track(params: Mapping[str, Any], objects: Mapping[str, str], rate: int, layout: str,
+def _track(mix: AudioMix, objects: Mapping[str, str], rate: int, layout: str,
            total: float | None, index: int) -> Track:
-    url = text(params, "AudioSource")
-    path = objects.get(object_key(url))
+    path = objects.get(mix.key)
     if path is None:
-        raise JobFailed(Failure.INPUT_NOT_FOUND, f"{WHERE}[{index}].AudioSource {url} was not fetched")
-    samples = _decode(path, rate, layout, None if total is None else total + 1.0, url, index)
-    effect = section(params, "EffectConfig")
-
-    def seconds(enable: str, key: str) -> float:
-        return (num(effect, key, 0.0) or 0.0) if flag(effect, enable) else 0.0
-
-    return Track(samples, text(params, "MixMode", "Repeat").lower() != "once",
-                 seconds("EnableStartFadein", "StartFadeinTime"), seconds("EnableEndFadeout", "EndFadeoutTime"),
-                 seconds("EnableBgmFade", "BgmFadeTime"))
+        raise JobFailed(Failure.INPUT_NOT_FOUND, f"{WHERE}[{index}].AudioSource {mix.url} was not fetched")
+    samples = _decode(path, rate, layout, None if total is None else total + 1.0, mix.url, index)
+    return Track(samples, mix.repeat, mix.fade_in, mix.fade_out, mix.seam)
 
 
 def _decode(path: str, rate: int, layout: str, limit: float | None, url: str, index: int) -> Samples:

@@ -40,6 +40,7 @@ from .. import mediarules
 from ..domain.failures import Failure
 from ..errors import JobFailed
 from ..mediarules import CONCAT_CONTAINERS, ContainerSpec, flag, fragments, num, object_key, section, text
+from ..tags.streams import parse_audio, parse_video
 from . import Progress, Result, Task
 from .blend import AudioFeed, Held, VideoFeed, edges
 from .common import Monotonic, Ticker, decodable, decoded, demuxed, duration, open_input, origin, seek
@@ -150,15 +151,15 @@ def _output(task: Task, spec: ContainerSpec) -> Package:
 
 def _encode(out: OutputContainer, sources: list[Source], spec: ContainerSpec, params: dict[str, Any],
             ticker: Ticker) -> None:
-    video, audio = section(params, "Video"), section(params, "Audio")
+    video, audio = parse_video(params, spec, f"{WHERE}.Video"), parse_audio(params, spec)
     vref = next((s.video for s in sources if s.video is not None), None)
     aref = next((s.audio for s in sources if s.audio is not None), None)
     vlane = alane = None
-    if vref is not None and spec.video and not flag(video, "Remove"):
-        vlane = VideoLane(out, vref, spec, {"Video": video})
+    if vref is not None and video is not None:
+        vlane = VideoLane(out, vref, spec, video)
         vlane.turn = 0  # every piece is stood upright before it reaches the lane
-    if aref is not None and not flag(audio, "Remove"):
-        alane = AudioLane(out, aref, spec, {"Audio": audio})
+    if aref is not None and audio is not None:
+        alane = AudioLane(out, aref, audio)
     if vlane is None and alane is None:
         raise JobFailed(Failure.INVALID_ARGUMENT, "The output would have no stream: the pieces have no "
                         f"{'audio' if not spec.video else 'video or audio'} stream to keep")

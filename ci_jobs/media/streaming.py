@@ -17,12 +17,12 @@ from typing import Any
 import av
 from av.container import OutputContainer
 
+from ..tags.streams import SEGMENT_SECONDS as SEGMENT_SECONDS  # Segment's and Concat's default too
 from ..wildcards import expand
 from . import OutputFile, Task
 from .common import bad_input
 from .mediainfo import probe
 
-SEGMENT_SECONDS = 5.0  # CI's default HLS/DASH segment length (Container.ClipConfig.Duration)
 _KEY_INFO = ".keyinfo"  # hidden files in the staging dir are never published
 _PROBE = ".probe.m3u8"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

@@ -15,17 +15,16 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, cast
+from typing import cast
 
 import av
 from av.container import OutputContainer
 from av.subtitles.codeccontext import SubtitleCodecContext
 from av.subtitles.subtitle import SubtitleSet
 
-from .. import xmlio
 from ..domain.failures import Failure
 from ..errors import JobFailed
-from ..mediarules import flag, num, object_key, parse_color, section, text
+from ..tags.transcode import Subtitle
 from .fonts import draw_text
 from .watermark import Layer, LayerSource, Size
 
@@ -66,17 +65,11 @@ class Track:
     ass_header: str | None
 
 
-def wanted(operation: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The Subtitle elements of Operation.Subtitles."""
-    return [dict(s) for s in xmlio.as_list(section(operation, "Subtitles").get("Subtitle"))
-            if isinstance(s, Mapping)]
-
-
-def load(params: Mapping[str, Any], objects: Mapping[str, str], workdir: str, shift: float,
+def load(sub: Subtitle, objects: Mapping[str, str], workdir: str, shift: float,
          end: float | None, index: int) -> Track:
     """Read the file named by one Subtitle element; keep the cues inside the output window."""
-    url = text(params, "Url")
-    path = objects.get(object_key(url))
+    url = sub.url
+    path = objects.get(sub.key)
     if path is None:
         raise JobFailed(Failure.INPUT_NOT_FOUND, f"{WHERE}[{index}].Url {url} was not fetched")
     with open(path, "rb") as fh:
@@ -166,13 +159,13 @@ class Embedded:
 class Burner:
     """A LayerSource drawing one track's current cues bottom-centre onto frames of `size`."""
 
-    def __init__(self, track: Track, params: Mapping[str, Any], size: Size) -> None:
+    def __init__(self, track: Track, sub: Subtitle, size: Size) -> None:
         self.track, self.size = track, size
-        self.font_type = text(params, "FontType")
-        self.font_size = int(num(params, "FontSize") or max(12, round(size[1] / 18)))
-        self.color = parse_color(text(params, "FontColor", "0xFFFFFF")) or (255, 255, 255)
-        self.outline = parse_color(text(params, "OutlineColor", "0x000000")) or (0, 0, 0)
-        self.margin = int(num(params, "VMargin") or round(size[1] * 0.05))
+        self.font_type = sub.font_type
+        self.font_size = int(sub.font_size or max(12, round(size[1] / 18)))
+        self.color = sub.color
+        self.outline = sub.outline
+        self.margin = int(sub.vmargin or round(size[1] * 0.05))
         self._cache: dict[tuple[int, ...], Layer] = {}
 
     def __call__(self, at: float) -> Sequence[Layer]:
@@ -190,21 +183,21 @@ class Burner:
         return (self._cache[active],)
 
 
-def prepare(out: OutputContainer | None, operation: Mapping[str, Any], objects: Mapping[str, str],
+def prepare(out: OutputContainer | None, subs: Sequence[Subtitle], objects: Mapping[str, str],
             workdir: str, ext: str, window: tuple[float, float | None],
             size: Size | None) -> tuple[list[Embedded], list[LayerSource]]:
     """Embedded streams and burn-in layer sources for every Subtitle of the job."""
     embedded: list[Embedded] = []
     burners: list[LayerSource] = []
     start, end = window
-    for index, params in enumerate(wanted(operation), 1):
-        track = load(params, objects, workdir, start, end, index)
-        if flag(params, "Embed"):
+    for index, sub in enumerate(subs, 1):
+        track = load(sub, objects, workdir, start, end, index)
+        if sub.embed:
             if out is None:
                 raise JobFailed(Failure.INVALID_ARGUMENT, f"{WHERE}[{index}].Embed true needs a video output")
             embedded.append(Embedded(out, track, ext))
         elif size is not None:
-            burners.append(Burner(track, params, size))
+            burners.append(Burner(track, sub, size))
         else:
             raise JobFailed(Failure.INVALID_ARGUMENT, f"{WHERE}[{index}] can only be burnt into a video stream")
     return embedded, burners

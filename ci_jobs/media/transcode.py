@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from fractions import Fraction
@@ -28,12 +28,11 @@ import av
 import numpy as np
 from av.container import InputContainer, OutputContainer
 
-from .. import mediarules
 from ..domain.failures import Failure
 from ..errors import JobFailed
-from ..mediarules import AUDIO_ENCODERS, VIDEO_ENCODERS, ContainerSpec, flag, num, section, text, video_codec
-from ..tags.transcode import Crop, Pad, crop, pad
-from ..tags.watermark import parse_marks
+from ..mediarules import AUDIO_ENCODERS, VIDEO_ENCODERS, ContainerSpec
+from ..tags.streams import Audio, Crop, Pad, SourceCap, TimeInterval, TransConfig, Video
+from ..tags.transcode import TranscodeOp
 from . import OutputFile, Progress, Result, Task, audiomix, subtitles, tsc, watermark
 from .common import (
     Chain,
@@ -53,10 +52,9 @@ from .common import (
     seek,
     turn,
     upright,
-    window,
 )
 from .mediainfo import probe
-from .streaming import SEGMENT_SECONDS, Package, finish, open_dash, open_hls, stem
+from .streaming import Package, finish, open_dash, open_hls, stem
 
 WHERE = "Request.Operation.Transcode"
 # Container tags that describe the source file and must not be copied onto the output.
@@ -72,8 +70,8 @@ _MUXER_OPTIONS = {"mp4": {"movflags": "+faststart"}, "mov": {"movflags": "+fasts
 
 def run(task: Task, progress: Progress) -> Result:
     """Transcode `task.inputs[0]` into `task.outdir`; return the file and its MediaInfo."""
-    params = section(task.op, "Transcode")
-    spec = mediarules.container(text(section(params, "Container"), "Format", "mp4"))
+    op: TranscodeOp = task.op
+    spec = op.container
     name = f"transcode.{spec.ext}"
     path = os.path.join(task.outdir, name)
     progress(0.0)
@@ -81,17 +79,17 @@ def run(task: Task, progress: Progress) -> Result:
     with ExitStack() as stack:
         inp = stack.enter_context(open_input(task.inputs[0]))
         total = duration(inp)
-        win = window(params, total, WHERE)
+        win = _window(op.interval, total)
         seconds = None
         if spec.muxer in ("hls", "dash"):
-            seconds = _segment_seconds(params)
-            package = _open_package(task, params, spec, seconds)
+            seconds = op.segment_seconds
+            package = _open_package(task, op, seconds)
             out = stack.enter_context(package.container)
         else:
-            out = stack.enter_context(_open_output(path, spec, params))
-        lanes = _lanes(inp, out, spec, params, seconds)
-        embedded = _extras(task, out, lanes, spec, win, win.length(total))
-        _copy_metadata(inp, out, lanes, params)
+            out = stack.enter_context(_open_output(path, spec, op.trans))
+        lanes = _lanes(inp, out, op, seconds)
+        embedded = _extras(task, out, lanes, win, win.length(total))
+        _copy_metadata(inp, out, lanes, op.trans)
         writer = Writer()
         stack.callback(writer.close)
         for lane in lanes:
@@ -106,79 +104,82 @@ def run(task: Task, progress: Progress) -> Result:
     return Result((OutputFile(name),), spec.ext, probe(path))
 
 
-def _segment_seconds(params: dict[str, Any]) -> float:
-    """HLS/DASH segment length: Container.ClipConfig.Duration, else Video.HlsTsTime, else 5 s."""
-    return (num(section(section(params, "Container"), "ClipConfig"), "Duration")
-            or num(section(params, "Video"), "HlsTsTime") or SEGMENT_SECONDS)
+def _window(interval: TimeInterval, total: float | None) -> Window:
+    """The TimeInterval inside media of `total` seconds; a Start past the end is an InvalidArgument."""
+    if total is not None and interval.start >= total > 0:
+        raise JobFailed(Failure.INVALID_ARGUMENT, f"{WHERE}.TimeInterval.Start {interval.start:g} is beyond the "
+                        f"media duration {total:.3f}")
+    end = interval.start + interval.duration if interval.duration else None
+    return Window(interval.start, end)
 
 
-def _open_package(task: Task, params: dict[str, Any], spec: ContainerSpec, seconds: float) -> Package:
+def _open_package(task: Task, op: TranscodeOp, seconds: float) -> Package:
     """An HLS playlist (optionally AES-128 encrypted) or a DASH manifest with its segments."""
+    spec = op.container
+    name = stem(task, op.output.object, spec.ext)
     if spec.muxer == "dash":
-        return open_dash(task.outdir, stem(task, text(section(task.op, "Output"), "Object"), spec.ext), seconds)
-    encrypt = section(section(params, "TransConfig"), "HlsEncrypt")
-    return open_hls(task.outdir, stem(task, text(section(task.op, "Output"), "Object"), spec.ext), seconds,
-                    text(encrypt, "UriKey") if flag(encrypt, "IsHlsEncrypt") else None)
+        return open_dash(task.outdir, name, seconds)
+    encrypt = op.trans.hls_encrypt
+    return open_hls(task.outdir, name, seconds, None if encrypt is None else encrypt.uri_key)
 
 
-def _open_output(path: str, spec: ContainerSpec, params: Mapping[str, Any]) -> OutputContainer:
+def _open_output(path: str, spec: ContainerSpec, trans: TransConfig) -> OutputContainer:
     options = dict(_MUXER_OPTIONS.get(spec.muxer, {}))
-    if flag(section(params, "TransConfig"), "DeleteMetadata"):
+    if trans.delete_metadata:
         options["fflags"] = "+bitexact"  # also drops the muxer's own `encoder` tag
-    if tsc.requested(section(params, "TransConfig")):
+    if trans.tsc:
         options["max_interleave_delta"] = "0"  # TSC hands video over a scene late: wait for it
     return av.open(path, "w", format=spec.muxer, container_options=options)
 
 
-def _pick(streams: Any, index: float | None) -> Any:
+def _pick(streams: Any, index: int | None) -> Any:
     """The stream to transcode: TransConfig.TranscodeIndex if it names one, else the first."""
     usable = [s for s in streams if not s.disposition & av.stream.Disposition.attached_pic]
-    chosen = [s for s in usable if index is not None and s.index == int(index)]
+    chosen = [s for s in usable if index is not None and s.index == index]
     return (chosen or usable or [None])[0]
 
 
-def _lanes(inp: InputContainer, out: OutputContainer, spec: ContainerSpec,
-           params: dict[str, Any], segment_seconds: float | None = None) -> list[VideoLane | AudioLane]:
-    index = num(section(params, "TransConfig"), "TranscodeIndex")
+def _lanes(inp: InputContainer, out: OutputContainer, op: TranscodeOp,
+           segment_seconds: float | None = None) -> list[VideoLane | AudioLane]:
+    spec, index = op.container, op.trans.transcode_index
     lanes: list[VideoLane | AudioLane] = []
     vin = _pick(inp.streams.video, index)
-    if vin is not None and spec.video and not flag(section(params, "Video"), "Remove"):
-        lanes.append(VideoLane(out, decodable(vin), spec, params, segment_seconds))
+    if vin is not None and op.video is not None:
+        lanes.append(VideoLane(out, decodable(vin), spec, op.video, op.trans, segment_seconds))
     ain = _pick(inp.streams.audio, index)
-    if ain is not None and not flag(section(params, "Audio"), "Remove"):
-        lanes.append(AudioLane(out, decodable(ain), spec, params))
+    if ain is not None and op.audio is not None:
+        lanes.append(AudioLane(out, decodable(ain), op.audio, op.trans))
     if not lanes:
         raise JobFailed(Failure.INVALID_ARGUMENT, f"The output would have no stream: the input has no "
                         f"{'audio' if not spec.video else 'video or audio'} stream to keep")
     return lanes
 
 
-def _extras(task: Task, out: OutputContainer, lanes: list[VideoLane | AudioLane], spec: ContainerSpec,
+def _extras(task: Task, out: OutputContainer, lanes: list[VideoLane | AudioLane],
             win: Window, length: float | None) -> list[subtitles.Embedded]:
     """Attach the job's overlays and audio mix to the lanes; add its embedded subtitle streams."""
-    params = section(task.op, "Transcode")
+    op: TranscodeOp = task.op
     video = next((lane for lane in lanes if isinstance(lane, VideoLane)), None)
     audio = next((lane for lane in lanes if isinstance(lane, AudioLane)), None)
-    embedded, burners = subtitles.prepare(out if video else None, task.op, task.objects, task.outdir,
-                                          spec.ext, (win.start, win.end), video.size if video else None)
+    embedded, burners = subtitles.prepare(out if video else None, op.subtitles, task.objects, task.outdir,
+                                          op.container.ext, (win.start, win.end), video.size if video else None)
     if video is not None:
         source = fit(video.src, None, None, video.turn)
-        decorator = watermark.decorator(parse_marks(task.op), task.objects, video.size, source, burners)
+        decorator = watermark.decorator(op.marks, task.objects, video.size, source, burners)
         video.decorator = decorator or None
-    elif parse_marks(task.op):
+    elif op.marks:
         raise JobFailed(Failure.INVALID_ARGUMENT, "Request.Operation.Watermark needs a video stream in the output")
-    mixer = audiomix.mixer(params, task.objects, audio.rate, audio.layout, length) if audio else None
+    mixer = audiomix.mixer(op.audio_mix, task.objects, audio.rate, audio.layout, length) if audio else None
     if audio is not None:
         audio.mixer = mixer
-    elif audiomix.wanted(params):
+    elif op.audio_mix:
         raise JobFailed(Failure.INVALID_ARGUMENT, f"{WHERE}.AudioMix needs an audio stream: the input has none "
                         "or Audio.Remove drops it")
     return embedded
 
 
-def _copy_metadata(inp: InputContainer, out: OutputContainer, lanes: list[Any],
-                   params: dict[str, Any]) -> None:
-    if flag(section(params, "TransConfig"), "DeleteMetadata"):
+def _copy_metadata(inp: InputContainer, out: OutputContainer, lanes: list[Any], trans: TransConfig) -> None:
+    if trans.delete_metadata:
         return
     out.metadata.update({k: v for k, v in inp.metadata.items() if k not in _TECHNICAL_TAGS})
     for lane in lanes:
@@ -230,28 +231,25 @@ class VideoLane:
 
     kind = "video"
 
-    def __init__(self, out: OutputContainer, src: av.VideoStream, spec: ContainerSpec,
-                 params: dict[str, Any], segment_seconds: float | None = None) -> None:
-        video, trans = section(params, "Video"), section(params, "TransConfig")
+    def __init__(self, out: OutputContainer, src: av.VideoStream, spec: ContainerSpec, video: Video,
+                 trans: TransConfig = TransConfig(), segment_seconds: float | None = None) -> None:
         self.out, self.src = out, src
-        key = video_codec(text(video, "Codec", spec.default_video or "h264"))
+        key = video.codec
         self.turn = upright(cast(InputContainer, src.container), src)
-        self.rate = _frame_rate(video, trans, src)
+        self.rate = _frame_rate(video, trans.fps, src)
         self.geometry = Geometry.of(video)
         width, height = (src.height, src.width) if self.turn in (90, 270) else (src.width, src.height)
         sar = Fraction(src.sample_aspect_ratio or 1)
-        self.inner = _frame_size(video, trans, self.geometry.shown((width, height), sar if self.turn in (0, 180)
-                                                                   else 1 / sar))
+        self.inner = _frame_size(video, trans.reso, self.geometry.shown((width, height), sar if self.turn in (0, 180)
+                                                                        else 1 / sar))
         self.size = self.geometry.canvas(self.inner)  # the picture scaled, on its Pad canvas
-        self.method = text(trans, "AdjDarMethod", "scale").lower()
-        self.pix_fmt = text(video, "Pixfmt", "yuv420p").lower()
-        if self.pix_fmt == "auto" or key not in ("h264", "h265"):
-            self.pix_fmt = "yuv420p"
-        options = _video_options(key, video, trans, src, self)
-        if segment_seconds and not text(video, "Gop"):
+        self.method = trans.adj_dar_method
+        self.pix_fmt = video.pix_fmt
+        options = _video_options(video, trans.video_bitrate, src, self)
+        if segment_seconds and video.gop is None:
             # HLS/DASH cut segments at key frames: put one at every segment boundary.
             options["g"] = str(max(1, round(float(self.rate) * segment_seconds)))
-        top_speed = tsc.requested(trans)
+        top_speed = trans.tsc
         self.stream = cast(av.VideoStream, out.add_stream(
             VIDEO_ENCODERS[key], rate=self.rate, options=tsc.tuned(options) if top_speed else options))
         self.stream.width, self.stream.height = self.size
@@ -265,7 +263,7 @@ class VideoLane:
         self.chain: Chain | None = None
         self.decorator: watermark.Decorator | None = None
         self.tsc = tsc.Encoder(out, self.stream, options, float(options.get("crf", 25)), self.rate,
-                               int(num(video, "Gop") or 250)) if top_speed else None
+                               int(video.gop or 250)) if top_speed else None
         self.done = False
         self.pushed = 0
         self.writer: Writer | None = None
@@ -337,10 +335,9 @@ class Geometry:
     pad: Pad | None = None
 
     @classmethod
-    def of(cls, video: Mapping[str, Any]) -> Geometry:
-        """The geometry a Video container asks for (the Tag's rules have checked its syntax)."""
-        where = f"{WHERE}.Video"
-        return cls(crop(video, where), (num(video, "Rotate") or 0.0) % 360, pad(video, where))
+    def of(cls, video: Video) -> Geometry:
+        """The geometry a Video container asks for."""
+        return cls(video.crop, video.rotate, video.pad)
 
     @property
     def quarter(self) -> bool:
@@ -401,22 +398,19 @@ class AudioLane:
 
     kind = "audio"
 
-    def __init__(self, out: OutputContainer, src: av.AudioStream, spec: ContainerSpec,
-                 params: dict[str, Any]) -> None:
-        audio, trans = section(params, "Audio"), section(params, "TransConfig")
+    def __init__(self, out: OutputContainer, src: av.AudioStream, audio: Audio,
+                 trans: TransConfig = TransConfig()) -> None:
         self.out, self.src = out, src
-        key = text(audio, "Codec", spec.default_audio).lower()
-        self.rate = int(num(audio, "Samplerate") or (48000 if key == "opus" else 44100))
+        key = audio.codec
+        self.rate = audio.samplerate
         options = {"strict": "experimental"} if key == "vorbis" else {}
         self.stream = cast(av.AudioStream, out.add_stream(AUDIO_ENCODERS[key], rate=self.rate, options=options))
         cc = self.stream.codec_context
         cc.layout = _LAYOUTS[_channels(key, audio, src)]
         formats = [f.name for f in cc.codec.audio_formats or []]
-        wanted = text(audio, "SampleFormat").lower()
-        # FFmpeg's flac encoder takes packed s16/s32 only; CI's planar names mean the same depth.
-        wanted = wanted.rstrip("p") if key == "flac" else wanted
+        wanted = audio.sample_format
         cc.format = wanted if wanted in formats else formats[0] if formats else "s16"
-        bitrate = _bitrate(audio, trans, src.codec_context.bit_rate, "Audio")
+        bitrate = _bitrate(audio.bitrate, trans.audio_bitrate, src.codec_context.bit_rate, "Audio")
         if bitrate and key not in ("flac", "pcm_s16le"):
             cc.bit_rate = int(bitrate * 1000)
         self.resampler = Resampler(cc.format, cc.layout, self.rate)
@@ -493,73 +487,69 @@ def _later(writer: Writer | None, fn: Callable[..., None], *args: Any) -> None:
         writer.submit(fn, *args)
 
 
-def _frame_rate(video: dict[str, Any], trans: dict[str, Any], src: av.VideoStream) -> Fraction:
+def _frame_rate(video: Video, cap: SourceCap, src: av.VideoStream) -> Fraction:
     source = Fraction(src.average_rate or src.guessed_rate or src.base_rate or 25).limit_denominator(1001)
     if not 0 < source <= 240:  # limited first: a damaged header's 1/5000 fps would become 0
         source = Fraction(25)  # a broken header; CFR at a usual rate beats millions of dupes
-    wanted = num(video, "Fps")
+    wanted = video.fps
     if not wanted:
         return source
     rate = Fraction(min(wanted, 60.0)).limit_denominator(1001)  # CI clamps above 60
-    if flag(trans, "IsCheckVideoFps") and rate > source:
-        if text(trans, "VideoFpsAdjMethod", "0") == "1":
+    if cap.on and rate > source:
+        if cap.refuse:
             raise JobFailed(Failure.INVALID_ARGUMENT, f"{WHERE}.Video.Fps {wanted:g} is above the "
                             f"source frame rate {float(source):.3f}")
         return source
     return rate
 
 
-def _frame_size(video: dict[str, Any], trans: dict[str, Any], shown: tuple[float, float]) -> tuple[int, int]:
+def _frame_size(video: Video, cap: SourceCap, shown: tuple[float, float]) -> tuple[int, int]:
     """The size the picture (`shown` display pixels: upright, cropped and turned) is scaled to."""
-    size = fit_size(*shown, num(video, "Width"), num(video, "Height"))
+    size = fit_size(*shown, video.width, video.height)
     source = fit_size(*shown, None, None)
-    if flag(trans, "IsCheckReso") and (size[0] > source[0] or size[1] > source[1]):
-        if text(trans, "ResoAdjMethod", "0") == "1":
+    if cap.on and (size[0] > source[0] or size[1] > source[1]):
+        if cap.refuse:
             raise JobFailed(Failure.INVALID_ARGUMENT, f"{WHERE}.Video size {size[0]}x{size[1]} is above "
                             f"the source resolution {source[0]}x{source[1]}")
         return source
     return size
 
 
-def _bitrate(params: dict[str, Any], trans: dict[str, Any], source_bps: int | None,
-             kind: str) -> float | None:
+def _bitrate(wanted: float | None, cap: SourceCap, source_bps: int | None, kind: str) -> float | None:
     """Requested kbps; with IsCheck<kind>Bitrate, a request above the source is capped or fails."""
-    if text(params, "Bitrate").lower() == "auto":
-        return None
-    wanted = num(params, "Bitrate")
-    if not wanted or not flag(trans, f"IsCheck{kind}Bitrate") or not source_bps:
+    if not wanted or not cap.on or not source_bps:
         return wanted
     if wanted * 1000 <= source_bps:
         return wanted
-    if text(trans, f"{kind}BitrateAdjMethod", "0") == "1":
+    if cap.refuse:
         raise JobFailed(Failure.INVALID_ARGUMENT, f"{WHERE}.{kind}.Bitrate {wanted:g} is above the "
                         f"source bitrate {source_bps / 1000:.0f} kbps")
     return source_bps / 1000
 
 
-def _channels(key: str, audio: dict[str, Any], src: av.AudioStream) -> int:
-    wanted = int(num(audio, "Channels") or src.codec_context.channels or 2)
+def _channels(key: str, audio: Audio, src: av.AudioStream) -> int:
+    wanted = int(audio.channels or src.codec_context.channels or 2)
     if key == "vorbis":
         return 2  # FFmpeg's native Vorbis encoder is stereo only
     return min(wanted, 2) if key in _STEREO_MAX else min(wanted, 8)
 
 
-def _video_options(key: str, video: dict[str, Any], trans: dict[str, Any], src: av.VideoStream,
-                   lane: VideoLane) -> dict[str, str]:
-    bitrate = _bitrate(video, trans, src.codec_context.bit_rate, "Video")
-    crf = num(video, "Crf")
+def _video_options(video: Video, cap: SourceCap, src: av.VideoStream, lane: VideoLane) -> dict[str, str]:
+    key = video.codec
+    bitrate = _bitrate(video.bitrate, cap, src.codec_context.bit_rate, "Video")
+    crf = video.crf
     opts: dict[str, str] = {}
     if crf or not bitrate:
         opts["crf"] = f"{crf or 25:g}"  # CI: Crf wins over Bitrate; 25 when neither is set
     else:
         opts["b"] = f"{bitrate:g}k"
-    if num(video, "Gop"):
-        opts["g"] = str(int(num(video, "Gop") or 0))
+    if video.gop:
+        opts["g"] = str(int(video.gop))
     if key in ("h264", "h265", "av1"):  # VBV does not apply to VP8/VP9 in CI
-        for name in ("Maxrate", "Bufsize"):
-            if num(video, name):
-                opts[name.lower()] = f"{num(video, name):g}k"
-    opts.update(_codec_options(key, text(video, "Preset"), text(video, "Profile", "high").lower(), lane))
+        for name, value in (("maxrate", video.maxrate), ("bufsize", video.bufsize)):
+            if value:
+                opts[name] = f"{value:g}k"
+    opts.update(_codec_options(key, video.preset, video.profile, lane))
     if key in ("vp8", "vp9") and "crf" in opts:
         # libvpx reads crf as a quality floor under a bitrate: none (VP9) or a generous cap (VP8)
         opts["b"] = "0" if key == "vp9" else str(int(lane.size[0] * lane.size[1] * lane.rate))

@@ -40,7 +40,6 @@ from av.container import OutputContainer
 from ..domain.failures import Failure
 from ..errors import JobFailed
 
-MODE = "TSC"
 PROBES = 3
 TUNED = {"preset": "slower", "tune": "ssim",
          "x264-params": "bframes=5:trellis=2:stitchable=1"}
@@ -51,11 +50,6 @@ _CUT_SCORE = 8.0     # scene-change score (0..100, as FFmpeg's scdet) that ends 
 _MAX_BYTES = 256 << 20  # frames held for one scene at most
 _PLAIN = av.video.frame.PictureType.NONE
 Luma = np.ndarray[Any, np.dtype[np.float32]]
-
-
-def requested(trans: dict[str, Any]) -> bool:
-    """Whether TransConfig asks for TSC."""
-    return str(trans.get("TranscodeMode") or "").strip().upper() == MODE
 
 
 def tuned(plain: dict[str, str]) -> dict[str, str]:

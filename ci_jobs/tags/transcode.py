@@ -1,81 +1,117 @@
-"""Transcode: the Tag's spec and its submit-time rules, extras included (watermarks, RemoveWatermark,
-Subtitles, AudioMix, TSC), and the parsed Video.Crop and Video.Pad. The media driver is `media.transcode`.
-
-CI lists Video.Crop and Video.Pad only in its SDK models, as strings; ci-jobs reads them as
-FFmpeg's crop and pad filters take plain numbers: Crop `w:h[:x:y]`, Pad `w:h[:x:y[:color]]`.
+"""Transcode: the Tag's spec, its submit-time rules, extras included (watermarks, RemoveWatermark,
+Subtitles, AudioMix, TSC), and its typed operation (`TranscodeOp`). The media driver is `media.transcode`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidArgument
-from ..mediarules import ContainerSpec, container, flag, num, parse_color, section, text, video_codec
+from ..mediarules import ContainerSpec, container, flag, num, object_key, parse_color, section, text, video_codec
 from . import watermark
+from .output import Output, parse_output
 from .rules import choice, color, many, number_range, time_interval, window
 from .spec import Role, TagSpec, TemplateKind
-from .streams import check_audio, check_video
+from .streams import (
+    SEGMENT_SECONDS,
+    Audio,
+    TimeInterval,
+    TransConfig,
+    Video,
+    check_audio,
+    check_video,
+    crop,
+    pad,
+    parse_audio,
+    parse_interval,
+    parse_trans,
+    parse_video,
+)
 
 TRANSCODE_MODES = ("Normal", "TSC")
 _EMBED_EXTS = ("mp4", "mkv")
-_NUMBERS = re.compile(r"\d{1,5}")
-_MAX_SIDE = 4096  # CI's largest Width/Height
+WHERE = "Request.Operation.Transcode"
 
 
 @dataclass(frozen=True)
-class Crop:
-    """Video.Crop: the `width` x `height` area at (x, y) of the upright source picture (centred: None)."""
+class Subtitle:
+    """One Subtitles.Subtitle: a subtitle file, muxed as a stream (Embed) or burnt in with this style."""
 
-    width: int
-    height: int
-    x: int | None = None
-    y: int | None = None
+    url: str
+    key: str                          # the object key the runner fetched it under
+    embed: bool = False
+    font_type: str = ""
+    font_size: float | None = None    # None: from the frame height
+    color: tuple[int, int, int] = (255, 255, 255)
+    outline: tuple[int, int, int] = (0, 0, 0)
+    vmargin: float | None = None      # pixels above the bottom edge; None: from the frame height
 
 
 @dataclass(frozen=True)
-class Pad:
-    """Video.Pad: a `width` x `height` canvas of `color` with the picture at (x, y) (centred: None)."""
+class AudioMix:
+    """One AudioMix or AudioMixArray element: a background track and how it lies under the output."""
 
-    width: int
-    height: int
-    x: int | None = None
-    y: int | None = None
-    color: tuple[int, int, int] = (0, 0, 0)
-
-
-def crop(video: Mapping[str, Any], where: str) -> Crop | None:
-    """Parse Video.Crop `w:h[:x:y]` (pixels of the upright source); None when absent."""
-    raw = text(video, "Crop")
-    if not raw:
-        return None
-    parts = raw.split(":")
-    if len(parts) not in (2, 4) or not all(_NUMBERS.fullmatch(p) for p in parts) or not all(int(p) for p in parts[:2]):
-        raise InvalidArgument(f"{where}.Crop {raw} must be w:h or w:h:x:y in whole pixels (w, h above 0), "
-                              "e.g. 640:360:0:60")
-    values = [int(p) for p in parts]
-    x, y = values[2:] if len(values) == 4 else (None, None)
-    return Crop(values[0], values[1], x, y)
+    url: str
+    key: str              # the object key the runner fetched it under
+    repeat: bool = True   # MixMode Repeat (loop the track), not Once
+    replace: bool = False  # drop the input's own audio
+    fade_in: float = 0.0   # seconds of EffectConfig's start fade-in (0: none)
+    fade_out: float = 0.0  # seconds of its end fade-out
+    seam: float = 0.0      # seconds of its fade at each loop seam (EnableBgmFade)
 
 
-def pad(video: Mapping[str, Any], where: str) -> Pad | None:
-    """Parse Video.Pad `w:h[:x:y[:color]]` (the output canvas; black by default); None when absent."""
-    raw = text(video, "Pad")
-    if not raw:
-        return None
-    parts = raw.split(":")
-    numbers, color = (parts[:4], parts[4]) if len(parts) == 5 else (parts, "black")
-    rgb = parse_color(color)
-    if len(numbers) not in (2, 4) or not all(_NUMBERS.fullmatch(p) for p in numbers) or rgb is None:
-        raise InvalidArgument(f"{where}.Pad {raw} must be w:h, w:h:x:y or w:h:x:y:color in whole pixels "
-                              "and an FFmpeg colour, e.g. 1280:720:0:60:black")
-    values = [int(p) for p in numbers]
-    if not all(2 <= v <= _MAX_SIDE and v % 2 == 0 for v in values[:2]):
-        raise InvalidArgument(f"{where}.Pad {raw}: w and h must be even and within [2, {_MAX_SIDE}]")
-    x, y = values[2:] if len(values) == 4 else (None, None)
-    return Pad(values[0], values[1], x, y, rgb)
+@dataclass(frozen=True)
+class TranscodeOp:
+    """A Transcode job's typed operation: what its driver reads."""
+
+    container: ContainerSpec
+    video: Video | None          # None: no video in the output (Video.Remove, or an audio-only container)
+    audio: Audio | None          # None: Audio.Remove
+    trans: TransConfig = TransConfig()
+    interval: TimeInterval = TimeInterval()
+    segment_seconds: float = SEGMENT_SECONDS  # HLS/DASH: Container.ClipConfig.Duration, else Video.HlsTsTime
+    audio_mix: tuple[AudioMix, ...] = ()      # AudioMix, then AudioMixArray
+    subtitles: tuple[Subtitle, ...] = ()
+    marks: watermark.Marks = watermark.Marks()
+    output: Output = Output()
+
+
+def parse(op: Mapping[str, Any]) -> TranscodeOp:
+    """The typed operation of a checked Transcode Operation."""
+    params = section(op, "Transcode")
+    spec = container(text(section(params, "Container"), "Format", "mp4"))
+    seconds = (num(section(section(params, "Container"), "ClipConfig"), "Duration")
+               or num(section(params, "Video"), "HlsTsTime") or SEGMENT_SECONDS)
+    return TranscodeOp(spec, parse_video(params, spec, f"{WHERE}.Video"), parse_audio(params, spec),
+                       parse_trans(params), parse_interval(params), seconds, _mixes(params),
+                       tuple(_subtitle(s) for s in many(section(op, "Subtitles").get("Subtitle"))),
+                       watermark.parse_marks(op), parse_output(op))
+
+
+def _subtitle(sub: Mapping[str, Any]) -> Subtitle:
+    url = text(sub, "Url")
+    return Subtitle(url, object_key(url), flag(sub, "Embed"), text(sub, "FontType"), num(sub, "FontSize"),
+                    parse_color(text(sub, "FontColor", "0xFFFFFF")) or (255, 255, 255),
+                    parse_color(text(sub, "OutlineColor", "0x000000")) or (0, 0, 0), num(sub, "VMargin"))
+
+
+def _mixes(params: Mapping[str, Any]) -> tuple[AudioMix, ...]:
+    mixes = many(params.get("AudioMix")) + many(params.get("AudioMixArray"))
+    return tuple(_mix(m) for m in mixes)
+
+
+def _mix(mix: Mapping[str, Any]) -> AudioMix:
+    effect = section(mix, "EffectConfig")
+
+    def seconds(enable: str, key: str) -> float:
+        return (num(effect, key, 0.0) or 0.0) if flag(effect, enable) else 0.0
+
+    url = text(mix, "AudioSource")
+    return AudioMix(url, object_key(url), text(mix, "MixMode", "Repeat").lower() != "once", flag(mix, "Replace"),
+                    seconds("EnableStartFadein", "StartFadeinTime"), seconds("EnableEndFadeout", "EndFadeoutTime"),
+                    seconds("EnableBgmFade", "BgmFadeTime"))
 
 
 def check(op: Mapping[str, Any], params: dict[str, Any], where: str) -> None:
@@ -195,7 +231,7 @@ def references(op: Mapping[str, Any]) -> list[str]:
 
 
 SPEC = TagSpec(
-    name="Transcode", container="Transcode", driver="transcode", check=check, extras=check_extras,
+    name="Transcode", container="Transcode", driver="transcode", check=check, parse=parse, extras=check_extras,
     template=TemplateKind(("Container", "Video", "Audio", "TimeInterval", "TransConfig", "AudioMix",
                            "AudioMixArray"), "TransTpl", "Transcode", False, job_tag="Transcode"),
     output_ext=output_ext, references=references,
