@@ -12,8 +12,7 @@ from av.filter.context import FilterContext
 
 from ..domain.failures import Failure
 from ..errors import JobFailed
-from ..mediarules import flag, num, section, text
-from ..tags.watermark import parse_marks
+from ..tags.animation import AnimationOp, Video
 from . import OutputFile, Progress, Result, Task, watermark
 from .common import (
     Chain,
@@ -29,7 +28,7 @@ from .common import (
     seek,
     turn,
     upright,
-    window,
+    window_of,
 )
 from .mediainfo import probe
 
@@ -42,29 +41,26 @@ _PALETTES = {
 
 
 def run(task: Task, progress: Progress) -> Result:
-    """Render the animation described by Request.Operation.Animation from `task.inputs[0]`."""
-    params = section(task.op, "Animation")
-    fmt = text(section(params, "Container"), "Format", "gif").lower()
-    ext = "webp" if fmt == "webp" else "gif"
-    name = f"animation.{ext}"
+    """Render the animation the typed Animation operation (`task.op`) describes from `task.inputs[0]`."""
+    op: AnimationOp = task.op
+    name = f"animation.{op.ext}"
     path = os.path.join(task.outdir, name)
     progress(0.0)
     with open_input(task.inputs[0]) as inp:
         vin = picture_stream(inp, "animate")
         total = duration(inp)
-        win = window(params, total, WHERE)
-        video = section(params, "Video")
+        win = window_of(op.start, op.end, total, f"{WHERE}.TimeInterval.Start")
         degrees = upright(inp, vin)
-        picker = Picker(video, vin)
-        with av.open(path, "w", format=ext, container_options={"loop": "0"}) as out:
-            writer = Writer(out, fmt, video, vin, picker.rate, degrees)
-            if parse_marks(task.op):
-                writer.decorator = watermark.decorator(parse_marks(task.op), task.objects, writer.size,
+        picker = Picker(op.video, vin)
+        with av.open(path, "w", format=op.ext, container_options={"loop": "0"}) as out:
+            writer = Writer(out, op.format, op.video, vin, picker.rate, degrees)
+            if op.marks:
+                writer.decorator = watermark.decorator(op.marks, task.objects, writer.size,
                                                        fit(vin, None, None, degrees))
             seek(inp, vin, win.start)
             _pump(inp, vin, win, picker, writer, Ticker(progress, win.length(total)))
     progress(100.0)
-    return Result((OutputFile(name),), ext, probe(path))
+    return Result((OutputFile(name),), op.ext, probe(path))
 
 
 def _pump(inp: Any, vin: av.VideoStream, win: Window, picker: Picker, writer: Writer,
@@ -89,17 +85,17 @@ class Picker:
     """Chooses frames (AnimateFramesPerSecond > AnimateOnlyKeepKeyFrame >
     AnimateTimeIntervalOfFrame) and gives each kept frame its playback slot at `rate`."""
 
-    def __init__(self, video: dict[str, Any], vin: av.VideoStream) -> None:
+    def __init__(self, video: Video, vin: av.VideoStream) -> None:
         # A damaged header's rate may be so low (1/5000 fps) that limiting it leaves 0.
         source = Fraction(vin.average_rate or vin.guessed_rate or 25).limit_denominator(1001) or Fraction(25)
-        fps = num(video, "Fps")
+        fps = video.fps
         self.rate = Fraction(min(fps, 60.0)).limit_denominator(1001) if fps else min(source, Fraction(50))
         self.tolerance = float(1 / source) / 2
-        per_second = num(video, "AnimateFramesPerSecond")
-        self.keyframes = not per_second and flag(video, "AnimateOnlyKeepKeyFrame")
+        per_second = video.frames_per_second
+        self.keyframes = video.keyframes
         if self.keyframes:
             vin.codec_context.skip_frame = "NONKEY"  # the decoder hands out key frames only
-        every = num(video, "AnimateTimeIntervalOfFrame")
+        every = video.frame_interval
         # Selecting modes play the chosen frames back to back; otherwise keep real time at `rate`.
         self.sequential = bool(per_second or self.keyframes or every)
         step = 1 / per_second if per_second else None if self.keyframes else every
@@ -130,12 +126,12 @@ class Picker:
 class Writer:
     """Scales kept frames and encodes them as GIF (through a palette) or animated WebP."""
 
-    def __init__(self, out: OutputContainer, fmt: str, video: dict[str, Any], vin: av.VideoStream,
+    def __init__(self, out: OutputContainer, fmt: str, video: Video, vin: av.VideoStream,
                  rate: Fraction, degrees: int) -> None:
         self.out, self.fmt, self.vin, self.degrees = out, fmt, vin, degrees
-        self.size = fit(vin, num(video, "Width"), num(video, "Height"), degrees)
+        self.size = fit(vin, video.width, video.height, degrees)
         codec = "libwebp_anim" if fmt == "webp" else "gif"
-        options = {"quality": f"{num(video, 'Quality', 75):g}"} if fmt == "webp" else {}
+        options = {"quality": f"{video.quality:g}"} if fmt == "webp" else {}
         self.stream = cast(av.VideoStream, out.add_stream(codec, rate=rate, options=options))
         self.stream.width, self.stream.height = self.size
         self.stream.pix_fmt = "yuv420p" if fmt == "webp" else "pal8"

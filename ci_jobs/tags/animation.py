@@ -3,13 +3,61 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidArgument
-from ..mediarules import num, section, text
+from ..mediarules import flag, num, section, text
 from . import watermark
+from .output import Output, parse_output
 from .rules import choice, number_range, size, time_interval
 from .spec import TagSpec, TemplateKind
+from .watermark import Marks, parse_marks
+
+
+@dataclass(frozen=True)
+class Video:
+    """Animation.Video: the picture size, the playback rate, which frames are kept and the WebP quality."""
+
+    width: float | None = None              # None or 0: follow the source (keeping the aspect when one is given)
+    height: float | None = None
+    fps: float | None = None                # Fps: playback rate (None: the source's)
+    frames_per_second: float | None = None  # AnimateFramesPerSecond: keep this many frames a second
+    keyframes: bool = False                 # AnimateOnlyKeepKeyFrame, unless AnimateFramesPerSecond is given
+    frame_interval: float | None = None     # AnimateTimeIntervalOfFrame: keep one frame every this many seconds
+    quality: float = 75.0                   # Quality of an animated WebP
+
+
+@dataclass(frozen=True)
+class AnimationOp:
+    """A checked Animation operation: the format, the frames and the stretch of the input, [start, end) seconds."""
+
+    format: str = "gif"       # Container.Format, lower-cased: gif, hgif or webp
+    video: Video = Video()
+    start: float = 0.0        # TimeInterval.Start
+    end: float | None = None  # Start + TimeInterval.Duration (None: to the end)
+    output: Output = Output()
+    marks: Marks = Marks()
+
+    @property
+    def ext(self) -> str:
+        """`${ext}`: gif or webp."""
+        return "webp" if self.format == "webp" else "gif"
+
+
+def parse(op: Mapping[str, Any]) -> AnimationOp:
+    """The typed Animation operation of a checked Operation, its defaults resolved."""
+    params = section(op, "Animation")
+    video = section(params, "Video")
+    per_second = num(video, "AnimateFramesPerSecond")
+    interval = section(params, "TimeInterval")
+    start, span = num(interval, "Start", 0.0) or 0.0, num(interval, "Duration")
+    return AnimationOp(
+        text(section(params, "Container"), "Format", "gif").lower(),
+        Video(num(video, "Width"), num(video, "Height"), num(video, "Fps"), per_second,
+              not per_second and flag(video, "AnimateOnlyKeepKeyFrame"), num(video, "AnimateTimeIntervalOfFrame"),
+              num(video, "Quality", 75.0) or 75.0),
+        start, start + span if span else None, parse_output(op), parse_marks(op))
 
 
 def check(op: Mapping[str, Any], params: dict[str, Any], where: str) -> None:
@@ -48,5 +96,5 @@ SPEC = TagSpec(
     name="Animation", container="Animation", driver="animation", check=check, extras=watermark.check_marks,
     template=TemplateKind(("Container", "Video", "TimeInterval"), "TransTpl", "Animation", False,
                           job_tag="Animation", needs_container=True),
-    output_ext=output_ext, references=watermark.images,
+    parse=parse, output_ext=output_ext, references=watermark.images,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import struct
 from collections.abc import Callable
 from typing import Any
@@ -10,8 +11,10 @@ import av
 import numpy as np
 import pytest
 
+from ci_jobs import tags
 from ci_jobs.errors import JobFailed
 from ci_jobs.media import OutputFile
+from ci_jobs.tags.animation import AnimationOp, Video
 
 from .conftest import Outcome, ramp_value, streams
 
@@ -118,3 +121,14 @@ def test_errors(process: Process, ramp: str, clip: Clip) -> None:
     with pytest.raises(JobFailed, match="no video stream") as failed:
         process("Animation", animation(), clip(video=False, seconds=0.5))
     assert failed.value.code == "InvalidInput"
+
+
+def test_the_typed_operation_resolves_defaults_and_pickles() -> None:
+    op = tags.parse("Animation", animation("webp", "webp", Start="1", Duration="2", AnimateFramesPerSecond="5",
+                                           AnimateOnlyKeepKeyFrame="true"))
+    assert isinstance(op, AnimationOp) and pickle.loads(pickle.dumps(op)) == op
+    assert (op.format, op.ext, op.start, op.end) == ("webp", "webp", 1.0, 3.0)
+    assert op.video == Video(frames_per_second=5.0, keyframes=False, quality=75.0)  # the rate wins over key frames
+    plain = tags.parse("Animation", animation("hgif", AnimateOnlyKeepKeyFrame="true"))
+    assert (plain.ext, plain.start, plain.end, plain.video.keyframes) == ("gif", 0.0, None, True)
+    assert plain.output.object == "a.${ext}" and not plain.marks
