@@ -21,9 +21,10 @@ from av.stream import Stream
 
 from ..domain.failures import Failure
 from ..errors import JobFailed
-from ..mediarules import PACKAGED, SEGMENT_AUDIO_ONLY, SEGMENT_FORMATS, flag, num, section, text
+from ..mediarules import SEGMENT_AUDIO_ONLY
+from ..tags.segment import SegmentOp
 from . import OutputFile, Progress, Result, Task
-from .common import Monotonic, Ticker, bad_input, copyable, demuxed, duration, open_input, origin, seek
+from .common import Monotonic, Ticker, bad_input, check_start, copyable, demuxed, duration, open_input, origin, seek
 from .mediainfo import probe
 from .streaming import SEGMENT_SECONDS, Package, finish, open_dash, open_hls, stem
 
@@ -42,39 +43,35 @@ class Span:
 
 
 def run(task: Task, progress: Progress) -> Result:
-    """Remux `task.inputs[0]` as Request.Operation.Segment asks; return the files and MediaInfo."""
-    params = section(task.op, "Segment")
-    fmt = text(params, "Format").lower()
-    muxer, ext = SEGMENT_FORMATS[fmt]
-    split = num(params, "Duration")
+    """Remux `task.inputs[0]` as the typed Segment operation (`task.op`) asks; return the files and MediaInfo."""
+    op: SegmentOp = task.op
     progress(0.0)
     with open_input(task.inputs[0]) as inp:
-        streams = _streams(inp, fmt, num(params, "TranscodeIndex"))
-        span = _span(inp, params)
+        streams = _streams(inp, op.format, op.transcode_index)
+        span = _span(inp, op)
         ticker = Ticker(progress, None if span.total is None else (span.end or span.total) - span.start)
-        if fmt in PACKAGED:
-            package = _open_package(task, params, fmt, ext)
+        if op.packaged:
+            package = _open_package(task, op)
             _package(package, inp, streams, span, ticker)
             files, info = finish(package)
         else:
-            cuts = _cuts(task.inputs[0], streams[0].index, span, split) if split else None
-            files = _pieces(task.outdir, muxer, ext, inp, streams, span, cuts, ticker)
+            cuts = _cuts(task.inputs[0], streams[0].index, span, op.duration) if op.duration else None
+            files = _pieces(task.outdir, op.muxer, op.ext, inp, streams, span, cuts, ticker)
             info = probe(os.path.join(task.outdir, files[0].name))
     progress(100.0)
-    return Result(files, ext, info)
+    return Result(files, op.ext, info)
 
 
-def _open_package(task: Task, params: dict[str, Any], fmt: str, ext: str) -> Package:
+def _open_package(task: Task, op: SegmentOp) -> Package:
     """The HLS or DASH muxer; segments last Duration seconds (CI's 5 when it is not given)."""
-    seconds = num(params, "Duration") or SEGMENT_SECONDS
-    if fmt == "dash":
-        return open_dash(task.outdir, stem(task, text(section(task.op, "Output"), "Object"), ext), seconds)
-    encrypt = section(params, "HlsEncrypt")
-    name = stem(task, text(section(task.op, "Output"), "Object"), ext)
-    return open_hls(task.outdir, name, seconds, text(encrypt, "UriKey") if flag(encrypt, "IsHlsEncrypt") else None)
+    seconds = op.duration or SEGMENT_SECONDS
+    name = stem(task, op.output.object, op.ext)
+    if op.format == "dash":
+        return open_dash(task.outdir, name, seconds)
+    return open_hls(task.outdir, name, seconds, op.encrypt)
 
 
-def _streams(inp: InputContainer, fmt: str, index: float | None) -> list[Stream]:
+def _streams(inp: InputContainer, fmt: str, index: int | None) -> list[Stream]:
     """The streams to copy, lead stream first: video and audio, or the audio alone."""
     video = _pick(inp.streams.video, index)
     audio = _pick(inp.streams.audio, index)
@@ -92,22 +89,18 @@ def _streams(inp: InputContainer, fmt: str, index: float | None) -> list[Stream]
     return [copyable(s) for s in chosen]
 
 
-def _pick(streams: Any, index: float | None) -> Stream | None:
+def _pick(streams: Any, index: int | None) -> Stream | None:
     """TranscodeIndex if it names one of `streams`, else the first (cover pictures never count)."""
     usable = [s for s in streams if not s.disposition & av.stream.Disposition.attached_pic]
-    chosen = [s for s in usable if index is not None and s.index == int(index)]
+    chosen = [s for s in usable if index is not None and s.index == index]
     found: Stream | None = (chosen or usable or [None])[0]
     return found
 
 
-def _span(inp: InputContainer, params: dict[str, Any]) -> Span:
+def _span(inp: InputContainer, op: SegmentOp) -> Span:
     total = duration(inp)
-    start = num(params, "StartTime", 0.0) or 0.0
-    end = num(params, "EndTime")
-    if total is not None and start >= total > 0:
-        raise JobFailed(Failure.INVALID_ARGUMENT,
-                        f"{WHERE}.StartTime {start:g} is beyond the media duration {total:.3f}")
-    return Span(start, end, total)
+    check_start(op.start, total, f"{WHERE}.StartTime")
+    return Span(op.start, op.end, total)
 
 
 def _packets(inp: InputContainer, streams: list[Stream], span: Span) -> Iterator[tuple[av.Packet[Any], float]]:

@@ -4,14 +4,57 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidArgument
 from ..mediarules import PACKAGED, SEGMENT_FORMATS, flag, num, section, text
 from ..wildcards import has_number
 from . import watermark
+from .output import Output, parse_output
 from .rules import choice, number_range, window
 from .spec import Lane, Role, TagSpec, TemplateKind
+from .watermark import Marks, parse_marks
+
+
+@dataclass(frozen=True)
+class SegmentOp:
+    """A checked Segment operation: the format, the piece length, the stream to copy, the window and HLS encryption."""
+
+    format: str = "mp4"                 # Format, lower-cased: a SEGMENT_FORMATS key
+    duration: float | None = None       # Duration seconds: pieces (None: one file) or HLS/DASH segments
+    transcode_index: int | None = None  # TranscodeIndex: the stream index to copy of each type
+    start: float = 0.0                  # StartTime seconds
+    end: float | None = None            # EndTime seconds (None: to the end)
+    encrypt: str | None = None          # IsHlsEncrypt: the key URI the playlist names (UriKey, '' = the key file)
+    output: Output = Output()
+    marks: Marks = Marks()              # accepted by the Tag, not drawn: Segment copies packets
+
+    @property
+    def packaged(self) -> bool:
+        """Whether the output is an HLS/DASH package rather than pieces."""
+        return self.format in PACKAGED
+
+    @property
+    def muxer(self) -> str:
+        """The FFmpeg muxer of the pieces."""
+        return SEGMENT_FORMATS[self.format][0]
+
+    @property
+    def ext(self) -> str:
+        """`${ext}`: the extension of the segment format."""
+        return SEGMENT_FORMATS[self.format][1]
+
+
+def parse(op: Mapping[str, Any]) -> SegmentOp:
+    """The typed Segment operation of a checked Operation."""
+    params = section(op, "Segment")
+    index = num(params, "TranscodeIndex")
+    encrypt = section(params, "HlsEncrypt")
+    return SegmentOp(text(params, "Format").lower(), num(params, "Duration"), None if index is None else int(index),
+                     num(params, "StartTime", 0.0) or 0.0, num(params, "EndTime"),
+                     text(encrypt, "UriKey") if flag(encrypt, "IsHlsEncrypt") else None,
+                     parse_output(op), parse_marks(op))
 
 
 def check(op: Mapping[str, Any], params: dict[str, Any], where: str) -> None:
@@ -44,6 +87,6 @@ def output_ext(op: Mapping[str, Any]) -> str:
 SPEC = TagSpec(
     name="Segment", container="Segment", driver="segment", check=check, extras=watermark.check_marks,
     lane=Lane.FAST, template=TemplateKind(("Segment",), "Segment", "Segment", True, job_tag="Segment"),
-    output_ext=output_ext, references=watermark.images,
+    parse=parse, output_ext=output_ext, references=watermark.images,
     roles={"main": Role(), "segment": Role(beside="main")},
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -12,8 +13,10 @@ import av
 import pytest
 from Crypto.Cipher import AES  # pycryptodome, installed with the COS SDK: tests only
 
+from ci_jobs import tags
 from ci_jobs.errors import JobFailed
 from ci_jobs.media import OutputFile
+from ci_jobs.tags.segment import SegmentOp
 
 from .conftest import Outcome, make_clip
 
@@ -231,3 +234,16 @@ def test_dash_manifest_and_segments(process: Process, long_clip: str) -> None:
     (out.outdir / "joined.mp4").write_bytes(video)
     assert frames(str(out.outdir / "joined.mp4"))["video"] == 120
     assert float(out.result.media_info["Format"]["Duration"]) == pytest.approx(12.0, abs=0.1)
+
+
+def test_the_typed_operation_resolves_its_values_and_pickles() -> None:
+    op = tags.parse("Segment", segment("M3U8", Duration="6", TranscodeIndex="1", StartTime="2", EndTime="9",
+                                       HlsEncrypt={"IsHlsEncrypt": "true", "UriKey": " https://k.example/key "}))
+    assert isinstance(op, SegmentOp) and pickle.loads(pickle.dumps(op)) == op
+    assert (op.format, op.duration, op.transcode_index, op.start, op.end) == ("m3u8", 6.0, 1, 2.0, 9.0)
+    assert (op.packaged, op.ext, op.encrypt, op.output.object) == (True, "m3u8", "https://k.example/key",
+                                                                   "out/clip.${ext}")
+    plain = tags.parse("Segment", segment("mkv", HlsEncrypt={"UriKey": "k"}))
+    assert (plain.packaged, plain.muxer, plain.ext) == (False, "matroska", "mkv")
+    assert (plain.duration, plain.transcode_index, plain.start, plain.end) == (None, None, 0.0, None)
+    assert plain.encrypt is None
