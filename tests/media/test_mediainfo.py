@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 from collections.abc import Callable
@@ -11,10 +12,12 @@ from typing import Any
 import av
 import pytest
 
+from ci_jobs import tags
 from ci_jobs.engine.dispatch import MODULES, run
 from ci_jobs.errors import JobFailed
 from ci_jobs.media.mediainfo import probe
 from ci_jobs.tags import REGISTRY
+from ci_jobs.tags.mediainfo import MediaInfoOp
 
 from ..tasks import make_task
 from .conftest import Outcome
@@ -101,3 +104,8 @@ def test_unexpected_errors_become_internal_errors(tmp_path: Any, clip: Clip, mon
 def test_importing_media_does_not_load_av() -> None:
     code = "import sys, ci_jobs.media, ci_jobs.mediarules; assert 'av' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_typed_operation_is_empty_and_pickles() -> None:
+    op = tags.parse("MediaInfo", {"MediaInfo": {}})
+    assert op == MediaInfoOp() and pickle.loads(pickle.dumps(op)) == op
