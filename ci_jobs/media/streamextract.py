@@ -45,7 +45,7 @@ from av.stream import Stream
 
 from ..domain.failures import Failure
 from ..errors import JobFailed
-from ..tags.streamextract import BOXES, DEFAULTS, FALLBACK, Box, Entry, entries, extension
+from ..tags.streamextract import BOXES, DEFAULTS, FALLBACK, Box, Entry, StreamExtractOp, extension
 from . import OutputFile, Progress, Result, Task
 from .common import Ticker, bad_input, demuxed, duration, open_input, origin
 from .mediainfo import probe
@@ -55,7 +55,8 @@ _FASTSTART = ("mp4", "mov", "ipod")  # moov first: the file plays while it downl
 
 def run(task: Task, progress: Progress) -> Result:
     """Copy each Output.StreamExtract stream of `task.inputs[0]` into its own file; return them and MediaInfo."""
-    wanted = entries(task.op)
+    op: StreamExtractOp = task.op
+    wanted = op.entries
     progress(0.0)
     with open_input(task.inputs[0]) as inp, contextlib.ExitStack() as stack:
         zero = origin(inp)

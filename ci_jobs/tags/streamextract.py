@@ -79,6 +79,18 @@ class Entry:
         return int(self.raw_index) if _WHOLE.fullmatch(self.raw_index) else -1
 
 
+@dataclass(frozen=True)
+class StreamExtractOp:
+    """A checked StreamExtract operation: the streams to copy, each into its own object, in document order."""
+
+    entries: tuple[Entry, ...] = ()
+
+
+def parse(op: Mapping[str, Any]) -> StreamExtractOp:
+    """The typed StreamExtract operation of a checked Operation."""
+    return StreamExtractOp(tuple(entries(op)))
+
+
 def entries(op: Mapping[str, Any]) -> list[Entry]:
     """The StreamExtract entries of an Operation, in document order."""
     items = many(section(op, "Output").get("StreamExtract"))
@@ -137,6 +149,6 @@ def output_ext(op: Mapping[str, Any]) -> str:
 
 
 SPEC = TagSpec(
-    name="StreamExtract", container="Output", driver="streamextract", check=check, lane=Lane.FAST,
+    name="StreamExtract", container="Output", driver="streamextract", check=check, parse=parse, lane=Lane.FAST,
     output_ext=output_ext, roles={"stream": Role(per_file=True)},
 )

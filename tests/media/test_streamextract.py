@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -10,10 +11,11 @@ from typing import Any
 import av
 import pytest
 
+from ci_jobs import tags
 from ci_jobs.errors import JobFailed
 from ci_jobs.media import OutputFile
 from ci_jobs.media import streamextract as driver
-from ci_jobs.tags.streamextract import BOXES, DEFAULTS, FALLBACK
+from ci_jobs.tags.streamextract import BOXES, DEFAULTS, FALLBACK, Entry, StreamExtractOp
 
 from .conftest import Outcome, make_clip
 
@@ -184,3 +186,10 @@ def _remux(src: str, dst: Path, fmt: str, offset: float) -> str:
             packet.stream = copies[packet.stream_index]
             out.mux(packet)
     return str(dst)
+
+
+def test_the_typed_operation_lists_the_entries_and_pickles() -> None:
+    op = tags.parse("StreamExtract", extract((1, "a/${Number}.${ext}"), (0, "v.mkv")))
+    assert isinstance(op, StreamExtractOp) and pickle.loads(pickle.dumps(op)) == op
+    where = "Request.Operation.Output.StreamExtract"
+    assert op.entries == (Entry("1", "a/${Number}.${ext}", f"{where}[0]"), Entry("0", "v.mkv", f"{where}[1]"))
