@@ -12,17 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
 
 import av
 import numpy as np
 from av.container import InputContainer
 
-from ..mediarules import num, text
+from ..tags.concat import SceneChange
 from .common import Chain, Filters, Resampler, resize, turn, upright
 from .transcode import AudioLane, VideoLane
 
-DEFAULT_TRANSITION = 3.0  # seconds: CI's SceneChangeInfo.Time default
 _EPS = 1e-3
 
 
@@ -44,12 +42,12 @@ class Held:
     audio: np.ndarray | None = None
 
 
-def edges(scene: dict[str, Any], lengths: list[float]) -> list[Edges]:
+def edges(scene: SceneChange, lengths: list[float]) -> list[Edges]:
     """Each piece's Edges for SceneChangeInfo; Time is capped at half the shortest piece."""
-    mode = text(scene, "Mode", "Default").lower()
+    mode = scene.mode
     if mode not in ("fade", "gradient") or len(lengths) < 2:
         return [Edges() for _ in lengths]
-    wanted = num(scene, "Time") or DEFAULT_TRANSITION
+    wanted = scene.time
     last = len(lengths) - 1
     if mode == "fade":  # half of Time on each side: a piece between two junctions is at most all fade
         span = min(wanted, min(lengths))

@@ -39,15 +39,13 @@ from av.stream import Stream
 from .. import mediarules
 from ..domain.failures import Failure
 from ..errors import JobFailed
-from ..mediarules import CONCAT_CONTAINERS, ContainerSpec, flag, fragments, num, object_key, section, text
-from ..tags.streams import parse_audio, parse_video
+from ..mediarules import ContainerSpec
+from ..tags.concat import WHERE, ConcatOp, Fragment
 from . import Progress, Result, Task
 from .blend import AudioFeed, Held, VideoFeed, edges
 from .common import Monotonic, Ticker, decodable, decoded, demuxed, duration, open_input, origin, seek
 from .streaming import SEGMENT_SECONDS, Package, finish, open_hls, stem
 from .transcode import AudioLane, VideoLane
-
-WHERE = "Request.Operation.ConcatTemplate"
 
 
 @dataclass(frozen=True)
@@ -73,48 +71,44 @@ class Source:
 
 def run(task: Task, progress: Progress) -> Result:
     """Join the pieces named by Request.Operation.ConcatTemplate into one output."""
-    params = section(task.op, "ConcatTemplate")
-    spec = CONCAT_CONTAINERS[text(section(params, "Container"), "Format").lower()]
+    op: ConcatOp = task.op
+    spec = op.container
     progress(0.0)
     with ExitStack() as stack:
-        sources = [_open(stack, piece) for piece in order(task, params)]
+        sources = [_open(stack, piece) for piece in order(task, op)]
         ticker = Ticker(progress, sum(s.length for s in sources))
-        package = _output(task, spec)
+        package = _output(task, op)
         stack.callback(package.container.close)  # also on failure; closing twice is harmless
-        if flag(params, "DirectConcat"):
+        if op.direct:
             _copy(package.container, sources, spec, ticker)
         else:
-            _encode(package.container, sources, spec, params, ticker)
+            _encode(package.container, sources, op, ticker)
         files, info = finish(package)
     progress(100.0)
     return Result(files, spec.ext, info)
 
 
-def order(task: Task, params: dict[str, Any]) -> list[Piece]:
+def order(task: Task, op: ConcatOp) -> list[Piece]:
     """The pieces in output order: fragments, with the Input (when given) placed among them."""
-    frags = fragments(params)
-    if frags and all(text(f, "FragmentIndex") for f in frags):
-        frags.sort(key=lambda f: num(f, "FragmentIndex", 0.0) or 0.0)
+    frags = op.fragments
     pieces = [_fragment(task, f, n) for n, f in enumerate(frags, 1)]
     if not task.inputs:
         return pieces
     source = Piece(task.inputs[0], "Request.Input.Object")
-    index = num(params, "Index")
-    if index is not None:
-        at = min(int(index), len(pieces))
+    if op.index is not None:
+        at = min(op.index, len(pieces))
         return [*pieces[:at], source, *pieces[at:]]
-    first = [p for p, f in zip(pieces, frags, strict=True) if text(f, "Mode").lower() == "start"]
-    rest = [p for p, f in zip(pieces, frags, strict=True) if text(f, "Mode").lower() != "start"]
+    first = [p for p, f in zip(pieces, frags, strict=True) if f.before_input]
+    rest = [p for p, f in zip(pieces, frags, strict=True) if not f.before_input]
     return [*first, source, *rest]
 
 
-def _fragment(task: Task, fragment: dict[str, Any], n: int) -> Piece:
-    key = object_key(text(fragment, "Url"))
+def _fragment(task: Task, fragment: Fragment, n: int) -> Piece:
     where = f"{WHERE}.ConcatFragment[{n}]"
-    path = task.objects.get(key)
+    path = task.objects.get(fragment.key)
     if path is None:
-        raise JobFailed(Failure.INPUT_NOT_FOUND, f"The object {key} named by {where}.Url was not fetched")
-    return Piece(path, where, num(fragment, "StartTime", 0.0) or 0.0, num(fragment, "EndTime"))
+        raise JobFailed(Failure.INPUT_NOT_FOUND, f"The object {fragment.key} named by {where}.Url was not fetched")
+    return Piece(path, where, fragment.start, fragment.end)
 
 
 def _open(stack: ExitStack, piece: Piece) -> Source:
@@ -137,9 +131,10 @@ def _open(stack: ExitStack, piece: Piece) -> Source:
     return Source(piece, inp, video, audio, end - piece.start)
 
 
-def _output(task: Task, spec: ContainerSpec) -> Package:
+def _output(task: Task, op: ConcatOp) -> Package:
+    spec = op.container
     if spec.muxer == "hls":
-        return open_hls(task.outdir, stem(task, text(section(task.op, "Output"), "Object"), spec.ext), SEGMENT_SECONDS)
+        return open_hls(task.outdir, stem(task, op.output.object, spec.ext), SEGMENT_SECONDS)
     name = f"concat.{spec.ext}"
     options = {"movflags": "+faststart"} if spec.muxer == "mp4" else {}
     out = av.open(os.path.join(task.outdir, name), "w", format=spec.muxer, container_options=options)
@@ -149,9 +144,8 @@ def _output(task: Task, spec: ContainerSpec) -> Package:
 # --- re-encoding ----------------------------------------------------------------------------
 
 
-def _encode(out: OutputContainer, sources: list[Source], spec: ContainerSpec, params: dict[str, Any],
-            ticker: Ticker) -> None:
-    video, audio = parse_video(params, spec, f"{WHERE}.Video"), parse_audio(params, spec)
+def _encode(out: OutputContainer, sources: list[Source], op: ConcatOp, ticker: Ticker) -> None:
+    spec, video, audio = op.container, op.video, op.audio
     vref = next((s.video for s in sources if s.video is not None), None)
     aref = next((s.audio for s in sources if s.audio is not None), None)
     vlane = alane = None
@@ -165,7 +159,7 @@ def _encode(out: OutputContainer, sources: list[Source], spec: ContainerSpec, pa
                         f"{'audio' if not spec.video else 'video or audio'} stream to keep")
     held = Held()
     offset = 0.0
-    for source, edge in zip(sources, edges(section(params, "SceneChangeInfo"), [s.length for s in sources]),
+    for source, edge in zip(sources, edges(op.scene, [s.length for s in sources]),
                             strict=True):
         feeds: list[VideoFeed | AudioFeed] = []
         if vlane is not None:

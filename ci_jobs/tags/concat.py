@@ -1,21 +1,86 @@
 """Concat: join fragments (bucket objects) in order, re-encoded or packet-copied. Driver: media.concat.
 
 Its parameter container is `ConcatTemplate`, and it needs no Input (the fragments carry the media).
+Its typed operation is `ConcatOp`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidArgument
-from ..mediarules import CONCAT_CONTAINERS, flag, fragments, object_key, section, text, video_codec
+from ..mediarules import CONCAT_CONTAINERS, ContainerSpec, flag, fragments, num, object_key, section, text, video_codec
 from . import watermark
+from .output import Output, parse_output
 from .rules import choice, number_range, window
 from .spec import Role, TagSpec, TemplateKind
-from .streams import check_audio, check_video
+from .streams import Audio, Video, check_audio, check_video, parse_audio, parse_video
 
+WHERE = "Request.Operation.ConcatTemplate"
+DEFAULT_TRANSITION = 3.0  # seconds: CI's SceneChangeInfo.Time default
 _NOT_YET = ("Rotate", "Crop", "Pad")  # Transcode's: the pieces are letterboxed before the lane would turn them
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """One ConcatFragment: a bucket object, the window of it to use, and whether it goes before the Input."""
+
+    url: str
+    key: str                    # the object key the runner fetched it under
+    start: float = 0.0          # StartTime
+    end: float | None = None    # EndTime (None: the object's end)
+    before_input: bool = False  # Mode Start
+
+
+@dataclass(frozen=True)
+class SceneChange:
+    """SceneChangeInfo: how the pieces meet (default: a cut) and the transition's seconds."""
+
+    mode: str = "default"  # lower-case: default, fade or gradient
+    time: float = DEFAULT_TRANSITION
+
+
+@dataclass(frozen=True)
+class ConcatOp:
+    """A Concat job's typed operation: what its driver reads."""
+
+    container: ContainerSpec
+    fragments: tuple[Fragment, ...]  # in output order: by FragmentIndex when every fragment has one
+    video: Video | None              # None: no video in the output (Video.Remove, or an audio-only container)
+    audio: Audio | None              # None: Audio.Remove
+    index: int | None = None         # where the Input goes among the fragments (None: after the Mode=Start ones)
+    direct: bool = False             # DirectConcat: copy packets, no re-encoding
+    scene: SceneChange = SceneChange()
+    marks: watermark.Marks = watermark.Marks()
+    output: Output = Output()
+
+
+def parse(op: Mapping[str, Any]) -> ConcatOp:
+    """The typed operation of a checked Concat Operation."""
+    params = section(op, "ConcatTemplate")
+    fmt = text(section(params, "Container"), "Format").lower()
+    if fmt not in CONCAT_CONTAINERS:
+        raise InvalidArgument(f"{WHERE}.Container.Format is required")
+    spec = CONCAT_CONTAINERS[fmt]
+    frags = fragments(params)
+    if frags and all(text(f, "FragmentIndex") for f in frags):
+        frags.sort(key=lambda f: num(f, "FragmentIndex", 0.0) or 0.0)
+    index = num(params, "Index")
+    scene = section(params, "SceneChangeInfo")
+    # Rotate, Crop and Pad are refused, or ignored by DirectConcat: left unread.
+    video = parse_video(params, spec, f"{WHERE}.Video", geometry=False)
+    return ConcatOp(spec, tuple(_fragment(f) for f in frags), video, parse_audio(params, spec),
+                    None if index is None else int(index), flag(params, "DirectConcat"),
+                    SceneChange(text(scene, "Mode", "Default").lower(), num(scene, "Time") or DEFAULT_TRANSITION),
+                    watermark.parse_marks(op), parse_output(op))
+
+
+def _fragment(fragment: Mapping[str, Any]) -> Fragment:
+    url = text(fragment, "Url")
+    return Fragment(url, object_key(url), num(fragment, "StartTime", 0.0) or 0.0, num(fragment, "EndTime"),
+                    text(fragment, "Mode").lower() == "start")
 
 
 def check(op: Mapping[str, Any], params: dict[str, Any], where: str) -> None:
@@ -66,7 +131,8 @@ def references(op: Mapping[str, Any]) -> list[str]:
 
 
 SPEC = TagSpec(
-    name="Concat", container="ConcatTemplate", driver="concat", check=check, extras=watermark.check_marks,
+    name="Concat", container="ConcatTemplate", driver="concat", check=check, parse=parse,
+    extras=watermark.check_marks,
     template=TemplateKind(("ConcatTemplate",), "ConcatTemplate", "ConcatTemplate", True, job_tag="Concat"),
     needs_input=False, output_ext=output_ext, references=references,
     roles={"main": Role(), "segment": Role(beside="main")},
