@@ -93,17 +93,29 @@ def serve(args: argparse.Namespace) -> int:
 
 
 async def _serve_app(app: Any, settings: config.Settings) -> None:
-    """Serve `app` until SIGINT/SIGTERM (which raise GracefulExit), then clean it up."""
+    """Serve `app` until SIGINT/SIGTERM, then clean it up (the node's graceful stop).
+
+    The signals only set an event: were they to raise (aiohttp's handle_signals), asyncio.run would
+    cancel every task, running jobs included, before the cleanup could give them back.
+    """
     from aiohttp import web  # noqa: PLC0415
 
     from .protocols.serving import runner  # noqa: PLC0415
 
-    app_runner = runner(app, access_log=None, handle_signals=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    app_runner = runner(app, access_log=None, handle_signals=False)
     await app_runner.setup()
     try:
         await web.TCPSite(app_runner, settings.server.host, settings.server.port).start()
         print(banner(settings), flush=True)
-        await asyncio.Event().wait()
+        await stop.wait()
+        print("stopping: running jobs get "
+              f"{settings.scheduler.stop_grace_seconds:g} s to finish, the rest are given back", flush=True)
+        for sig in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C ends at once
+            loop.remove_signal_handler(sig)
     finally:
         await app_runner.cleanup()
 

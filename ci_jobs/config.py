@@ -69,6 +69,7 @@ class SchedulerSettings:
     default_max_concurrent: int = 10
     heartbeat_seconds: float = 1.0
     poll_seconds: float = 2.0
+    stop_grace_seconds: float = 20.0
 
 
 @dataclass(frozen=True)

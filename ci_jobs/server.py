@@ -114,12 +114,13 @@ class Node:
         self._tasks.append(task)
 
     async def stop(self) -> None:
-        """Stop in reverse order; running jobs re-run after the next start (or on another node)."""
+        """Stop in reverse order: running jobs get the grace period to finish, the rest are given back
+        to the store unspent (another node, or this one after a restart, runs them again at once)."""
+        if self.scheduler is not None:
+            await self.scheduler.stop(self.settings.scheduler.stop_grace_seconds)
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self.scheduler is not None:
-            await self.scheduler.stop()
         if self.pool is not None:
             await self.pool.close()
         await self.outbox.close()

@@ -27,7 +27,8 @@ def make_settings(data_dir: Path, **server: Any) -> config.Settings:
     env = {"CI_JOBS_SCHEDULER_HEARTBEAT_SECONDS": "0.3", "CI_JOBS_SCHEDULER_LEASE_SECONDS": "5",
            "CI_JOBS_SCHEDULER_WORKERS": "2", "CI_JOBS_SCHEDULER_POLL_SECONDS": "0.5",
            "CI_JOBS_CALLBACKS_RETRY_BASE": "0.2", "CI_JOBS_CALLBACKS_POLL_SECONDS": "0.2",
-           "CI_JOBS_CALLBACKS_TIMEOUT": "2", "CI_JOBS_CALLBACKS_ALLOW_LOOPBACK": "1"}
+           "CI_JOBS_CALLBACKS_TIMEOUT": "2", "CI_JOBS_CALLBACKS_ALLOW_LOOPBACK": "1",
+           "CI_JOBS_SCHEDULER_STOP_GRACE_SECONDS": "1"}
     overrides = {"data_dir": str(data_dir), "admin": True, "queues_dir": str(data_dir / "queues"), **server}
     return config.load(None, overrides, environ=env)
 

@@ -248,6 +248,16 @@ class MemoryStore(Wakeups, LocalEvents):
         self._jobs[job_id] = dataclasses.replace(j, progress=progress)
         return domain.beat(j.cancel_requested)
 
+    async def release(self, job_id: str, token: str) -> bool:
+        """Expire the lease now and return the attempt, fenced by the token."""
+        self._check()
+        j = self._held(job_id, token)
+        if j is None:
+            return False
+        self._leases[job_id].until, self._leases[job_id].token = 0.0, ""  # no claim's token is empty
+        self._jobs[job_id] = dataclasses.replace(j, attempts=max(j.attempts - 1, 0))
+        return True
+
     async def finish(self, job_id: str, token: str, now: float, outcome: Outcome) -> bool:
         """Write the outcome, free the slot and enqueue callbacks atomically, only while the token holds."""
         self._check()

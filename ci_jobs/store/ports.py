@@ -95,6 +95,11 @@ class RunRepo(Protocol):
     async def finish(self, job_id: str, token: str, now: float, outcome: Outcome) -> bool:
         """Record a run's outcome and enqueue its callbacks in one transaction, if the token still holds."""
 
+    async def release(self, job_id: str, token: str) -> bool:
+        """Give a run back unfinished (a graceful stop), if the token still holds: its lease ends now (the
+        token no longer renews or finishes it) and the attempt it used is returned, so the next `rescue`
+        requeues it as if it had never run."""
+
     async def rescue(self, now: float, max_attempts: int, on_fail: CallbackFactory,
                      everything: bool = False) -> list[JobRecord]:
         """Requeue Running jobs whose lease expired (or all, at single-node start).

@@ -304,6 +304,10 @@ class PostgresStore(TemplateRows, Wakeups):
         found = await self._fetch(sql.HEARTBEAT, job_id, token, lease_until, progress)
         return domain.beat(found[0]["cancel_requested"] if found else None)
 
+    async def release(self, job_id: str, token: str) -> bool:
+        """Expire the lease now and return the attempt, fenced by the token."""
+        return bool(await self._fetch(sql.RELEASE, job_id, token))
+
     async def finish(self, job_id: str, token: str, now: float, outcome: Outcome) -> bool:
         """Write the outcome, free the slot and enqueue callbacks atomically, only while the token holds."""
         async def run(conn: Conn) -> bool:

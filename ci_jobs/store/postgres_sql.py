@@ -105,6 +105,10 @@ HEARTBEAT = """
 UPDATE jobs SET lease_until = $3, progress = $4 WHERE job_id = $1 AND lease_token = $2 AND state = 'Running'
 RETURNING cancel_requested"""
 
+RELEASE = """
+UPDATE jobs SET lease_until = 0, lease_token = NULL, attempts = GREATEST(attempts - 1, 0)
+WHERE job_id = $1 AND lease_token = $2 AND state = 'Running' RETURNING job_id"""
+
 FINISH = """
 UPDATE jobs SET state = $3, code = $4, message = $5, result = $6::json, ended = $7, lease_token = NULL,
                 lease_until = NULL, progress = COALESCE($8::int, progress)

@@ -255,6 +255,12 @@ class SqliteStore(TemplateRows, Wakeups, LocalEvents):
             return domain.beat(None if row is None else bool(row[0]))
         return await self._tx(run)
 
+    async def release(self, job_id: str, token: str) -> bool:
+        """Expire the lease now and return the attempt, fenced by the token."""
+        async def run(db: aiosqlite.Connection) -> bool:
+            return await _one(db, sql.RELEASE, (job_id, token)) is not None
+        return await self._tx(run)
+
     async def finish(self, job_id: str, token: str, now: float, outcome: Outcome) -> bool:
         """Write the outcome and its callbacks atomically, only while the token holds."""
         async def run(db: aiosqlite.Connection) -> bool:

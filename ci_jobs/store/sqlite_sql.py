@@ -71,6 +71,8 @@ TAKE_SLOT = "UPDATE queues SET running=running+1, last_claim=? WHERE queue_id=?"
 FREE_SLOTS = "UPDATE queues SET running=MAX(running-?, 0) WHERE queue_id=? RETURNING state"
 HEARTBEAT = ("UPDATE jobs SET lease_until=?, progress=? WHERE job_id=? AND lease_token=? AND state='Running'"
              " RETURNING cancel_requested")
+RELEASE = ("UPDATE jobs SET lease_until=0, lease_token=NULL, attempts=MAX(attempts-1, 0)"
+           " WHERE job_id=? AND lease_token=? AND state='Running' RETURNING job_id")
 FINISH = ("UPDATE jobs SET state=?, code=?, message=?, result=?, ended=?, lease_token=NULL, lease_until=NULL,"
           " progress=COALESCE(?, progress) WHERE job_id=? AND lease_token=? AND state='Running' RETURNING queue_id")
 RUNNING = f"SELECT {JOB_COLUMNS} FROM jobs WHERE state='Running'{{cond}} ORDER BY job_id"

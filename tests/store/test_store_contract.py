@@ -458,3 +458,34 @@ async def test_reset_deletes_tasks(store: Store) -> None:
     await store.insert_jobs(jobs, task)
     await store.reset()
     assert await store.get_task(B, task.task_id) is None and await store.list_tasks(B) == []
+
+
+async def test_release_gives_the_run_back_without_spending_its_attempt(store: Store) -> None:
+    """A graceful stop: the lease ends now, the next rescue requeues the job, its attempts are as before."""
+    q = await store.ensure_queue(B, "queue-1", 10)
+    j = job(q.queue_id)
+    await store.insert_jobs([j])
+    now = time.time()
+    for _ in range(5):  # five stops in a row never exhaust max_attempts = 3
+        run = await store.claim("n1", now, 30)
+        assert run is not None and run.job.job_id == j.job_id and run.job.attempts == 1
+        assert not await store.release(j.job_id, "not-the-token")
+        assert await store.release(j.job_id, run.token)
+        assert await store.heartbeat(j.job_id, run.token, now + 30, 10) == Beat.LOST  # no longer its run
+        touched = await store.rescue(now, 3, lambda r: [])
+        assert [(t.job_id, t.state, t.attempts) for t in touched] == [(j.job_id, JobState.SUBMITTED, 0)]
+        assert not await store.finish(j.job_id, run.token, now, Outcome(JobState.SUCCESS))  # fenced off
+        assert (await store.queues(B))[0].running == 0
+    assert not await store.release(j.job_id, run.token)  # no longer running
+
+
+async def test_release_of_a_job_flagged_for_cancel_ends_it_cancelled(store: Store) -> None:
+    q = await store.ensure_queue(B, "queue-1", 10)
+    j = job(q.queue_id)
+    await store.insert_jobs([j])
+    run = await store.claim("n1", time.time(), 30)
+    assert run is not None
+    await store.cancel_job(B, j.job_id, time.time())
+    assert await store.release(j.job_id, run.token)
+    (touched,) = await store.rescue(time.time(), 3, lambda r: [])
+    assert (touched.state, touched.code) == (JobState.CANCEL, Failure.CANCEL)
