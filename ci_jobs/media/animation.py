@@ -49,7 +49,8 @@ def run(task: Task, progress: Progress) -> Result:
     with open_input(task.inputs[0]) as inp:
         vin = picture_stream(inp, "animate")
         total = duration(inp)
-        win = window_of(op.start, op.end, total, f"{WHERE}.TimeInterval.Start")
+        start, span = op.interval.start, op.interval.duration
+        win = window_of(start, start + span if span else None, total, f"{WHERE}.TimeInterval.Start")
         degrees = upright(inp, vin)
         picker = Picker(op.video, vin)
         with av.open(path, "w", format=op.ext, container_options={"loop": "0"}) as out:

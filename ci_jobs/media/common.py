@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
@@ -18,7 +18,6 @@ from av.stream import Stream
 
 from ..domain.failures import Failure
 from ..errors import JobFailed
-from ..mediarules import num, section
 from . import Progress
 from .headers import declared_size
 
@@ -193,14 +192,6 @@ class Window:
         return None if stop is None else max(0.0, stop - self.start)
 
 
-def window(params: Mapping[str, Any], total: float | None, where: str) -> Window:
-    """Parse `TimeInterval{Start, Duration}`; a Start past the end is an InvalidArgument."""
-    interval = section(params, "TimeInterval")
-    start = num(interval, "Start", 0.0) or 0.0
-    span = num(interval, "Duration")
-    return window_of(start, start + span if span else None, total, f"{where}.TimeInterval.Start")
-
-
 def window_of(start: float, end: float | None, total: float | None, where: str) -> Window:
     """The window [start, end) of media `total` seconds long, once `check_start` admits its start."""
     check_start(start, total, where)
@@ -209,7 +200,7 @@ def window_of(start: float, end: float | None, total: float | None, where: str) 
 
 def check_start(start: float, total: float | None, where: str) -> None:
     """Refuse a start at or past the end of media `total` seconds long: an InvalidArgument naming the
-    start element `where` (`Request.Operation.Segment.StartTime`)."""
+    start element `where` (a dotted path such as `Request.Operation.<Tag>.StartTime`)."""
     if total is not None and start >= total > 0:
         raise JobFailed(Failure.INVALID_ARGUMENT, f"{where} {start:g} is beyond the media duration {total:.3f}")
 

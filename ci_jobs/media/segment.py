@@ -68,7 +68,7 @@ def _open_package(task: Task, op: SegmentOp) -> Package:
     name = stem(task, op.output.object, op.ext)
     if op.format == "dash":
         return open_dash(task.outdir, name, seconds)
-    return open_hls(task.outdir, name, seconds, op.encrypt)
+    return open_hls(task.outdir, name, seconds, None if op.hls_encrypt is None else op.hls_encrypt.uri_key)
 
 
 def _streams(inp: InputContainer, fmt: str, index: int | None) -> list[Stream]:

@@ -12,6 +12,7 @@ from . import watermark
 from .output import Output, parse_output
 from .rules import choice, number_range, size, time_interval
 from .spec import TagSpec, TemplateKind
+from .streams import TimeInterval, parse_interval
 from .watermark import Marks, parse_marks
 
 
@@ -30,12 +31,11 @@ class Video:
 
 @dataclass(frozen=True)
 class AnimationOp:
-    """A checked Animation operation: the format, the frames and the stretch of the input, [start, end) seconds."""
+    """A checked Animation operation: the format, the frames and the stretch of the input they come from."""
 
-    format: str = "gif"       # Container.Format, lower-cased: gif, hgif or webp
+    format: str = "gif"  # Container.Format, lower-cased: gif, hgif or webp
     video: Video = Video()
-    start: float = 0.0        # TimeInterval.Start
-    end: float | None = None  # Start + TimeInterval.Duration (None: to the end)
+    interval: TimeInterval = TimeInterval()
     output: Output = Output()
     marks: Marks = Marks()
 
@@ -50,14 +50,12 @@ def parse(op: Mapping[str, Any]) -> AnimationOp:
     params = section(op, "Animation")
     video = section(params, "Video")
     per_second = num(video, "AnimateFramesPerSecond")
-    interval = section(params, "TimeInterval")
-    start, span = num(interval, "Start", 0.0) or 0.0, num(interval, "Duration")
     return AnimationOp(
         text(section(params, "Container"), "Format", "gif").lower(),
         Video(num(video, "Width"), num(video, "Height"), num(video, "Fps"), per_second,
               not per_second and flag(video, "AnimateOnlyKeepKeyFrame"), num(video, "AnimateTimeIntervalOfFrame"),
               num(video, "Quality", 75.0) or 75.0),
-        start, start + span if span else None, parse_output(op), parse_marks(op))
+        parse_interval(params), parse_output(op), parse_marks(op))
 
 
 def check(op: Mapping[str, Any], params: dict[str, Any], where: str) -> None:

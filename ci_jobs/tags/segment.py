@@ -14,6 +14,7 @@ from . import watermark
 from .output import Output, parse_output
 from .rules import choice, number_range, window
 from .spec import Lane, Role, TagSpec, TemplateKind
+from .streams import HlsEncrypt
 from .watermark import Marks, parse_marks
 
 
@@ -26,7 +27,7 @@ class SegmentOp:
     transcode_index: int | None = None  # TranscodeIndex: the stream index to copy of each type
     start: float = 0.0                  # StartTime seconds
     end: float | None = None            # EndTime seconds (None: to the end)
-    encrypt: str | None = None          # IsHlsEncrypt: the key URI the playlist names (UriKey, '' = the key file)
+    hls_encrypt: HlsEncrypt | None = None  # HlsEncrypt with IsHlsEncrypt true (None: segments in the clear)
     output: Output = Output()
     marks: Marks = Marks()              # accepted by the Tag, not drawn: Segment copies packets
 
@@ -53,7 +54,7 @@ def parse(op: Mapping[str, Any]) -> SegmentOp:
     encrypt = section(params, "HlsEncrypt")
     return SegmentOp(text(params, "Format").lower(), num(params, "Duration"), None if index is None else int(index),
                      num(params, "StartTime", 0.0) or 0.0, num(params, "EndTime"),
-                     text(encrypt, "UriKey") if flag(encrypt, "IsHlsEncrypt") else None,
+                     HlsEncrypt(text(encrypt, "UriKey")) if flag(encrypt, "IsHlsEncrypt") else None,
                      parse_output(op), parse_marks(op))
 
 

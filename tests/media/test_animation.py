@@ -15,6 +15,7 @@ from ci_jobs import tags
 from ci_jobs.errors import JobFailed
 from ci_jobs.media import OutputFile
 from ci_jobs.tags.animation import AnimationOp, Video
+from ci_jobs.tags.streams import TimeInterval
 
 from .conftest import Outcome, ramp_value, streams
 
@@ -127,8 +128,8 @@ def test_the_typed_operation_resolves_defaults_and_pickles() -> None:
     op = tags.parse("Animation", animation("webp", "webp", Start="1", Duration="2", AnimateFramesPerSecond="5",
                                            AnimateOnlyKeepKeyFrame="true"))
     assert isinstance(op, AnimationOp) and pickle.loads(pickle.dumps(op)) == op
-    assert (op.format, op.ext, op.start, op.end) == ("webp", "webp", 1.0, 3.0)
+    assert (op.format, op.ext, op.interval) == ("webp", "webp", TimeInterval(1.0, 2.0))
     assert op.video == Video(frames_per_second=5.0, keyframes=False, quality=75.0)  # the rate wins over key frames
     plain = tags.parse("Animation", animation("hgif", AnimateOnlyKeepKeyFrame="true"))
-    assert (plain.ext, plain.start, plain.end, plain.video.keyframes) == ("gif", 0.0, None, True)
+    assert (plain.ext, plain.interval, plain.video.keyframes) == ("gif", TimeInterval(), True)
     assert plain.output.object == "a.${ext}" and not plain.marks

@@ -17,6 +17,7 @@ from ci_jobs import tags
 from ci_jobs.errors import JobFailed
 from ci_jobs.media import OutputFile
 from ci_jobs.tags.segment import SegmentOp
+from ci_jobs.tags.streams import HlsEncrypt
 
 from .conftest import Outcome, make_clip
 
@@ -241,9 +242,9 @@ def test_the_typed_operation_resolves_its_values_and_pickles() -> None:
                                        HlsEncrypt={"IsHlsEncrypt": "true", "UriKey": " https://k.example/key "}))
     assert isinstance(op, SegmentOp) and pickle.loads(pickle.dumps(op)) == op
     assert (op.format, op.duration, op.transcode_index, op.start, op.end) == ("m3u8", 6.0, 1, 2.0, 9.0)
-    assert (op.packaged, op.ext, op.encrypt, op.output.object) == (True, "m3u8", "https://k.example/key",
-                                                                   "out/clip.${ext}")
+    assert (op.packaged, op.ext, op.output.object) == (True, "m3u8", "out/clip.${ext}")
+    assert op.hls_encrypt == HlsEncrypt("https://k.example/key")
     plain = tags.parse("Segment", segment("mkv", HlsEncrypt={"UriKey": "k"}))
     assert (plain.packaged, plain.muxer, plain.ext) == (False, "matroska", "mkv")
     assert (plain.duration, plain.transcode_index, plain.start, plain.end) == (None, None, 0.0, None)
-    assert plain.encrypt is None
+    assert plain.hls_encrypt is None
