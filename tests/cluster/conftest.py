@@ -34,6 +34,7 @@ class Cluster:
             f'[server]\nstore = "{dsn}"\nstorage = "{moto.url("c" + uuid.uuid4().hex[:8] + "-")}"\n'
             f'queues_dir = "{root / "queues"}"\n'
             '[scheduler]\nworkers = 1\nfast_lane = 1\nlease_seconds = 4\nheartbeat_seconds = 0.5\npoll_seconds = 1\n'
+            'stop_grace_seconds = 0.5\n'
             '[callbacks]\nretry_base = 0.3\npoll_seconds = 0.3\nallow_loopback = true\n'
             f'[mq]\nurl = "{amqp}"\n')
         self.api_ports = [free_port(), free_port()]

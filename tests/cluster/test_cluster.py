@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import signal
 import subprocess
 import time
 import uuid
@@ -103,6 +104,36 @@ def test_kill9_worker_mid_job_finishes_on_the_other(cluster: Cluster, tmp_path: 
         assert len(got) == 1, "expected exactly one TaskFinish callback"
     finally:
         listener.stop()
+        cluster.start_worker()
+
+
+def test_sigterm_worker_mid_job_hands_it_over_at_once_without_spending_an_attempt(cluster: Cluster,
+                                                                                 tmp_path: Path) -> None:
+    client = cluster.clients[0]
+    client.put_object(Bucket=BUCKET, Key="in/long2.mp4", Body=clip_bytes(tmp_path / "l.mp4", seconds=8,
+                                                                         size="640x480"))
+    op = {"Transcode": {"Container": {"Format": "mp4"}, "Video": {"Codec": "H.264", "Preset": "slower"}},
+          "Output": output("out/handed-over.mp4")}
+    job_id = submit(cluster, 0, job_body("Transcode", "in/long2.mp4", op))
+    try:
+        wait_job(client, job_id, until=frozenset({"Running"}))
+        victim = cluster.rows([job_id])[job_id]["node"]
+        proc = cluster.workers.pop(victim)
+        proc.send_signal(signal.SIGTERM)
+        stopped = time.monotonic()
+        assert proc.wait(30) == 0
+        taken_over = None
+        while time.monotonic() - stopped < 10:
+            row = cluster.rows([job_id])[job_id]
+            if row["state"] == "Running" and row["node"] != victim:
+                taken_over = time.monotonic() - stopped
+                break
+            time.sleep(0.05)
+        assert taken_over is not None and taken_over < 2.0, taken_over  # not after the 4 s lease
+        done = wait_job(client, job_id, timeout=180)
+        assert done["State"] == "Success", done
+        assert cluster.rows([job_id])[job_id]["attempts"] == 1  # the cut-off run was given back unspent
+    finally:
         cluster.start_worker()
 
 
