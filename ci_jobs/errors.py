@@ -216,6 +216,12 @@ class CallbackError(CiJobsError):
     code = "CallbackFailed"
 
 
+class CallbackPostponed(CiJobsError):
+    """The callback is not due yet: try again later without counting an attempt."""
+
+    code = "CallbackPostponed"
+
+
 class ServiceUnavailable(CiJobsError):
     """Please reduce your request rate."""
 

@@ -30,6 +30,7 @@ from .notify import Notifier
 from .notify.outbox import Outbox, Sender
 from .notify.url import UrlSender
 from .protocols.ci import presenter as ci_presenter
+from .protocols.mps import notify as mps_notify
 from .protocols.root import build_app
 from .storage import Storage
 from .store import Store
@@ -85,8 +86,10 @@ class Node:
         self.events = EventBus()
         self.relay = EventRelay(self.events, self.store)
         self.service = Service(settings, self.store, self.storage, self.events)
-        self.notifier = Notifier({"ci": ci_presenter.task_finish})
-        self.outbox = Outbox(self.store, make_senders(settings), settings.callbacks)
+        self.notifier = Notifier({"ci": ci_presenter.task_finish, "mps": mps_notify.task_finish})
+        senders = make_senders(settings)
+        senders[mps_notify.TARGET] = mps_notify.TaskNotifications(self.service.jobs, settings, dict(senders))
+        self.outbox = Outbox(self.store, senders, settings.callbacks)
         sched = settings.scheduler
         self.pool = Pool(settings.worker_count, sched.fast_lane) if settings.server.workers_enabled else None
         self.scheduler = (Scheduler(self.store, self.storage, self.pool, settings, self.data_dir / "work",

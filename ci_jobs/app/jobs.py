@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import ids, tags, xmlio
 from ..config import Bucket, Settings
+from ..domain import priority
 from ..domain.tasks import TASK_ID_PREFIX, TaskKind, TaskState, task_state
 from ..errors import InvalidArgument
 from ..outbound import check_url
@@ -68,7 +69,7 @@ class Jobs:
         """Check every operation of the request and commit its jobs with their Task atomically (all or none)."""
         if len(request.operations) > MAX_OPERATIONS:
             raise InvalidArgument(f"Request.Operation may occur at most {MAX_OPERATIONS} times")
-        task_id = ids.new_id(TASK_ID_PREFIX)
+        task_id = request.task_id or ids.new_id(TASK_ID_PREFIX)
         jobs = []
         for op in request.operations:  # each checked as a whole before the next: its error comes first
             job = await self._prepare(request, op)
@@ -100,9 +101,10 @@ class Jobs:
         stored.update({k: v for k, v in request.callback.items() if v})
         if request.origin != "ci":
             stored["Origin"] = request.origin
+        level = request.level if request.level is not None else \
+            priority.from_job_level(int(operation.get("JobLevel") or 0))
         return JobRecord(job_id=ids.new_id("j"), bucket=bucket.name, queue_id="", tag=op.tag,
-                         state=JobState.SUBMITTED, level=int(operation.get("JobLevel") or 0), created=time.time(),
-                         spec=stored)
+                         state=JobState.SUBMITTED, level=level, created=time.time(), spec=stored)
 
     async def _resolve_templates(self, bucket: Bucket, tag: str, operation: dict[str, Any]) -> dict[str, Any]:
         """The operation the driver runs: TemplateId wins over inline parameters, and

@@ -29,6 +29,8 @@ class JobRequest:
     origin: str = "ci"                                      # the protocol that presents the jobs
     kind: str = "Request"                                   # the Task's kind (domain.tasks.TaskKind)
     detail: dict[str, Any] = field(default_factory=dict)    # the Task's protocol fields (MPS: its subtasks)
+    task_id: str = ""                                       # the Task's id; '' = a new one (MPS SessionId: derived)
+    level: int | None = None                                # engine priority; None: from each JobLevel
 
 
 @dataclass(frozen=True)

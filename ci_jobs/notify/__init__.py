@@ -1,5 +1,8 @@
 """Callbacks: which destination a finished job notifies, the body it sends, and the delivery loop.
 
+A protocol with notifications of its own (MPS's TaskNotifyConfig) puts its whole target into the job's
+`NotifyTarget`; it wins over everything else, and its type names the sender the outbox uses.
+
 Precedence (CI's): the job's own CallBack / CallBackType=TDMQ settings, else its queue's NotifyConfig
 when it is On and subscribes TaskFinish; `CallBack=no` silences both. Bodies are rendered once, when
 the job finishes, and stored in the outbox with the outcome, so delivery is at-least-once.
@@ -19,6 +22,8 @@ Presenter = Callable[[JobRecord, str], tuple[bytes, str]]
 def target_for(job: JobRecord, queue: QueueRecord | None) -> dict[str, Any] | None:
     """Where this job's TaskFinish callback goes, with its format; None for no callback."""
     spec = job.spec
+    if isinstance(spec.get("NotifyTarget"), dict):
+        return dict(spec["NotifyTarget"])
     url = str(spec.get("CallBack") or "").strip()
     kind = str(spec.get("CallBackType") or "Url").strip() or "Url"
     fmt = str(spec.get("CallBackFormat") or "XML").strip().upper() or "XML"

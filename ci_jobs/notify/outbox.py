@@ -8,7 +8,7 @@ import time
 from typing import Protocol
 
 from ..config import CallbackSettings
-from ..errors import InvalidArgument
+from ..errors import CallbackPostponed, InvalidArgument
 from ..store import Callback, Store
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,11 @@ class Outbox:
         self.senders = senders
         self.settings = settings
         self._wake = asyncio.Event()
+
+    @property
+    def postpone_seconds(self) -> float:
+        """How long a postponed callback waits (CallbackPostponed): a few polls, at most 10 s."""
+        return min(max(self.settings.poll_seconds * 4, self.settings.retry_base), 10.0)
 
     def poke(self) -> None:
         """Look at the outbox now (a job just finished)."""
@@ -60,6 +65,10 @@ class Outbox:
             if sender is None:
                 raise InvalidArgument(f"no sender configured for callback type {cb.target.get('type')}")
             await sender.send(cb)
+        except CallbackPostponed as exc:  # a sender that waits for something else (an MPS task's last job)
+            await self.store.callback_retry(cb.callback_id, cb.attempts, time.time() + self.postpone_seconds,
+                                            exc.message)
+            return
         except Exception as exc:  # noqa: BLE001 - every failure is retried the same way
             attempts = cb.attempts + 1
             if attempts >= self.settings.max_attempts:

@@ -1,4 +1,5 @@
-"""The MPS actions ci-jobs serves and their handlers: ProcessMedia, DescribeTaskDetail, DescribeTasks.
+"""The MPS actions ci-jobs serves and their handlers: ProcessMedia, DescribeTaskDetail, DescribeTasks,
+ManageTask, DescribeMediaMetaData and ParseNotification.
 
 Each handler reads its request model at the edge (schema), calls the use cases and answers with the
 presenter's dicts. `changes` marks the actions whose signatures may be used only once (replay.py).
@@ -8,6 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
+import json
+import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,11 +22,17 @@ from aiohttp import web
 from ...app.jobs import TaskView
 from ...app.service import Service
 from ...config import Account, Bucket, Settings
+from ...domain.tasks import TaskState
+from ...errors import CiJobsError
 from ...ids import parse_time
-from ..keys import SERVICE
-from . import presenter, schema
+from ...store import Callback, JobState
+from ..keys import SERVICE, SYNC
+from . import notify, presenter, schema, session
+from .codec import media_input
 from .codec import process_media as decode_process_media
-from .errors import InvalidParameterValue, MissingParameter, ResourceNotFound
+from .errors import InvalidParameterValue, MissingParameter, MpsError, ResourceNotFound
+
+log = logging.getLogger(__name__)
 
 MAX_LIMIT = 100
 _SCAN = 100
@@ -55,10 +66,43 @@ class Action:
 
 
 async def process_media(call: Call) -> dict[str, Any]:
-    """ProcessMedia: one Task of the engine, one job per subtask; answers its TaskId."""
+    """ProcessMedia: one Task of the engine, one job per subtask; answers its TaskId (SessionId: the first's)."""
     request = decode_process_media(call.params, call.account, call.settings)
-    created = await call.service.jobs.submit(request)
-    return {"TaskId": presenter.task_id(call.account.appid, created[0].task_id)}
+    if not call.params.get("SkipMateData"):
+        meta = await _meta_data(call, request.bucket, request.input_key, must=False)
+        if meta:
+            request = dataclasses.replace(request, detail={**request.detail, "MetaData": meta})
+    session_id = str(call.params.get("SessionId") or "")
+    if session_id:
+        engine_id = await session.submit(request, call.account.appid, session_id, lambda i: _find(call, i),
+                                         call.service.jobs.submit)
+    else:
+        engine_id = (await call.service.jobs.submit(request))[0].task_id
+    return {"TaskId": presenter.task_id(call.account.appid, engine_id)}
+
+
+async def _meta_data(call: Call, bucket: Bucket, key: str, must: bool) -> dict[str, Any]:
+    """MPS's MetaData of an object, probed in the synchronous process pool; {} when it cannot be (unless `must`)."""
+    sync = call.request.app.get(SYNC)
+    if sync is None:
+        if must:
+            raise MpsError("This node probes no media (it runs without the synchronous process pool).")
+        return {}
+    try:
+        return presenter.meta_data(await sync.media_info(bucket.name, key))
+    except CiJobsError as exc:
+        if must:
+            raise
+        log.info("no MetaData for %s/%s: %s", bucket.name, key, exc.message)
+        return {}
+
+
+async def _find(call: Call, engine_id: str) -> TaskView | None:
+    for bucket in call.buckets():
+        view = await call.service.jobs.task(bucket, engine_id)
+        if view is not None and view.task.origin == "mps":
+            return view
+    return None
 
 
 async def describe_task_detail(call: Call) -> dict[str, Any]:
@@ -77,10 +121,9 @@ async def _task(call: Call, mps_id: str) -> TaskView:
                                     sub="TaskId")
     appid, engine_id = found
     if appid == call.account.appid:
-        for bucket in call.buckets():
-            view = await call.service.jobs.task(bucket, engine_id)
-            if view is not None and view.task.origin == "mps":
-                return view
+        view = await _find(call, engine_id)
+        if view is not None:
+            return view
     raise ResourceNotFound(f"The task {mps_id} does not exist.", sub="TaskNotFound")
 
 
@@ -158,8 +201,75 @@ def _untoken(token: str) -> tuple[int, int] | None:
         raise InvalidParameterValue(f"ScrollToken {token!r} is not one this server gave.") from exc
 
 
+async def manage_task(call: Call) -> dict[str, Any]:
+    """ManageTask Abort: cancel the task's unfinished jobs (waiting ones at once, running ones within a heartbeat)."""
+    params = schema.read(call.params, schema.MANAGE_TASK, "")
+    for name in ("OperationType", "TaskId"):
+        if not params.get(name):
+            raise MissingParameter(f"{name} is required.")
+    if params["OperationType"] != "Abort":
+        raise InvalidParameterValue(f"OperationType {params['OperationType']} is not supported: ci-jobs aborts "
+                                    "tasks (Abort).", sub="OperationType")
+    view = await _task(call, params["TaskId"])
+    if view.state == TaskState.FINISHED:
+        raise InvalidParameterValue(f"The task {params['TaskId']} has finished already.", sub="NotProcessingTask")
+    bucket = call.settings.bucket(view.task.bucket)
+    assert bucket is not None  # _task found it in one of the account's buckets
+    unfinished = [j for j in view.jobs if j.state not in (JobState.SUCCESS, JobState.FAILED, JobState.CANCEL)]
+    for job in unfinished:
+        try:
+            await call.service.jobs.cancel(bucket, job.job_id)
+        except CiJobsError as exc:  # it finished meanwhile: nothing left to abort there
+            log.info("ManageTask Abort: job %s: %s", job.job_id, exc.message)
+    await _notify_if_none_ran(call, bucket, view)
+    return {}
+
+
+async def _notify_if_none_ran(call: Call, bucket: Bucket, view: TaskView) -> None:
+    """A task aborted before any of its jobs ran has no job outcome to notify from: give it one entry."""
+    if not view.task.detail.get("TaskNotifyConfig"):
+        return
+    after = await call.service.jobs.task(bucket, view.task.task_id)
+    if after is None or after.state != TaskState.FINISHED or any(j.started is not None for j in after.jobs):
+        return
+    body, ctype = notify.task_finish(after.jobs[0], "JSON")
+    await call.service.store.add_callbacks([Callback(target={"type": notify.TARGET}, body=body, content_type=ctype,
+                                                     job_id=after.jobs[0].job_id)], time.time())
+
+
+async def describe_media_meta_data(call: Call) -> dict[str, Any]:
+    """DescribeMediaMetaData: the MetaData of a COS object of this server, probed in the synchronous pool."""
+    params = schema.read(call.params, schema.DESCRIBE_MEDIA_META_DATA, "")
+    if "InputInfo" not in params:
+        raise MissingParameter("InputInfo is required.")
+    if params.get("Mode", 0) != 0:
+        raise InvalidParameterValue(f"Mode {params['Mode']} is not supported: ci-jobs reads the full metadata "
+                                    "(Mode 0).", sub="Mode")
+    source = media_input(params["InputInfo"], call.account, call.settings)
+    return {"MetaData": await _meta_data(call, source.bucket, source.key, must=True)}
+
+
+async def parse_notification(call: Call) -> dict[str, Any]:
+    """ParseNotification: an MPS event notification's JSON (a callback body, an MQ message) as its fields."""
+    params = schema.read(call.params, schema.PARSE_NOTIFICATION, "")
+    if not params.get("Content"):
+        raise MissingParameter("Content is required.")
+    try:
+        event = json.loads(params["Content"])
+    except ValueError as exc:
+        raise InvalidParameterValue(f"Content is not JSON: {exc}.", sub="InvalidContent") from exc
+    if not isinstance(event, dict) or not isinstance(event.get("EventType"), str):
+        raise InvalidParameterValue("Content is not an MPS event notification (no EventType).", sub="InvalidContent")
+    known = ("EventType", "WorkflowTaskEvent", "EditMediaTaskEvent", "SessionId", "SessionContext",
+             "ScheduleTaskEvent", "Timestamp", "Sign", "BatchTaskEvent", "ExtractBlindWatermarkTask")
+    return {k: event[k] for k in known if event.get(k) is not None}
+
+
 ACTIONS: dict[str, Action] = {
     "ProcessMedia": Action(process_media, changes=True),
     "DescribeTaskDetail": Action(describe_task_detail, changes=False),
     "DescribeTasks": Action(describe_tasks, changes=False),
+    "ManageTask": Action(manage_task, changes=True),
+    "DescribeMediaMetaData": Action(describe_media_meta_data, changes=False),
+    "ParseNotification": Action(parse_notification, changes=False),
 }

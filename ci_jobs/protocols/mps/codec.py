@@ -20,13 +20,15 @@ from typing import Any
 from ...app.jobs import MAX_OPERATIONS
 from ...app.requests import JobRequest, Operation
 from ...config import Account, Bucket, Settings
+from ...domain import priority
 from ...domain.tasks import TaskKind
-from . import presets, schema
+from . import notify, presets, schema
 from .errors import InvalidParameterValue, LimitExceeded, MissingParameter, ResourceNotFound
 from .transcode import raw_transcode
 
 _VARIABLE = re.compile(r"\{([A-Za-z]+)\}")
 MAX_SESSION_CONTEXT = 1000
+MAX_SESSION_ID = 50
 DEFAULT_NUMBER_FORMAT = {"InitialValue": 0, "Increment": 1, "MinLength": 1, "PlaceHolder": "0"}
 
 
@@ -83,26 +85,42 @@ def process_media(body: Any, account: Account, settings: Settings) -> JobRequest
                             f"{MAX_OPERATIONS} per task (each subtask is one job, each irregular "
                             "SnapshotByTimeOffset offset one more).")
     detail = {"TaskType": "WorkflowTask", "InputInfo": req["InputInfo"], "Subtasks": [s.detail() for s in subtasks],
-              "SessionContext": req.get("SessionContext", ""), "TasksPriority": req.get("TasksPriority", 0)}
+              "SessionId": req.get("SessionId", ""), "SessionContext": req.get("SessionContext", ""),
+              "TasksPriority": req.get("TasksPriority", 0)}
+    # CallBack "no" keeps the queue's CI NotifyConfig out of MPS tasks; NotifyTarget routes the outcomes
+    # of a task with a TaskNotifyConfig to its notifications (notify.py).
+    callback: dict[str, Any] = {"CallBack": "no"}
+    if req.get("TaskNotifyConfig"):
+        detail["TaskNotifyConfig"] = notify.read_config(req["TaskNotifyConfig"], settings)
+        callback["NotifyTarget"] = {"type": notify.TARGET, "format": "JSON"}
     return JobRequest(bucket=source.bucket, input_key=source.key, operations=tuple(operations),
-                      callback={"CallBack": "no"},  # MPS notifications are TaskNotifyConfig's (not yet)
-                      origin="mps", kind=TaskKind.MPS_TASK, detail=detail)
+                      callback=callback, origin="mps", kind=TaskKind.MPS_TASK, detail=detail,
+                      level=priority.from_tasks_priority(req.get("TasksPriority", 0)))
 
 
 def _check_request(req: dict[str, Any]) -> None:
-    if req.get("TasksPriority", 0) != 0:
-        raise InvalidParameterValue("TasksPriority is not supported yet: tasks run in submission order "
-                                    "(give 0 or leave it out).")
-    if req.get("SessionId"):
-        raise InvalidParameterValue("SessionId is not supported yet: ci-jobs does not deduplicate tasks "
-                                    "(leave it out or empty).", sub="SessionId")
+    if not priority.MIN_PRIORITY <= req.get("TasksPriority", 0) <= priority.MAX_PRIORITY:
+        raise InvalidParameterValue(f"TasksPriority {req['TasksPriority']} must be within "
+                                    f"[{priority.MIN_PRIORITY}, {priority.MAX_PRIORITY}].")
+    if len(req.get("SessionId", "")) > MAX_SESSION_ID:
+        raise InvalidParameterValue(f"SessionId is longer than {MAX_SESSION_ID} characters.", sub="SessionIdTooLong")
     if len(req.get("SessionContext", "")) > MAX_SESSION_CONTEXT:
         raise InvalidParameterValue(f"SessionContext is longer than {MAX_SESSION_CONTEXT} characters.",
-                                    sub="SessionContext")
+                                    sub="SessionContextTooLong")
+    if req.get("TaskType", "Online") == "Offline":
+        raise InvalidParameterValue("TaskType Offline is not supported: the store claims from the least-served "
+                                    "queue first and orders by priority only inside a queue, so an idle-time "
+                                    "task could still take a worker while another queue's jobs wait. Give "
+                                    "Online with a negative TasksPriority to run after the rest of its queue.")
     if req.get("TaskType", "Online") != "Online":
-        raise InvalidParameterValue(f"TaskType {req['TaskType']} is not supported yet: only Online tasks run.")
+        raise InvalidParameterValue(f"TaskType {req['TaskType']} must be Online or Offline.")
     if req.get("SkipMateData", 0) not in (0, 1):
         raise InvalidParameterValue("SkipMateData must be 0 or 1.")
+
+
+def media_input(info: dict[str, Any], account: Account, settings: Settings) -> Source:
+    """A MediaInputInfo's object (DescribeMediaMetaData)."""
+    return _source(info, account, settings)
 
 
 def _source(info: dict[str, Any], account: Account, settings: Settings) -> Source:

@@ -58,19 +58,38 @@ def task_detail(view: TaskView, appid: str) -> dict[str, Any]:
     """The DescribeTaskDetail response of an MPS task."""
     detail = view.task.detail
     status = STATUS[view.state]
-    return {
+    out = {
         "TaskType": detail.get("TaskType", "WorkflowTask"), "Status": status,
         "CreateTime": mps_time(view.task.created), "BeginProcessTime": mps_time(_begun(view.jobs)),
         "FinishTime": mps_time(_ended(view.jobs)) if view.state == TaskState.FINISHED else UNSET_TIME,
-        "WorkflowTask": {
-            "TaskId": task_id(appid, view.task.task_id), "Status": "FINISH" if status == "FINISH" else "PROCESSING",
-            "ErrCode": 0, "Message": "", "InputInfo": detail.get("InputInfo", {}),
-            "MediaProcessResultSet": [_result(s, jobs) for s, jobs in subtasks(view)],
-            "AiContentReviewResultSet": [], "AiAnalysisResultSet": [], "AiRecognitionResultSet": [],
-        },
-        "TasksPriority": detail.get("TasksPriority", 0), "SessionId": "",
+        "WorkflowTask": workflow_task(view, appid),
+        "TasksPriority": detail.get("TasksPriority", 0), "SessionId": detail.get("SessionId", ""),
         "SessionContext": detail.get("SessionContext", ""),
     }
+    if detail.get("TaskNotifyConfig"):
+        out["TaskNotifyConfig"] = detail["TaskNotifyConfig"]
+    return out
+
+
+def workflow_task(view: TaskView, appid: str) -> dict[str, Any]:
+    """The WorkflowTask of a task (DescribeTaskDetail's, and a notification's WorkflowTaskEvent)."""
+    detail = view.task.detail
+    out = {"TaskId": task_id(appid, view.task.task_id),
+           "Status": "FINISH" if view.state == TaskState.FINISHED else "PROCESSING",
+           "ErrCode": 0, "Message": "", "InputInfo": detail.get("InputInfo", {}),
+           "MediaProcessResultSet": [_result(s, jobs) for s, jobs in subtasks(view)],
+           "AiContentReviewResultSet": [], "AiAnalysisResultSet": [], "AiRecognitionResultSet": []}
+    if detail.get("MetaData"):
+        out["MetaData"] = detail["MetaData"]
+    return out
+
+
+def notification(view: TaskView, appid: str, timestamp: int, sign: str) -> dict[str, Any]:
+    """MPS's event notification of a task (a URL callback's body, an MQ message, ParseNotification's input)."""
+    detail = view.task.detail
+    return {"EventType": "WorkflowTask", "WorkflowTaskEvent": workflow_task(view, appid),
+            "SessionId": detail.get("SessionId", ""), "SessionContext": detail.get("SessionContext", ""),
+            "Timestamp": timestamp, "Sign": sign}
 
 
 def task_simple(view: TaskView, appid: str) -> dict[str, Any]:
@@ -169,6 +188,18 @@ def _media(result: JobResult) -> dict[str, Any]:
                             "SamplingRate": int(_number(a, "SampleRate")), "Codec": str(a.get("CodecName") or ""),
                             "Channel": int(_number(a, "Channel"))} for a in audio],
     }
+
+
+def meta_data(info: dict[str, Any]) -> dict[str, Any]:
+    """MPS's MediaMetaData of CI's MediaInfo (DescribeMediaMetaData, a task's input MetaData)."""
+    out = _media(JobResult(media_info=info))
+    streams = info.get("Stream") or {}
+    video = [v for v in streams.get("Video") or [] if isinstance(v, dict)]
+    audio = [a for a in streams.get("Audio") or [] if isinstance(a, dict)]
+    out["Rotate"] = int(_number(video[0], "Rotation")) if video else 0
+    out["VideoDuration"] = _number(video[0], "Duration") if video else 0.0
+    out["AudioDuration"] = _number(audio[0], "Duration") if audio else 0.0
+    return out
 
 
 def _transcode(sub: dict[str, Any], results: list[JobResult]) -> dict[str, Any]:

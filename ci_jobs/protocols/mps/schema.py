@@ -141,6 +141,10 @@ SNAPSHOT_BY_TIME_OFFSET_TASK = model(
 SAMPLE_SNAPSHOT_TASK = model("SampleSnapshotTaskInput", Definition=INT, WatermarkSet=NO,
                              OutputStorage=OUTPUT_STORAGE, OutputObjectPath=STR, ObjectNumberFormat=NUMBER_FORMAT,
                              ExtInfo=NO)
+TASK_NOTIFY_CONFIG = model(
+    "TaskNotifyConfig", NotifyType=STR, NotifyMode=STR, NotifyUrl=STR, CmqModel=STR, CmqRegion=STR, TopicName=STR,
+    QueueName=STR, AwsSQS=NotYet("is not supported: ci-jobs sends URL callbacks and TDMQ-CMQ/CMQ messages"),
+    NotifyKey=STR)
 MEDIA_PROCESS_TASK = model(
     "MediaProcessTaskInput", TranscodeTaskSet=ListOf(TRANSCODE_TASK),
     AnimatedGraphicTaskSet=ListOf(ANIMATED_GRAPHIC_TASK),
@@ -153,7 +157,7 @@ PROCESS_MEDIA = model(
     AiContentReviewTask=NotYet(_AI), AiAnalysisTask=NotYet(_AI), AiRecognitionTask=NotYet(_AI),
     AiQualityControlTask=NotYet("is not supported yet: it runs once the QualityEstimate Tag exists"),
     SmartSubtitlesTask=NotYet(_AI), SmartEraseTask=NotYet(_AI), AIDubbingTask=NotYet(_AI),
-    TaskNotifyConfig=NotYet("is not supported yet: poll DescribeTaskDetail (notifications come next)"),
+    TaskNotifyConfig=TASK_NOTIFY_CONFIG,
     TasksPriority=INT, SessionId=STR, SessionContext=STR, TaskType=STR, ResourceId=STR,
     Activities=NotYet("is not supported yet: orchestrations (schedules) are not implemented"),
     SkipMateData=INT)
@@ -164,6 +168,11 @@ DESCRIBE_TASK_DETAIL = model("DescribeTaskDetailRequest", TaskId=STR)
 DESCRIBE_TASKS = model("DescribeTasksRequest", Status=STR, SubTaskHasFailed=Scalar("bool"), Limit=INT,
                        ScrollToken=STR, StartTime=STR, EndTime=STR)
 
+PARSE_NOTIFICATION = model("ParseNotificationRequest", Content=STR)
+MANAGE_TASK = model("ManageTaskRequest", OperationType=STR, TaskId=STR)
+DESCRIBE_MEDIA_META_DATA = model("DescribeMediaMetaDataRequest", InputInfo=MEDIA_INPUT, Mode=INT)
+
 MODELS = (COS_INPUT, MEDIA_INPUT, COS_OUTPUT, OUTPUT_STORAGE, NUMBER_FORMAT, VIDEO_TEMPLATE, AUDIO_TEMPLATE,
           RAW_TRANSCODE, TRANSCODE_TASK, ANIMATED_GRAPHIC_TASK, SNAPSHOT_BY_TIME_OFFSET_TASK, SAMPLE_SNAPSHOT_TASK,
-          MEDIA_PROCESS_TASK, PROCESS_MEDIA, DESCRIBE_TASK_DETAIL, DESCRIBE_TASKS)
+          MEDIA_PROCESS_TASK, TASK_NOTIFY_CONFIG, PROCESS_MEDIA, DESCRIBE_TASK_DETAIL, DESCRIBE_TASKS,
+          PARSE_NOTIFICATION, MANAGE_TASK, DESCRIBE_MEDIA_META_DATA)
