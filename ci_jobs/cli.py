@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import errno
 import ipaddress
 import logging
 import os
+import shutil
 import signal
 import sys
 from typing import Any
@@ -31,17 +34,30 @@ def _parser() -> argparse.ArgumentParser:
                        help="API node only: run no jobs here (env CI_JOBS_WORKERS_ENABLED=0)")
     serve.add_argument("--admin", action="store_true", default=None,
                        help="expose POST /-/reset (env CI_JOBS_ADMIN=1)")
-    serve.add_argument("--log-level", default=os.environ.get("CI_JOBS_LOG_LEVEL", "INFO"))
+    serve.add_argument("--log-level", default=os.environ.get("CI_JOBS_LOG_LEVEL", "INFO"), type=_level,
+                       help=LOG_LEVEL_HELP)
     worker = sub.add_parser("worker", help="run a processing node (no HTTP) on a shared store")
-    worker.add_argument("--config", default=os.environ.get("CI_JOBS_CONFIG"))
+    worker.add_argument("--config", default=os.environ.get("CI_JOBS_CONFIG"),
+                        help="TOML file over the shipped defaults (env CI_JOBS_CONFIG)")
     worker.add_argument("--data-dir", dest="data_dir", help="scratch space for inputs and outputs")
-    worker.add_argument("--log-level", default=os.environ.get("CI_JOBS_LOG_LEVEL", "INFO"))
+    worker.add_argument("--log-level", default=os.environ.get("CI_JOBS_LOG_LEVEL", "INFO"), type=_level,
+                        help=LOG_LEVEL_HELP)
     migrate = sub.add_parser("migrate", help="apply the store's migrations and exit")
     migrate.add_argument("--config", default=os.environ.get("CI_JOBS_CONFIG"))
     migrate.add_argument("--data-dir", dest="data_dir")
     check = sub.add_parser("check-config", help="print the effective settings and exit")
     check.add_argument("--config", default=os.environ.get("CI_JOBS_CONFIG"))
     return p
+
+
+LOG_LEVEL_HELP = "DEBUG, INFO (default), WARNING or ERROR (env CI_JOBS_LOG_LEVEL)"
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _level(value: str) -> str:
+    if value.upper() not in _LEVELS:
+        raise argparse.ArgumentTypeError(f"{value!r} is not one of {', '.join(_LEVELS)}")
+    return value.upper()
 
 
 def _is_loopback(host: str) -> bool:
@@ -60,12 +76,34 @@ def banner(settings: config.Settings) -> str:
     bucket = settings.buckets[0] if settings.buckets else None
     lines = [f"ci-jobs {__version__} listening on http://{s.host}:{s.port}  (data: {s.data_dir})"]
     if account and bucket:
+        key = secret(account.secret_key)
         lines += [
-            f"  SecretId={account.secret_id} SecretKey={account.secret_key} APPID={account.appid}",
+            f"  SecretId={account.secret_id} SecretKey={key} APPID={account.appid}",
             f"  bucket {bucket.name} in {bucket.region}",
             f"  SDK: CosS3Client(CosConfig(Region='{bucket.region}', SecretId='{account.secret_id}', "
-            f"SecretKey='{account.secret_key}', IP='{s.host}', Port={s.port}, Scheme='http'))",
+            f"SecretKey='{key}', IP='{s.host}', Port={s.port}, Scheme='http'))",
         ]
+    return "\n".join(lines)
+
+
+def secret(key: str) -> str:
+    """A SecretKey as it may be printed: the public demo key as is, any other one masked."""
+    return key if key == config.DEMO_SECRET_KEY else f"{key[:2]}{'*' * 8} (your configured key)"
+
+
+def effective(settings: config.Settings) -> str:
+    """`check-config`'s view of the settings: every value, secret keys masked."""
+    masked = dataclasses.replace(settings, accounts=tuple(
+        dataclasses.replace(a, secret_key=secret(a.secret_key)) for a in settings.accounts))
+    lines = []
+    for table in ("server", "scheduler", "callbacks", "mq"):
+        lines.append(f"[{table}]")
+        lines += [f"{k} = {v!r}" for k, v in dataclasses.asdict(getattr(masked, table)).items()]
+    for a in masked.accounts:
+        lines += ["[[accounts]]", f"appid = {a.appid!r}", f"secret_id = {a.secret_id!r}",
+                  f"secret_key = {a.secret_key!r}"]
+    for b in masked.buckets:
+        lines += ["[[buckets]]", f"name = {b.name!r}", f"region = {b.region!r}"]
     return "\n".join(lines)
 
 
@@ -75,7 +113,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from .server import create_app, prepare  # noqa: PLC0415
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     overrides: dict[str, Any] = {k: getattr(args, k) for k in
                                  ("host", "port", "data_dir", "ephemeral", "workers_enabled", "admin")}
     settings = prepare(config.load(args.config, overrides))
@@ -89,6 +127,15 @@ def serve(args: argparse.Namespace) -> int:
         asyncio.run(_serve_app(app, settings))
     except (web.GracefulExit, KeyboardInterrupt):
         pass
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        print(f"ci-jobs: cannot listen on {settings.server.host}:{settings.server.port}: the port is already in use "
+              "(another ci-jobs?); choose one with --port", file=sys.stderr)
+        return 2
+    finally:
+        if settings.server.ephemeral:
+            shutil.rmtree(settings.server.data_dir, ignore_errors=True)
     return 0
 
 
@@ -124,7 +171,7 @@ def worker(args: argparse.Namespace) -> int:
     """Run a processing node until SIGTERM/SIGINT."""
     from .server import run_worker  # noqa: PLC0415
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = config.load(args.config, {"data_dir": args.data_dir})
     if settings.server.store in ("", "sqlite"):
         print("ci-jobs worker needs a shared store: set store = \"postgresql://...\" (the SQLite store belongs "
@@ -161,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
             print("migrations applied")
             return 0
         settings = config.load(args.config)
-        print(settings)
+        print(effective(settings))
         return 0
     except CiJobsError as exc:
         print(f"ci-jobs: {exc.message}", file=sys.stderr)

@@ -1,36 +1,50 @@
-"""Settings: the shipped TOML defaults, a user's TOML file, environment variables and flags, in that order."""
+"""Settings: the shipped TOML defaults, a user's TOML file, environment variables and flags, in that order.
+
+Every table is a pydantic dataclass (frozen, unknown keys forbidden, each value's type and range
+declared), so a misspelt table or key, `"flase"`, `2.7` for an integer, or a negative port is
+refused at start with the key named (`InvalidArgument`), never taken silently. Environment values
+are strings and are converted by the same rules (`"5"` -> 5, `"true"`/`"1"` -> True).
+"""
 
 from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic.dataclasses import dataclass
 
 from .errors import InvalidArgument
 from .outbound import Policy
+
+_STRICT = ConfigDict(extra="forbid")
+Count = Annotated[int, Field(ge=0)]
+Positive = Annotated[int, Field(ge=1)]
+Seconds = Annotated[float, Field(gt=0)]
 
 DEFAULTS = Path(__file__).with_name("defaults.toml")
 ENV_PREFIX = "CI_JOBS_"
 DEMO_SECRET_KEY = "EXAMPLEKEY"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=ConfigDict(extra="forbid", coerce_numbers_to_str=True))
 class Account:
     """One API key pair and the APPID whose buckets it may use."""
 
-    appid: str
-    secret_id: str
-    secret_key: str
+    appid: Annotated[str, Field(pattern=r"^\d+$")]
+    secret_id: Annotated[str, Field(min_length=1)]
+    secret_key: Annotated[str, Field(min_length=1)]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_STRICT)
 class Bucket:
     """A configured bucket (`name` includes the APPID suffix)."""
 
-    name: str
-    region: str
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*-\d+$")]
+    region: Annotated[str, Field(min_length=1)]
 
     @property
     def appid(self) -> str:
@@ -38,19 +52,19 @@ class Bucket:
         return self.name.rsplit("-", 1)[1]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_STRICT)
 class ServerSettings:
     """The [server] table."""
 
     host: str = "127.0.0.1"
-    port: int = 8080
+    port: Annotated[int, Field(ge=0, le=65535)] = 8080
     data_dir: str = "./var"
     allow_public_with_demo_key: bool = False
     ci_paths_on_cos_host: bool = True
     default_bucket: str = ""
     admin: bool = False
     queues_dir: str = "queues"
-    max_skew_seconds: int = 900
+    max_skew_seconds: Count = 900
     store: str = "sqlite"
     storage: str = "local"
     ephemeral: bool = False
@@ -58,30 +72,30 @@ class ServerSettings:
     migrate_on_start: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_STRICT)
 class SchedulerSettings:
     """The [scheduler] table."""
 
-    workers: int = 0
-    fast_lane: int = 1
-    lease_seconds: float = 30.0
-    max_attempts: int = 3
-    default_max_concurrent: int = 10
-    heartbeat_seconds: float = 1.0
-    poll_seconds: float = 2.0
-    stop_grace_seconds: float = 20.0
+    workers: Count = 0
+    fast_lane: Count = 1
+    lease_seconds: Seconds = 30.0
+    max_attempts: Positive = 3
+    default_max_concurrent: Positive = 10
+    heartbeat_seconds: Seconds = 1.0
+    poll_seconds: Seconds = 2.0
+    stop_grace_seconds: Annotated[float, Field(ge=0)] = 20.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_STRICT)
 class CallbackSettings:
     """The [callbacks] table."""
 
-    timeout: float = 5.0
-    max_attempts: int = 12
+    timeout: Seconds = 5.0
+    max_attempts: Positive = 12
     allow_link_local: bool = False
     allow_loopback: bool = False
-    retry_base: float = 2.0
-    poll_seconds: float = 1.0
+    retry_base: Seconds = 2.0
+    poll_seconds: Seconds = 1.0
 
     @property
     def policy(self) -> Policy:
@@ -89,7 +103,7 @@ class CallbackSettings:
         return Policy(allow_loopback=self.allow_loopback, allow_link_local=self.allow_link_local)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_STRICT)
 class MqSettings:
     """The [mq] table: RabbitMQ brokers for TDMQ callbacks, by CI MqRegion (sh, bj, gz, cd, hk...)."""
 
@@ -104,7 +118,7 @@ class MqSettings:
         return self.url
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_STRICT)
 class Settings:
     """Everything the composition root needs to build a server."""
 
@@ -189,47 +203,34 @@ def _apply_env(raw: dict[str, Any], env: Any) -> None:
                             "secret_key": env[f"{ENV_PREFIX}SECRET_KEY"]}]
 
 
-def _coerce(cls: type, values: dict[str, Any]) -> Any:
-    known = {f.name: f for f in fields(cls)}
-    kwargs: dict[str, Any] = {}
-    for key, value in values.items():
-        if key not in known:
-            raise InvalidArgument(f"unknown setting {cls.__name__}.{key}")
-        default = getattr(cls(), key)
-        kwargs[key] = _convert(key, value, default)
-    return cls(**kwargs)
-
-
-def _convert(key: str, value: Any, default: Any) -> Any:
-    if isinstance(default, bool):
-        if isinstance(value, str):
-            return value.strip().lower() in ("1", "true", "yes", "on")
-        return bool(value)
-    if isinstance(default, tuple):
-        if isinstance(value, str):
-            return tuple(v.strip() for v in value.split(",") if v.strip())
-        return tuple(value)
-    try:
-        return type(default)(value)
-    except (TypeError, ValueError) as exc:
-        raise InvalidArgument(f"setting {key}: {value!r} is not a {type(default).__name__}") from exc
+_SETTINGS = TypeAdapter(Settings)
 
 
 def _build(raw: dict[str, Any]) -> Settings:
-    accounts = tuple(Account(str(a["appid"]), str(a["secret_id"]), str(a["secret_key"]))
-                     for a in raw.get("accounts", []))
-    buckets = tuple(Bucket(str(b["name"]), str(b["region"])) for b in raw.get("buckets", []))
-    for b in buckets:
-        if "-" not in b.name or not b.appid.isdigit():
-            raise InvalidArgument(f"bucket {b.name!r} must be named <name>-<APPID>")
-    return Settings(
-        server=_coerce(ServerSettings, raw.get("server", {})),
-        scheduler=_coerce(SchedulerSettings, raw.get("scheduler", {})),
-        callbacks=_coerce(CallbackSettings, raw.get("callbacks", {})),
-        mq=_mq(raw.get("mq", {})),
-        accounts=accounts,
-        buckets=buckets,
-    )
+    """Validate the merged tables into Settings; the first problem, key named, as InvalidArgument."""
+    raw = dict(raw)
+    mq = raw.pop("mq", {})
+    if not isinstance(mq, dict):
+        raise InvalidArgument("setting mq: must be a table")
+    try:
+        settings = _SETTINGS.validate_python({**raw, "mq": {"url": mq.get("url", "")}})
+        extra = sorted(set(mq) - {"url", "regions"})
+        if extra:
+            raise InvalidArgument(f"unknown setting mq.{extra[0]}")
+    except ValidationError as exc:
+        raise InvalidArgument(_problem(exc)) from None
+    return replace(settings, mq=_mq(mq))
+
+
+def _problem(exc: ValidationError) -> str:
+    """One line naming the key: `setting scheduler.workers = -1: ...` or `unknown setting server.prot`."""
+    first = exc.errors()[0]
+    key = ".".join(str(part) for part in first["loc"])
+    if first["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
+        return f"unknown setting {key}"
+    if first["type"] == "missing":
+        return f"setting {key} is required"
+    return f"setting {key} = {first.get('input')!r}: {first['msg']}"
 
 
 def _mq(raw: dict[str, Any]) -> MqSettings:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from importlib import resources
 
 from ..domain.jobs import FINAL_STATES, Beat, JobState, QueueState
+from ..errors import StoreError
 from .ports import JobRepo, Lifecycle, OutboxRepo, QueueRepo, RunRepo, Store, TaskRepo, TemplateRepo, WorkSignal
 from .records import (
     Callback,
@@ -31,6 +32,15 @@ __all__ = [
     "Lifecycle", "Outcome", "OutboxRepo", "QueueRecord", "QueueRepo", "QueueState", "RunRepo", "Store",
     "TaskRecord", "TaskRepo", "TemplateRecord", "TemplateRepo", "Wakeups", "WorkSignal", "migrations",
 ]
+
+
+def newer_schema(found: int, dialect: str, where: str) -> StoreError | None:
+    """The refusal to serve a database whose schema a newer ci-jobs wrote (None when this code knows it)."""
+    known = max((number for number, _, _ in migrations(dialect)), default=0)
+    if found <= known:
+        return None
+    return StoreError(f"{where} has schema version {found}, newer than this ci-jobs knows ({known}): "
+                      "upgrade ci-jobs, or point it at another database")
 
 
 def migrations(dialect: str) -> list[tuple[int, str, str]]:

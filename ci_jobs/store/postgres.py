@@ -26,7 +26,7 @@ import asyncpg
 from ..domain import jobs as domain
 from ..domain.jobs import Beat, JobState
 from ..errors import StoreError
-from . import migrations, rows
+from . import migrations, newer_schema, rows
 from . import postgres_sql as sql
 from .batching import GroupCommit
 from .postgres_templates import TemplateRows
@@ -52,6 +52,9 @@ async def apply_migrations(conn: Conn) -> int:
         await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
         await conn.execute(sql.SCHEMA_TABLE)
         version: int = await conn.fetchval("SELECT coalesce(max(version), 0) FROM ci_jobs_schema")
+        newer = newer_schema(version, "postgres", "the PostgreSQL database")
+        if newer is not None:
+            raise newer
         for number, name, script in migrations("postgres"):
             if number > version:
                 await conn.execute(script)

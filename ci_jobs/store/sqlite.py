@@ -24,7 +24,7 @@ import aiosqlite
 from ..domain import jobs as domain
 from ..domain.jobs import Beat
 from ..errors import StoreError
-from . import migrations, rows
+from . import migrations, newer_schema, rows
 from . import sqlite_sql as sql
 from .batching import GroupCommit
 from .records import Callback, CallbackFactory, Claim, JobFilter, JobRecord, Outcome, QueueRecord, TaskRecord
@@ -65,6 +65,9 @@ class SqliteStore(TemplateRows, Wakeups, LocalEvents):
             self._r = await self._connect()
             self._insert_conn = await asyncio.get_running_loop().run_in_executor(
                 self._inserter, _plain_connection, self.path, self.synchronous)
+        except StoreError:
+            await self.close()
+            raise
         except Exception as exc:
             raise StoreError(f"cannot open {self.path}: {exc}") from exc
 
@@ -78,6 +81,9 @@ class SqliteStore(TemplateRows, Wakeups, LocalEvents):
     async def _migrate(self, conn: aiosqlite.Connection) -> None:
         row = await _one(conn, sql.USER_VERSION, ())
         version = int(row[0]) if row else 0
+        newer = newer_schema(version, "sqlite", str(self.path))
+        if newer is not None:
+            raise newer
         for number, _, script in migrations("sqlite"):
             if number > version:
                 await conn.executescript(sql.MIGRATION.format(script=script, number=number))
