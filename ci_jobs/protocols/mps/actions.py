@@ -68,7 +68,7 @@ class Action:
 async def process_media(call: Call) -> dict[str, Any]:
     """ProcessMedia: one Task of the engine, one job per subtask; answers its TaskId (SessionId: the first's)."""
     request = decode_process_media(call.params, call.account, call.settings)
-    if not call.params.get("SkipMateData"):
+    if not int(call.params.get("SkipMateData") or 0):  # checked 0 or 1 by the codec (may come as "1")
         meta = await _meta_data(call, request.bucket, request.input_key, must=False)
         if meta:
             request = dataclasses.replace(request, detail={**request.detail, "MetaData": meta})
