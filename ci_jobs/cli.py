@@ -12,6 +12,8 @@ import os
 import shutil
 import signal
 import sys
+import time
+from pathlib import Path
 from typing import Any
 
 from . import __version__, config
@@ -47,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument("--data-dir", dest="data_dir")
     check = sub.add_parser("check-config", help="print the effective settings and exit")
     check.add_argument("--config", default=os.environ.get("CI_JOBS_CONFIG"))
+    callbacks = sub.add_parser("callbacks", help="dead letters: callbacks that failed for retry_for_seconds")
+    callbacks.add_argument("action", choices=("dead", "resend"), help="dead: list them; resend: send again now")
+    callbacks.add_argument("ids", nargs="*", type=int, help="callback ids to resend (resend --all: every one)")
+    callbacks.add_argument("--all", action="store_true", help="resend every dead letter")
+    callbacks.add_argument("--config", default=os.environ.get("CI_JOBS_CONFIG"))
+    callbacks.add_argument("--data-dir", dest="data_dir", help="the server's data dir (embedded store)")
     return p
 
 
@@ -193,6 +201,43 @@ def worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def dead_letters(args: argparse.Namespace) -> int:
+    """`ci-jobs callbacks dead|resend`: on the server's own store (the running server delivers resent ones)."""
+    from .server import make_store  # noqa: PLC0415
+    from .store import DeadLetter  # noqa: PLC0415
+
+    settings = config.load(args.config, {"data_dir": args.data_dir})
+    store = make_store(settings, Path(settings.server.data_dir).resolve())
+
+    async def run() -> int:
+        await store.open()
+        try:
+            dead: list[DeadLetter] = []
+            while page := await store.dead_callbacks(500, dead[-1].callback.callback_id if dead else 0):
+                dead += page
+            if args.action == "dead":
+                for d in dead:
+                    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(d.dead_at))
+                    target = d.callback.target.get("url") or d.callback.target.get("type", "")
+                    print(f"{d.callback.callback_id}\tjob {d.callback.job_id or '-'}\t{target}\tdead since {when}"
+                          f"\tafter {d.callback.attempts} attempts\t{d.last_error}")
+                print(f"{len(dead)} dead letter(s)", file=sys.stderr)
+                return 0
+            wanted = {d.callback.callback_id for d in dead} if args.all else set(args.ids)
+            if not wanted:
+                print("ci-jobs: name the callback ids to resend, or --all", file=sys.stderr)
+                return 2
+            missing = [i for i in sorted(wanted) if not await store.resend_callback(i, time.time())]
+            print(f"{len(wanted) - len(missing)} callback(s) due again now")
+            if missing:
+                print(f"ci-jobs: not dead letters: {', '.join(map(str, missing))}", file=sys.stderr)
+                return 1
+            return 0
+        finally:
+            await store.close()
+    return asyncio.run(run())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `ci-jobs` command."""
     args = _parser().parse_args(argv)
@@ -201,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
             return serve(args)
         if args.command == "worker":
             return worker(args)
+        if args.command == "callbacks":
+            return dead_letters(args)
         if args.command == "migrate":
             from .server import migrate  # noqa: PLC0415
 

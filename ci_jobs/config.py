@@ -91,11 +91,28 @@ class CallbackSettings:
     """The [callbacks] table."""
 
     timeout: Seconds = 5.0
-    max_attempts: Positive = 12
+    retry_for_seconds: Seconds = 86400.0  # keep retrying this long (24 h), then keep it as a dead letter
+    max_attempts: Count = 0               # or stop after this many attempts (0: as many as fit in retry_for)
     allow_link_local: bool = False
     allow_loopback: bool = False
     retry_base: Seconds = 2.0
+    max_delay_seconds: Seconds = 300.0
     poll_seconds: Seconds = 1.0
+
+    def delay(self, attempts: int) -> float:
+        """Seconds before the next try after `attempts` failed ones: doubling from retry_base, capped."""
+        return float(min(self.retry_base * 2 ** min(attempts - 1, 62), self.max_delay_seconds))
+
+    @property
+    def attempt_budget(self) -> int:
+        """How many attempts a callback gets before it becomes a dead letter."""
+        if self.max_attempts:
+            return self.max_attempts
+        spent, attempts = 0.0, 1
+        while spent + self.delay(attempts) <= self.retry_for_seconds:
+            spent += self.delay(attempts)
+            attempts += 1
+        return attempts
 
     @property
     def policy(self) -> Policy:

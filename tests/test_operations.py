@@ -102,3 +102,29 @@ def test_a_database_from_a_newer_ci_jobs_is_refused_not_served(tmp_path: Path) -
     run = ci_jobs("serve", "--data-dir", str(tmp_path), "--port", str(free_port()), cwd=tmp_path)
     assert run.returncode == 2 and "schema version 999, newer than this ci-jobs knows" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_the_callbacks_command_lists_dead_letters_and_resends_them(tmp_path: Path) -> None:
+    import asyncio
+
+    from ci_jobs.store import Callback
+    from ci_jobs.store.sqlite import SqliteStore
+
+    async def plant() -> int:
+        store = SqliteStore(tmp_path / "ci-jobs.db")
+        await store.open()
+        await store.add_callbacks([Callback({"type": "Url", "url": "http://listener.example/cb"}, b"x", "text/xml",
+                                            job_id="jdead")], 0.0)
+        (cb,) = await store.due_callbacks(1.0, 10)
+        await store.callback_dead(cb.callback_id, 295, "connection refused", 86400.0)
+        await store.close()
+        return cb.callback_id
+    callback_id = asyncio.run(plant())
+    listed = ci_jobs("callbacks", "dead", "--data-dir", str(tmp_path), cwd=tmp_path)
+    assert listed.returncode == 0 and f"{callback_id}\tjob jdead\thttp://listener.example/cb" in listed.stdout
+    assert "after 295 attempts\tconnection refused" in listed.stdout and "1 dead letter(s)" in listed.stderr
+    resent = ci_jobs("callbacks", "resend", str(callback_id), "--data-dir", str(tmp_path), cwd=tmp_path)
+    assert resent.returncode == 0 and "1 callback(s) due again now" in resent.stdout
+    again = ci_jobs("callbacks", "resend", str(callback_id), "--data-dir", str(tmp_path), cwd=tmp_path)
+    assert again.returncode == 1 and f"not dead letters: {callback_id}" in again.stderr
+    assert "0 dead letter(s)" in ci_jobs("callbacks", "dead", "--data-dir", str(tmp_path), cwd=tmp_path).stderr

@@ -1,10 +1,16 @@
-"""The outbox loop: deliver due callbacks, retry with exponential backoff, survive restarts."""
+"""The outbox loop: deliver due callbacks, retry with exponential backoff, survive restarts.
+
+A failing callback is retried for `retry_for_seconds` (24 h by default: a listener down for a day
+still gets it), then kept as a dead letter that `ci-jobs callbacks dead` lists and `ci-jobs callbacks
+resend` (or the console) sends again. Nothing is dropped.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from ..config import CallbackSettings
@@ -27,10 +33,13 @@ class Sender(Protocol):
 class Outbox:
     """Polls the store's outbox and hands each due callback to the sender for its type."""
 
-    def __init__(self, store: Store, senders: dict[str, Sender], settings: CallbackSettings) -> None:
+    def __init__(self, store: Store, senders: dict[str, Sender], settings: CallbackSettings,
+                 clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.senders = senders
         self.settings = settings
+        self.clock = clock
+        self.budget = settings.attempt_budget
         self._wake = asyncio.Event()
 
     @property
@@ -55,7 +64,7 @@ class Outbox:
 
     async def deliver_due(self) -> int:
         """Deliver every due callback once; return how many were attempted."""
-        due = await self.store.due_callbacks(time.time(), 50)
+        due = await self.store.due_callbacks(self.clock(), 50)
         await asyncio.gather(*(self._deliver(cb) for cb in due))
         return len(due)
 
@@ -66,19 +75,22 @@ class Outbox:
                 raise InvalidArgument(f"no sender configured for callback type {cb.target.get('type')}")
             await sender.send(cb)
         except CallbackPostponed as exc:  # a sender that waits for something else (an MPS task's last job)
-            await self.store.callback_retry(cb.callback_id, cb.attempts, time.time() + self.postpone_seconds,
+            await self.store.callback_retry(cb.callback_id, cb.attempts, self.clock() + self.postpone_seconds,
                                             exc.message)
             return
         except Exception as exc:  # noqa: BLE001 - every failure is retried the same way
             attempts = cb.attempts + 1
-            if attempts >= self.settings.max_attempts:
-                log.warning("dropping callback %s of job %s after %d attempts: %s",
-                            cb.callback_id, cb.job_id, attempts, exc)
-                await self.store.callback_done(cb.callback_id)
+            if attempts >= self.budget:
+                log.warning("callback %s of job %s failed %d times: kept as dead letter (ci-jobs callbacks resend "
+                            "%s): %s", cb.callback_id, cb.job_id, attempts, cb.callback_id, exc)
+                await self.store.callback_dead(cb.callback_id, attempts, str(exc), self.clock())
                 return
-            delay = min(self.settings.retry_base * 2 ** (attempts - 1), 300.0)
-            await self.store.callback_retry(cb.callback_id, attempts, time.time() + delay, str(exc))
+            delay = self.settings.delay(attempts)
+            log.info("callback %s of job %s failed (attempt %d), next in %.0f s: %s", cb.callback_id, cb.job_id,
+                     attempts, delay, exc)
+            await self.store.callback_retry(cb.callback_id, attempts, self.clock() + delay, str(exc))
             return
+        log.info("callback %s of job %s delivered (%s)", cb.callback_id, cb.job_id, cb.target.get("type", "Url"))
         await self.store.callback_done(cb.callback_id)
 
     async def close(self) -> None:

@@ -13,24 +13,38 @@ from importlib import resources
 
 from ..domain.jobs import FINAL_STATES, Beat, JobState, QueueState
 from ..errors import StoreError
-from .ports import JobRepo, Lifecycle, OutboxRepo, QueueRepo, RunRepo, Store, TaskRepo, TemplateRepo, WorkSignal
+from .ports import (
+    JobRepo,
+    Lifecycle,
+    OutboxRepo,
+    QueueRepo,
+    RunRepo,
+    StatsRepo,
+    Store,
+    TaskRepo,
+    TemplateRepo,
+    WorkSignal,
+)
 from .records import (
     Callback,
     CallbackFactory,
     Claim,
+    DeadLetter,
     JobFilter,
     JobRecord,
     Outcome,
     QueueRecord,
+    StoreCounts,
     TaskRecord,
     TemplateRecord,
 )
 from .wakeups import Wakeups
 
 __all__ = [
-    "FINAL_STATES", "Beat", "Callback", "CallbackFactory", "Claim", "JobFilter", "JobRecord", "JobRepo", "JobState",
-    "Lifecycle", "Outcome", "OutboxRepo", "QueueRecord", "QueueRepo", "QueueState", "RunRepo", "Store",
-    "TaskRecord", "TaskRepo", "TemplateRecord", "TemplateRepo", "Wakeups", "WorkSignal", "migrations",
+    "FINAL_STATES", "Beat", "Callback", "CallbackFactory", "Claim", "DeadLetter", "JobFilter", "JobRecord", "JobRepo",
+    "JobState",
+    "Lifecycle", "Outcome", "OutboxRepo", "QueueRecord", "QueueRepo", "QueueState", "RunRepo", "StatsRepo", "Store",
+    "StoreCounts", "TaskRecord", "TaskRepo", "TemplateRecord", "TemplateRepo", "Wakeups", "WorkSignal", "migrations",
 ]
 
 

@@ -9,8 +9,10 @@ contract suite (tests/store) holds the three to the same behaviour. Data lives a
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import itertools
+import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -23,10 +25,12 @@ from .records import (
     Callback,
     CallbackFactory,
     Claim,
+    DeadLetter,
     JobFilter,
     JobRecord,
     Outcome,
     QueueRecord,
+    StoreCounts,
     TaskRecord,
     TemplateRecord,
 )
@@ -48,6 +52,7 @@ class _Outgoing:
     callback: Callback
     next_at: float
     last_error: str = ""
+    dead_at: float | None = None
 
 
 class MemoryStore(Wakeups, LocalEvents):
@@ -369,6 +374,37 @@ class MemoryStore(Wakeups, LocalEvents):
         if o is not None:
             o.callback = dataclasses.replace(o.callback, attempts=attempts)
             o.next_at, o.last_error = next_at, error[:500]
+
+    async def callback_dead(self, callback_id: int, attempts: int, error: str, now: float) -> None:
+        """Keep a callback that ran out of retries as a dead letter."""
+        self._check()
+        o = self._outbox.get(callback_id)
+        if o is not None:
+            o.callback = dataclasses.replace(o.callback, attempts=attempts)
+            o.next_at, o.last_error, o.dead_at = math.inf, error[:500], now
+
+    async def dead_callbacks(self, limit: int, after_id: int = 0) -> list[DeadLetter]:
+        """Dead letters by id."""
+        self._check()
+        dead = sorted((o for i, o in self._outbox.items() if o.dead_at is not None and i > after_id),
+                      key=lambda o: o.callback.callback_id)[:limit]
+        return [DeadLetter(o.callback, o.dead_at or 0.0, o.last_error) for o in dead]
+
+    async def resend_callback(self, callback_id: int, now: float) -> bool:
+        """Make a dead letter due now with its attempts reset."""
+        self._check()
+        o = self._outbox.get(callback_id)
+        if o is None or o.dead_at is None:
+            return False
+        o.callback, o.next_at, o.dead_at = dataclasses.replace(o.callback, attempts=0), now, None
+        return True
+
+    async def counts(self) -> StoreCounts:
+        """Jobs per bucket, queue and state; outbox entries pending and dead."""
+        self._check()
+        jobs = collections.Counter((j.bucket, j.queue_id, str(j.state)) for j in self._jobs.values())
+        dead = sum(1 for o in self._outbox.values() if o.dead_at is not None)
+        return StoreCounts(tuple((*k, n) for k, n in sorted(jobs.items())), len(self._outbox) - dead, dead)
 
 
 def _matches(j: JobRecord, flt: JobFilter) -> bool:

@@ -14,10 +14,12 @@ from .records import (
     Callback,
     CallbackFactory,
     Claim,
+    DeadLetter,
     JobFilter,
     JobRecord,
     Outcome,
     QueueRecord,
+    StoreCounts,
     TaskRecord,
     TemplateRecord,
 )
@@ -141,6 +143,22 @@ class OutboxRepo(Protocol):
     async def callback_retry(self, callback_id: int, attempts: int, next_at: float, error: str) -> None:
         """Schedule another attempt."""
 
+    async def callback_dead(self, callback_id: int, attempts: int, error: str, now: float) -> None:
+        """Keep a callback that ran out of retries as a dead letter (never due until re-sent)."""
+
+    async def dead_callbacks(self, limit: int, after_id: int = 0) -> list[DeadLetter]:
+        """Dead letters by id, after `after_id`."""
+
+    async def resend_callback(self, callback_id: int, now: float) -> bool:
+        """Make a dead letter due now with its attempts reset; False if there is no such dead letter."""
+
+
+class StatsRepo(Protocol):
+    """Counts for metrics."""
+
+    async def counts(self) -> StoreCounts:
+        """Jobs per bucket, queue and state; outbox entries pending and dead."""
+
 
 class WorkSignal(Protocol):
     """Wake-ups for schedulers: new job, resumed queue, freed slot (on this node or, where shared, any)."""
@@ -162,6 +180,6 @@ class EventChannel(Protocol):
         """Call `receive(payload)` for each payload sent by any node (a store no other node shares: never)."""
 
 
-class Store(Lifecycle, QueueRepo, JobRepo, TaskRepo, RunRepo, TemplateRepo, OutboxRepo, WorkSignal, EventChannel,
-            Protocol):
+class Store(Lifecycle, QueueRepo, JobRepo, TaskRepo, RunRepo, TemplateRepo, OutboxRepo, StatsRepo, WorkSignal,
+            EventChannel, Protocol):
     """What the service, scheduler and callback delivery need from durable state: every repo."""

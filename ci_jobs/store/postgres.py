@@ -30,7 +30,18 @@ from . import migrations, newer_schema, rows
 from . import postgres_sql as sql
 from .batching import GroupCommit
 from .postgres_templates import TemplateRows
-from .records import Callback, CallbackFactory, Claim, JobFilter, JobRecord, Outcome, QueueRecord, TaskRecord
+from .records import (
+    Callback,
+    CallbackFactory,
+    Claim,
+    DeadLetter,
+    JobFilter,
+    JobRecord,
+    Outcome,
+    QueueRecord,
+    StoreCounts,
+    TaskRecord,
+)
 from .rows import JobInsert
 from .wakeups import Wakeups
 
@@ -370,6 +381,26 @@ class PostgresStore(TemplateRows, Wakeups):
     async def callback_retry(self, callback_id: int, attempts: int, next_at: float, error: str) -> None:
         """Record a failed attempt and when to try again."""
         await self._fetch(sql.CALLBACK_RETRY, callback_id, attempts, next_at, sql.text(error)[:500])
+
+    async def callback_dead(self, callback_id: int, attempts: int, error: str, now: float) -> None:
+        """Keep a callback that ran out of retries as a dead letter."""
+        await self._fetch(sql.CALLBACK_DEAD, callback_id, attempts, sql.text(error)[:500], now)
+
+    async def dead_callbacks(self, limit: int, after_id: int = 0) -> list[DeadLetter]:
+        """Dead letters by id."""
+        found = await self._fetch(sql.DEAD_CALLBACKS, after_id, limit)
+        return [DeadLetter(rows.callback(r), r["dead_at"], r["last_error"]) for r in found]
+
+    async def resend_callback(self, callback_id: int, now: float) -> bool:
+        """Make a dead letter due now with its attempts reset."""
+        return bool(await self._fetch(sql.RESEND_CALLBACK, callback_id, now))
+
+    async def counts(self) -> StoreCounts:
+        """Jobs per bucket, queue and state; outbox entries pending and dead."""
+        jobs = await self._fetch(sql.JOB_COUNTS)
+        (outbox,) = await self._fetch(sql.OUTBOX_COUNTS)
+        return StoreCounts(tuple((r["bucket"], r["queue_id"], r["state"], int(r["n"])) for r in jobs),
+                           int(outbox["pending"]), int(outbox["dead"]))
 
     # --- wake-ups: LISTEN/NOTIFY from every node sets the local event (Wakeups) ----------------
 

@@ -136,6 +136,16 @@ UPDATE callbacks c SET next_at = $1 + $3 FROM due WHERE c.callback_id = due.call
 RETURNING {", ".join("c." + c for c in CALLBACK_COLUMNS.split(", "))}, due.next_at AS was"""
 
 CALLBACK_RETRY = "UPDATE callbacks SET attempts = $2, next_at = $3, last_error = $4 WHERE callback_id = $1"
+NEVER = 1e18  # next_at of a dead letter: never due
+CALLBACK_DEAD = (f"UPDATE callbacks SET attempts = $2, last_error = $3, dead_at = $4, next_at = {NEVER}"
+                 " WHERE callback_id = $1")
+DEAD_CALLBACKS = (f"SELECT {CALLBACK_COLUMNS}, dead_at, last_error FROM callbacks"
+                  " WHERE dead_at IS NOT NULL AND callback_id > $1 ORDER BY callback_id LIMIT $2")
+RESEND_CALLBACK = ("UPDATE callbacks SET dead_at = NULL, attempts = 0, next_at = $2"
+                   " WHERE callback_id = $1 AND dead_at IS NOT NULL RETURNING callback_id")
+JOB_COUNTS = "SELECT bucket, queue_id, state, count(*) AS n FROM jobs GROUP BY bucket, queue_id, state"
+OUTBOX_COUNTS = ("SELECT count(*) FILTER (WHERE dead_at IS NULL) AS pending,"
+                 " count(*) FILTER (WHERE dead_at IS NOT NULL) AS dead FROM callbacks")
 CALLBACK_DONE = "DELETE FROM callbacks WHERE callback_id = $1"
 
 PUT_TEMPLATE = f"""

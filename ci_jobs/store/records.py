@@ -78,6 +78,24 @@ class Callback:
 
 
 @dataclass(frozen=True)
+class DeadLetter:
+    """A callback that ran out of retries, kept until re-sent: when it died and its last error."""
+
+    callback: Callback
+    dead_at: float
+    last_error: str
+
+
+@dataclass(frozen=True)
+class StoreCounts:
+    """What a metrics scrape reads: jobs per (bucket, queue_id, state) and the outbox's entries."""
+
+    jobs: tuple[tuple[str, str, str, int], ...]
+    outbox_pending: int
+    outbox_dead: int
+
+
+@dataclass(frozen=True)
 class TaskRecord:
     """A group of jobs committed with them (domain/tasks.py): `k` + 32 hex, its jobs' ids in order.
 

@@ -27,7 +27,18 @@ from ..errors import StoreError
 from . import migrations, newer_schema, rows
 from . import sqlite_sql as sql
 from .batching import GroupCommit
-from .records import Callback, CallbackFactory, Claim, JobFilter, JobRecord, Outcome, QueueRecord, TaskRecord
+from .records import (
+    Callback,
+    CallbackFactory,
+    Claim,
+    DeadLetter,
+    JobFilter,
+    JobRecord,
+    Outcome,
+    QueueRecord,
+    StoreCounts,
+    TaskRecord,
+)
 from .rows import JobInsert
 from .sqlite_templates import TemplateRows
 from .wakeups import LocalEvents, Wakeups
@@ -323,6 +334,30 @@ class SqliteStore(TemplateRows, Wakeups, LocalEvents):
         async def run(db: aiosqlite.Connection) -> None:
             await db.execute(sql.CALLBACK_RETRY, (attempts, next_at, error[:500], callback_id))
         await self._tx(run)
+
+    async def callback_dead(self, callback_id: int, attempts: int, error: str, now: float) -> None:
+        """Keep a callback that ran out of retries as a dead letter."""
+        async def run(db: aiosqlite.Connection) -> None:
+            await db.execute(sql.CALLBACK_DEAD, (attempts, error[:500], now, callback_id))
+        await self._tx(run)
+
+    async def dead_callbacks(self, limit: int, after_id: int = 0) -> list[DeadLetter]:
+        """Dead letters by id."""
+        found = await self._read(sql.DEAD_CALLBACKS, (after_id, limit))
+        return [DeadLetter(rows.callback(r), r["dead_at"], r["last_error"]) for r in found]
+
+    async def resend_callback(self, callback_id: int, now: float) -> bool:
+        """Make a dead letter due now with its attempts reset."""
+        async def run(db: aiosqlite.Connection) -> bool:
+            return await _one(db, sql.RESEND_CALLBACK, (now, callback_id)) is not None
+        return await self._tx(run)
+
+    async def counts(self) -> StoreCounts:
+        """Jobs per bucket, queue and state; outbox entries pending and dead."""
+        jobs = await self._read(sql.JOB_COUNTS)
+        (outbox,) = await self._read(sql.OUTBOX_COUNTS)
+        return StoreCounts(tuple((r["bucket"], r["queue_id"], r["state"], int(r["n"])) for r in jobs),
+                           int(outbox["pending"] or 0), int(outbox["dead"] or 0))
 
 
 def _plain_connection(path: Path, synchronous: str) -> sqlite3.Connection:

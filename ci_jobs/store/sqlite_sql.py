@@ -87,6 +87,15 @@ DUE_CALLBACKS = f"SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE next_at<=? ORDE
 LEASE_CALLBACKS = "UPDATE callbacks SET next_at=? WHERE callback_id IN ({marks})"
 CALLBACK_DONE = "DELETE FROM callbacks WHERE callback_id=?"
 CALLBACK_RETRY = "UPDATE callbacks SET attempts=?, next_at=?, last_error=? WHERE callback_id=?"
+NEVER = 1e18  # next_at of a dead letter: never due
+CALLBACK_DEAD = f"UPDATE callbacks SET attempts=?, last_error=?, dead_at=?, next_at={NEVER} WHERE callback_id=?"
+DEAD_CALLBACKS = (f"SELECT {CALLBACK_COLUMNS}, dead_at, last_error FROM callbacks"
+                  " WHERE dead_at IS NOT NULL AND callback_id>? ORDER BY callback_id LIMIT ?")
+RESEND_CALLBACK = ("UPDATE callbacks SET dead_at=NULL, attempts=0, next_at=?"
+                   " WHERE callback_id=? AND dead_at IS NOT NULL RETURNING callback_id")
+JOB_COUNTS = "SELECT bucket, queue_id, state, count(*) AS n FROM jobs GROUP BY bucket, queue_id, state"
+OUTBOX_COUNTS = ("SELECT count(*) FILTER (WHERE dead_at IS NULL) AS pending,"
+                 " count(*) FILTER (WHERE dead_at IS NOT NULL) AS dead FROM callbacks")
 
 # --- templates -------------------------------------------------------------------------------
 

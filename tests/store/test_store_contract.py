@@ -489,3 +489,26 @@ async def test_release_of_a_job_flagged_for_cancel_ends_it_cancelled(store: Stor
     assert await store.release(j.job_id, run.token)
     (touched,) = await store.rescue(time.time(), 3, lambda r: [])
     assert (touched.state, touched.code) == (JobState.CANCEL, Failure.CANCEL)
+
+
+async def test_a_dead_letter_is_never_due_until_resent_and_counted(store: Store) -> None:
+    q = await store.ensure_queue(B, "queue-1", 10)
+    await store.insert_jobs([job(q.queue_id), job(q.queue_id, level=1)])
+    await store.add_callbacks([Callback({"type": "Url", "url": "http://x/"}, b"one", "text/xml", job_id="j1"),
+                               Callback({"type": "Url", "url": "http://y/"}, b"two", "text/xml", job_id="j2")], 100.0)
+    first, second = await store.due_callbacks(100.0, 10)
+    await store.callback_dead(first.callback_id, 185, "connection refused", 200.0)
+    assert [c.callback_id for c in await store.due_callbacks(10**12, 10)] == [second.callback_id]
+    (dead,) = await store.dead_callbacks(10)
+    assert (dead.callback.callback_id, dead.callback.body, dead.callback.attempts) == (first.callback_id, b"one", 185)
+    assert (dead.dead_at, dead.last_error) == (200.0, "connection refused")
+    assert await store.dead_callbacks(10, after_id=first.callback_id) == []
+    counts = await store.counts()
+    assert (counts.outbox_pending, counts.outbox_dead) == (1, 1)
+    assert sorted(counts.jobs) == [(B, q.queue_id, "Submitted", 2)]
+    assert await store.resend_callback(first.callback_id, 300.0)
+    assert not await store.resend_callback(first.callback_id, 300.0)  # not dead any more
+    assert not await store.resend_callback(second.callback_id, 300.0)  # never was
+    assert await store.dead_callbacks(10) == []
+    (again,) = [c for c in await store.due_callbacks(300.0, 10) if c.callback_id == first.callback_id]
+    assert again.attempts == 0 and again.body == b"one"
