@@ -89,11 +89,14 @@ class Jobs:
         resolved = await self._resolve_templates(bucket, op.tag, operation)
         self._check_operation(bucket, op.tag, resolved)
         raw_key = request.input_key
-        key = _key("Request.Input.Object", raw_key) if raw_key or spec.needs_input else ""
+        needed = spec.needs_input and not request.input_url
+        key = _key("Request.Input.Object", raw_key) if raw_key or needed else ""
         stored: dict[str, Any] = {"Tag": op.tag, "Input": {"Object": key, "BucketId": bucket.name,
                                                            "Region": bucket.region}}
         if not key:
             del stored["Input"]["Object"]  # Concat may come without an Input
+        if request.input_url:
+            stored["Input"]["Url"] = request.input_url
         stored["Operation"] = operation
         if resolved is not operation:
             stored["Resolved"] = resolved

@@ -31,6 +31,7 @@ class JobRequest:
     detail: dict[str, Any] = field(default_factory=dict)    # the Task's protocol fields (MPS: its subtasks)
     task_id: str = ""                                       # the Task's id; '' = a new one (MPS SessionId: derived)
     level: int | None = None                                # engine priority; None: from each JobLevel
+    input_url: str = ""                                     # an input the runner downloads (MPS URL input)
 
 
 @dataclass(frozen=True)

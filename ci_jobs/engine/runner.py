@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from .. import tags
+from .. import fetch, tags
 from ..config import Settings
 from ..domain.events import EventBus, JobFinished, ObjectCreated, Source
 from ..domain.failures import CANCELLED_MESSAGE, Failure
@@ -113,6 +113,11 @@ class Runner:
 
     @contextlib.asynccontextmanager
     async def _inputs(self, job: JobRecord) -> AsyncIterator[list[str]]:
+        url = str((job.spec.get("Input") or {}).get("Url", ""))
+        if url:  # a URL input (MPS): downloaded here, under the callbacks' SSRF rules
+            async with fetch.local_copy(url, self.work_dir, self.settings.callbacks.policy) as copy:
+                yield [str(copy)]
+            return
         key = str((job.spec.get("Input") or {}).get("Object", ""))
         if not key:
             yield []

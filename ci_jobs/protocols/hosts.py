@@ -44,6 +44,12 @@ def is_mps_host(host: str) -> bool:
     return bool(_MPS.match(host))
 
 
+def bucket_host(host: str) -> str | None:
+    """The bucket a virtual-hosted COS/CI host name names (`<bucket>.cos.<region>.<domain>`), else None."""
+    m = _HOST.match(host.lower())
+    return m["bucket"] if m else None
+
+
 def is_ci_path(path: str) -> bool:
     """True for the reserved CI API paths: `/<root>` or `/<root>/<id(s)>` (/jobs, /queue/p..., ...).
 

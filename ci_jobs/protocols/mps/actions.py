@@ -68,7 +68,8 @@ class Action:
 async def process_media(call: Call) -> dict[str, Any]:
     """ProcessMedia: one Task of the engine, one job per subtask; answers its TaskId (SessionId: the first's)."""
     request = decode_process_media(call.params, call.account, call.settings)
-    if not int(call.params.get("SkipMateData") or 0):  # checked 0 or 1 by the codec (may come as "1")
+    # A URL the runner downloads is not probed here (that would be a download at submit): no MetaData.
+    if request.input_key and not int(call.params.get("SkipMateData") or 0):  # checked 0/1 by the codec
         meta = await _meta_data(call, request.bucket, request.input_key, must=False)
         if meta:
             request = dataclasses.replace(request, detail={**request.detail, "MetaData": meta})

@@ -16,12 +16,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from ...app.jobs import MAX_OPERATIONS
 from ...app.requests import JobRequest, Operation
 from ...config import Account, Bucket, Settings
 from ...domain import priority
 from ...domain.tasks import TaskKind
+from ...errors import InvalidArgument
+from ...outbound import check_url
+from .. import hosts
 from . import notify, presets, schema
 from .errors import InvalidParameterValue, LimitExceeded, MissingParameter, ResourceNotFound
 from .transcode import raw_transcode
@@ -34,17 +38,26 @@ DEFAULT_NUMBER_FORMAT = {"InitialValue": 0, "Increment": 1, "MinLength": 1, "Pla
 
 @dataclass(frozen=True)
 class Source:
-    """The input of a task: its bucket, key and the echo of InputInfo."""
+    """The input of a task: its bucket, key (or a URL the runner downloads) and the echo of InputInfo."""
 
     bucket: Bucket
     key: str
     info: dict[str, Any]
+    url: str = ""
 
     @property
     def ext(self) -> str:
         """`{inputFormat}`: the input's extension."""
-        name = posixpath.basename(self.key)
+        name = posixpath.basename(self.key or urlsplit(self.url).path)
         return name.rsplit(".", 1)[1] if "." in name else ""
+
+    @property
+    def name(self) -> str:
+        """`{inputName}`: `${InputName}` (the runner's) for an object, the file name's stem for a URL."""
+        if not self.url:
+            return "${InputName}"
+        stem = posixpath.basename(urlsplit(self.url).path).rsplit(".", 1)[0]
+        return "".join(c for c in unquote(stem) if c.isalnum() or c in "._-") or "input"
 
 
 @dataclass(frozen=True)
@@ -75,7 +88,7 @@ def process_media(body: Any, account: Account, settings: Settings) -> JobRequest
     _check_request(req)
     if "InputInfo" not in req:
         raise MissingParameter("InputInfo is required.")
-    source = _source(req["InputInfo"], account, settings)
+    source = _source(req["InputInfo"], account, settings, req.get("OutputStorage"))
     place = Place(_storage(req.get("OutputStorage"), source.bucket, account, settings, "OutputStorage"),
                   _directory(req, source))
     subtasks = _subtasks(req.get("MediaProcessTask") or {}, source, place, account, settings)
@@ -93,7 +106,7 @@ def process_media(body: Any, account: Account, settings: Settings) -> JobRequest
     if req.get("TaskNotifyConfig"):
         detail["TaskNotifyConfig"] = notify.read_config(req["TaskNotifyConfig"], settings)
         callback["NotifyTarget"] = {"type": notify.TARGET, "format": "JSON"}
-    return JobRequest(bucket=source.bucket, input_key=source.key, operations=tuple(operations),
+    return JobRequest(bucket=source.bucket, input_key=source.key, input_url=source.url, operations=tuple(operations),
                       callback=callback, origin="mps", kind=TaskKind.MPS_TASK, detail=detail,
                       level=priority.from_tasks_priority(req.get("TasksPriority", 0)))
 
@@ -119,15 +132,22 @@ def _check_request(req: dict[str, Any]) -> None:
 
 
 def media_input(info: dict[str, Any], account: Account, settings: Settings) -> Source:
-    """A MediaInputInfo's object (DescribeMediaMetaData)."""
-    return _source(info, account, settings)
+    """A MediaInputInfo's object of this server (DescribeMediaMetaData)."""
+    source = _source(info, account, settings, None)
+    if source.url:
+        raise InvalidParameterValue("InputInfo.UrlInputInfo.Url: DescribeMediaMetaData probes objects of this "
+                                    "server's buckets (a COS input, or a URL of one of them); other URLs are "
+                                    "not downloaded for it.", sub="InputInfo")
+    return source
 
 
-def _source(info: dict[str, Any], account: Account, settings: Settings) -> Source:
+def _source(info: dict[str, Any], account: Account, settings: Settings, storage: dict[str, Any] | None) -> Source:
     kind = info.get("Type", "")
+    if kind == "URL":
+        return _url_source(info, account, settings, storage)
     if kind != "COS":
         raise InvalidParameterValue(f"InputInfo.Type {kind or '(empty)'} is not supported: ci-jobs reads COS "
-                                    "inputs of its own buckets (URL inputs come next).", sub="InputInfo")
+                                    "inputs of its own buckets and URLs.", sub="InputInfo")
     cos = info.get("CosInputInfo")
     if not cos:
         raise MissingParameter("InputInfo.CosInputInfo is required when InputInfo.Type is COS.")
@@ -140,6 +160,35 @@ def _source(info: dict[str, Any], account: Account, settings: Settings) -> Sourc
         raise InvalidParameterValue(f"InputInfo.CosInputInfo.Object {cos['Object']} is not an object key.",
                                     sub="InputInfo")
     return Source(bucket, key, info)
+
+
+def _url_source(info: dict[str, Any], account: Account, settings: Settings,
+                storage: dict[str, Any] | None) -> Source:
+    """A URL input: an object of this server's buckets is read from storage; any other URL is downloaded by
+    the runner under the callbacks' SSRF rules (checked here too, so a literal address is refused at once)."""
+    url = str((info.get("UrlInputInfo") or {}).get("Url") or "").strip()
+    if not url:
+        raise MissingParameter("InputInfo.UrlInputInfo.Url is required when InputInfo.Type is URL.")
+    where = "InputInfo.UrlInputInfo.Url"
+    parts = urlsplit(url)
+    own = settings.bucket(hosts.bucket_host(parts.hostname or "") or "")
+    if own is not None and parts.scheme in ("http", "https"):
+        if own.appid != account.appid:
+            raise ResourceNotFound(f"{where} {url} is an object of a bucket of another account.",
+                                   sub="CosBucketNotExist")
+        key = unquote(parts.path).lstrip("/")
+        if not key or key.endswith("/"):
+            raise InvalidParameterValue(f"{where} {url} does not name an object.", sub="InputInfo")
+        return Source(own, key, info)
+    try:
+        check_url(url, settings.callbacks.policy, where)
+    except InvalidArgument as exc:
+        raise InvalidParameterValue(exc.message + ".", sub="InputInfo") from exc
+    cos = (storage or {}).get("CosOutputStorage") or {}
+    if not cos.get("Bucket"):
+        raise MissingParameter("OutputStorage.CosOutputStorage.Bucket is required when InputInfo.Type is URL.")
+    bucket = _bucket(cos["Bucket"], cos.get("Region", ""), account, settings, "OutputStorage.CosOutputStorage")
+    return Source(bucket, "", info, url=url)
 
 
 def _bucket(name: str, region: str, account: Account, settings: Settings, where: str) -> Bucket:
@@ -172,7 +221,7 @@ def _storage(storage: dict[str, Any] | None, default: Bucket, account: Account, 
 
 def _directory(req: dict[str, Any], source: Source) -> str:
     if "OutputDir" not in req:
-        folder = posixpath.dirname(source.key)
+        folder = posixpath.dirname(source.key)  # a downloaded URL's outputs: the bucket's root
         return f"/{folder}/" if folder else "/"
     out = str(req["OutputDir"])
     if not (out.startswith("/") and out.endswith("/")):
@@ -239,7 +288,7 @@ def _output(place: Place, pattern: str, values: dict[str, str], where: str) -> d
 
 
 def _values(source: Source, definition: int, fmt: str, number: str | None = None) -> dict[str, str]:
-    values = {"inputName": "${InputName}", "inputFormat": source.ext, "format": fmt, "definition": str(definition)}
+    values = {"inputName": source.name, "inputFormat": source.ext, "format": fmt, "definition": str(definition)}
     if number is not None:
         values["number"] = number
     return values

@@ -109,8 +109,8 @@ _AI = "is not supported: ci-jobs runs MediaProcessTask only (the AI task familie
 _STORAGE = "is not supported: ci-jobs reads and writes the COS buckets it serves"
 
 COS_INPUT = model("CosInputInfo", Bucket=STR, Region=STR, Object=STR)
-MEDIA_INPUT = model("MediaInputInfo", Type=STR, CosInputInfo=COS_INPUT,
-                    UrlInputInfo=NotYet("is not supported yet: give a COS input of this server's buckets"),
+URL_INPUT = model("UrlInputInfo", Url=STR)
+MEDIA_INPUT = model("MediaInputInfo", Type=STR, CosInputInfo=COS_INPUT, UrlInputInfo=URL_INPUT,
                     S3InputInfo=NotYet(_STORAGE), VODInputInfo=NotYet(_STORAGE))
 COS_OUTPUT = model("CosOutputStorage", Bucket=STR, Region=STR)
 OUTPUT_STORAGE = model("TaskOutputStorage", Type=STR, CosOutputStorage=COS_OUTPUT,
@@ -172,7 +172,7 @@ PARSE_NOTIFICATION = model("ParseNotificationRequest", Content=STR)
 MANAGE_TASK = model("ManageTaskRequest", OperationType=STR, TaskId=STR)
 DESCRIBE_MEDIA_META_DATA = model("DescribeMediaMetaDataRequest", InputInfo=MEDIA_INPUT, Mode=INT)
 
-MODELS = (COS_INPUT, MEDIA_INPUT, COS_OUTPUT, OUTPUT_STORAGE, NUMBER_FORMAT, VIDEO_TEMPLATE, AUDIO_TEMPLATE,
+MODELS = (COS_INPUT, URL_INPUT, MEDIA_INPUT, COS_OUTPUT, OUTPUT_STORAGE, NUMBER_FORMAT, VIDEO_TEMPLATE, AUDIO_TEMPLATE,
           RAW_TRANSCODE, TRANSCODE_TASK, ANIMATED_GRAPHIC_TASK, SNAPSHOT_BY_TIME_OFFSET_TASK, SAMPLE_SNAPSHOT_TASK,
           MEDIA_PROCESS_TASK, TASK_NOTIFY_CONFIG, PROCESS_MEDIA, DESCRIBE_TASK_DETAIL, DESCRIBE_TASKS,
           PARSE_NOTIFICATION, MANAGE_TASK, DESCRIBE_MEDIA_META_DATA)
