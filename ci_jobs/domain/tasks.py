@@ -25,11 +25,13 @@ class TaskState(StrEnum):
 
 
 class TaskKind(StrEnum):
-    """What made a task: a CI request of one or more Operations, an MPS ProcessMedia call (WorkflowExecution,
-    BatchJob next)."""
+    """What made a task: a CI request of one or more Operations, an MPS ProcessMedia call, a step of a
+    workflow execution (the nodes it made ready), a page of a batch job."""
 
     REQUEST = "Request"
     MPS_TASK = "MpsTask"
+    WORKFLOW_EXECUTION = "WorkflowExecution"  # the jobs one step of a workflow execution submitted
+    BATCH = "Batch"                           # the jobs one page of a batch job (Type Job) submitted
 
 
 def task_state(job_states: Iterable[str]) -> TaskState:

@@ -21,6 +21,7 @@ from typing import Any
 from ..domain import jobs as domain
 from ..domain.jobs import Beat, JobState, QueueState
 from ..errors import StoreError
+from .memory_flows import FlowRows
 from .records import (
     Callback,
     CallbackFactory,
@@ -55,7 +56,7 @@ class _Outgoing:
     dead_at: float | None = None
 
 
-class MemoryStore(Wakeups, LocalEvents):
+class MemoryStore(FlowRows, Wakeups, LocalEvents):
     """Store in dicts on the running event loop."""
 
     def __init__(self) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..domain.jobs import Beat
+from .flows import FlowStore
 from .records import (
     Callback,
     CallbackFactory,
@@ -180,6 +181,7 @@ class EventChannel(Protocol):
         """Call `receive(payload)` for each payload sent by any node (a store no other node shares: never)."""
 
 
-class Store(Lifecycle, QueueRepo, JobRepo, TaskRepo, RunRepo, TemplateRepo, OutboxRepo, StatsRepo, WorkSignal,
+class Store(FlowStore,
+            Lifecycle, QueueRepo, JobRepo, TaskRepo, RunRepo, TemplateRepo, OutboxRepo, StatsRepo, WorkSignal,
             EventChannel, Protocol):
     """What the service, scheduler and callback delivery need from durable state: every repo."""

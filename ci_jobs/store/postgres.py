@@ -29,6 +29,7 @@ from ..errors import StoreError
 from . import migrations, newer_schema, rows
 from . import postgres_sql as sql
 from .batching import GroupCommit
+from .postgres_flows import FlowRows
 from .postgres_templates import TemplateRows
 from .records import (
     Callback,
@@ -91,7 +92,7 @@ def redact(dsn: str) -> str:
     return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", dsn)
 
 
-class PostgresStore(TemplateRows, Wakeups):
+class PostgresStore(FlowRows, TemplateRows, Wakeups):
     """Store on a PostgreSQL database that any number of ci-jobs nodes share."""
 
     def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 10, migrate: bool = True,

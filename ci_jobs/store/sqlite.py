@@ -40,6 +40,7 @@ from .records import (
     TaskRecord,
 )
 from .rows import JobInsert
+from .sqlite_flows import FlowRows
 from .sqlite_templates import TemplateRows
 from .wakeups import LocalEvents, Wakeups
 
@@ -48,7 +49,7 @@ Stored = list[tuple[str, int]]  # (state, seq) of each inserted job, as committe
 STATE = rows.JOB_VALUES.index("state")
 
 
-class SqliteStore(TemplateRows, Wakeups, LocalEvents):
+class SqliteStore(FlowRows, TemplateRows, Wakeups, LocalEvents):
     """Store on a SQLite file (`:memory:` is not supported: two connections must share it)."""
 
     def __init__(self, path: Path, synchronous: str = "FULL") -> None:
