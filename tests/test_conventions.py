@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,31 @@ def test_every_schema_has_a_tag_module_a_driver_and_an_example() -> None:
         assert (PKG / "tags" / f"{tag.lower()}.py").is_file(), tag
         assert (PKG / "media" / f"{spec.driver}.py").is_file(), tag
         assert (ROOT / "examples" / "jobs" / f"{tag}.xml").is_file(), tag
+
+
+def _plain(value: object, where: str) -> None:
+    """Typed ops hold scalars, tuples and frozen dataclasses only: no wire dicts or lists left inside."""
+    if dataclasses.is_dataclass(value):
+        assert type(value).__dataclass_params__.frozen, f"{where}: {type(value).__name__} is not frozen"  # type: ignore[attr-defined]
+        for f in dataclasses.fields(value):
+            _plain(getattr(value, f.name), f"{where}.{f.name}")
+    elif isinstance(value, tuple):
+        for i, item in enumerate(value):
+            _plain(item, f"{where}[{i}]")
+    else:
+        assert value is None or isinstance(value, str | int | float | bool), f"{where} is a {type(value).__name__}"
+
+
+@pytest.mark.parametrize("tag", sorted(REGISTRY))
+def test_every_tag_parses_its_example_into_a_frozen_typed_op(tag: str) -> None:
+    """Workers receive the typed op, never the wire dict (issue 8, typed ops)."""
+    from ci_jobs import tags, xmlio
+
+    request = xmlio.to_dict(xmlio.parse((ROOT / "examples" / "jobs" / f"{tag}.xml").read_bytes()))
+    op = tags.parse(tag, request["Operation"])
+    assert dataclasses.is_dataclass(op) and not isinstance(op, type), f"{tag} parses into {type(op).__name__}"
+    _plain(op, f"{tag}Op")
+    assert pickle.loads(pickle.dumps(op)) == op  # it crosses to the worker process as it is
 
 
 # Where a Tag's name may be written as a string: its own tag module, its media driver, the presets, and

@@ -53,7 +53,6 @@ class ConcatOp:
     index: int | None = None         # where the Input goes among the fragments (None: after the Mode=Start ones)
     direct: bool = False             # DirectConcat: copy packets, no re-encoding
     scene: SceneChange = SceneChange()
-    marks: watermark.Marks = watermark.Marks()
     output: Output = Output()
 
 
@@ -74,7 +73,7 @@ def parse(op: Mapping[str, Any]) -> ConcatOp:
     return ConcatOp(spec, tuple(_fragment(f) for f in frags), video, parse_audio(params, spec),
                     None if index is None else int(index), flag(params, "DirectConcat"),
                     SceneChange(text(scene, "Mode", "Default").lower(), num(scene, "Time") or DEFAULT_TRANSITION),
-                    watermark.parse_marks(op), parse_output(op))
+                    parse_output(op))
 
 
 def _fragment(fragment: Mapping[str, Any]) -> Fragment:
@@ -126,13 +125,13 @@ def output_ext(op: Mapping[str, Any]) -> str:
 
 
 def references(op: Mapping[str, Any]) -> list[str]:
-    """The fragments, then any watermark images."""
-    return [text(f, "Url") for f in fragments(section(op, "ConcatTemplate"))] + watermark.images(op)
+    """The fragments."""
+    return [text(f, "Url") for f in fragments(section(op, "ConcatTemplate"))]
 
 
 SPEC = TagSpec(
     name="Concat", container="ConcatTemplate", driver="concat", check=check, parse=parse,
-    extras=watermark.check_marks,
+    extras=watermark.no_marks("Concat does not draw over the joined pictures yet"),
     template=TemplateKind(("ConcatTemplate",), "ConcatTemplate", "ConcatTemplate", True, job_tag="Concat"),
     needs_input=False, output_ext=output_ext, references=references,
     roles={"main": Role(), "segment": Role(beside="main")},

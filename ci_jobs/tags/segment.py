@@ -15,7 +15,6 @@ from .output import Output, parse_output
 from .rules import choice, number_range, window
 from .spec import Lane, Role, TagSpec, TemplateKind
 from .streams import HlsEncrypt
-from .watermark import Marks, parse_marks
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,6 @@ class SegmentOp:
     end: float | None = None            # EndTime seconds (None: to the end)
     hls_encrypt: HlsEncrypt | None = None  # HlsEncrypt with IsHlsEncrypt true (None: segments in the clear)
     output: Output = Output()
-    marks: Marks = Marks()              # accepted by the Tag, not drawn: Segment copies packets
 
     @property
     def packaged(self) -> bool:
@@ -55,7 +53,7 @@ def parse(op: Mapping[str, Any]) -> SegmentOp:
     return SegmentOp(text(params, "Format").lower(), num(params, "Duration"), None if index is None else int(index),
                      num(params, "StartTime", 0.0) or 0.0, num(params, "EndTime"),
                      HlsEncrypt(text(encrypt, "UriKey")) if flag(encrypt, "IsHlsEncrypt") else None,
-                     parse_output(op), parse_marks(op))
+                     parse_output(op))
 
 
 def check(op: Mapping[str, Any], params: dict[str, Any], where: str) -> None:
@@ -86,8 +84,9 @@ def output_ext(op: Mapping[str, Any]) -> str:
 
 
 SPEC = TagSpec(
-    name="Segment", container="Segment", driver="segment", check=check, extras=watermark.check_marks,
+    name="Segment", container="Segment", driver="segment", check=check,
+    extras=watermark.no_marks("Segment copies packets without decoding them, so nothing can be drawn"),
     lane=Lane.FAST, template=TemplateKind(("Segment",), "Segment", "Segment", True, job_tag="Segment"),
-    parse=parse, output_ext=output_ext, references=watermark.images,
+    parse=parse, output_ext=output_ext,
     roles={"main": Role(), "segment": Role(beside="main")},
 )

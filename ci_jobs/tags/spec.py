@@ -51,8 +51,8 @@ class TagSpec:
     name: str
     container: str                         # the inline parameter container in Request.Operation
     driver: str                            # its media driver, a module of ci_jobs.media
+    parse: Parse                           # a checked Operation -> the typed op (frozen dataclass) the driver reads
     check: Check | None = None             # submit-time rules of the parameter container
-    parse: Parse = field(default=lambda op: dict(op))  # the typed operation its driver reads
     extras: Check | None = None            # rules for the Operation's other elements (watermarks ...)
     lane: Lane = Lane.GENERAL
     template: TemplateKind | None = None

@@ -7,7 +7,7 @@ and the element every drawing Tag (Transcode, Snapshot, Animation) accepts up to
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,6 +130,16 @@ def check_marks(op: Mapping[str, Any], params: Mapping[str, Any], where: str) ->
     refuse_digital(op)
     for index, mark in enumerate(marks(op), 1):
         check(mark, f"Request.Operation.Watermark[{index}]")
+
+
+def no_marks(why: str) -> Callable[[Mapping[str, Any], Mapping[str, Any], str], None]:
+    """The extras rule of a Tag that draws nothing: Watermark, WatermarkTemplateId, RemoveWatermark and
+    DigitalWatermark are refused (`why` says why), never accepted and left out of the output."""
+    def check_none(op: Mapping[str, Any], params: Mapping[str, Any], where: str) -> None:
+        for key in ("Watermark", "WatermarkTemplateId", "RemoveWatermark", "DigitalWatermark"):
+            if op.get(key):
+                raise InvalidArgument(f"Request.Operation.{key} is not supported for this Tag: {why}")
+    return check_none
 
 
 def refuse_digital(op: Mapping[str, Any]) -> None:
