@@ -29,7 +29,7 @@ from ..domain.failures import Failure
 from ..errors import JobFailed
 from ..mediarules import IMAGE_EXTS
 from ..tags.snapshot import Black, SnapshotOp, Sprite
-from . import OutputFile, Progress, Result, Task, watermark
+from . import OutputFile, Progress, Result, Task, watermark, webvtt
 from .common import Ticker, check_start, decoded, duration, fit, open_input, origin, picture_stream, seek, upright
 from .mediainfo import probe
 
@@ -54,17 +54,23 @@ def run(task: Task, progress: Progress) -> Result:
         count = op.count
         ticker = Ticker(progress, 1.0)
         taken = 0
+        zero = origin(inp)
         for taken, frame in enumerate(_frames(inp, vin, op, task.inputs[0]), 1):
             picture = _turned(frame, degrees)
             for sink in (shots, sprites):
                 if sink is not None:
-                    sink.add(picture)
+                    sink.add(picture, (frame.time or zero) - zero)
             ticker.fraction(taken / count)
         if not taken:
             raise JobFailed(Failure.INVALID_INPUT, "No frame could be decoded at the requested times")
+        total = duration(inp)
     files = tuple(shots.files if shots else []) + tuple(sprites.finish() if sprites else [])
+    data = None
+    if sprites is not None and op.output.webvtt_object:
+        files += (webvtt.write(task, sprites.cues, total, op.output),)
+        data = {"SpriteTiles": len(sprites.cues)}
     progress(100.0)
-    return Result(files, op.ext)
+    return Result(files, op.ext, data=data)
 
 
 def _frames(inp: InputContainer, vin: av.VideoStream, op: SnapshotOp, path: str) -> Iterator[av.VideoFrame]:
@@ -191,7 +197,7 @@ class Shots:
         self.files: list[OutputFile] = []
         self.decorator: watermark.Decorator | None = None
 
-    def add(self, frame: av.VideoFrame) -> None:
+    def add(self, frame: av.VideoFrame, _at: float = 0.0) -> None:
         """Scale, mark and write one shot."""
         name = f"snapshot-{len(self.files)}.{self.ext}"
         image = frame.reformat(width=self.size[0], height=self.size[1], format="rgb24")
@@ -214,6 +220,7 @@ class Sprites:
         self.files: list[OutputFile] = []
         self.sheet: np.ndarray | None = None
         self.used = 0
+        self.cues: list[webvtt.Cue] = []  # each tile's time and place, for a WebVTT
 
     def _cell_size(self, cfg: Sprite, shot: tuple[int, int]) -> tuple[int, int]:
         width, height = cfg.cell_width, cfg.cell_height
@@ -223,8 +230,8 @@ class Sprites:
         shrink = min(1.0, _MAX_SHEET / (shot[0] * self.columns), _MAX_SHEET / (shot[1] * self.lines))
         return max(8, int(shot[0] * shrink)), max(8, int(shot[1] * shrink))
 
-    def add(self, frame: av.VideoFrame) -> None:
-        """Place one shot in the next free cell, starting a new sheet when this one is full."""
+    def add(self, frame: av.VideoFrame, at: float = 0.0) -> None:
+        """Place one shot (taken `at` seconds in) in the next free cell, starting a new sheet when this one is full."""
         if self.sheet is None:
             self.sheet = self._blank()
         cw, ch = self.cell
@@ -233,6 +240,7 @@ class Sprites:
         x = self.margin + col * (cw + self.padding) + (cw - tile.shape[1]) // 2
         y = self.margin + row * (ch + self.padding) + (ch - tile.shape[0]) // 2
         self.sheet[y:y + tile.shape[0], x:x + tile.shape[1]] = tile
+        self.cues.append(webvtt.Cue(at, len(self.files), x, y, tile.shape[1], tile.shape[0]))
         self.used += 1
         if self.used == self.columns * self.lines:
             self._write()

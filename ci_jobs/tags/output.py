@@ -17,9 +17,11 @@ class Output:
     region: str = ""
     object: str = ""         # Object: the main files
     sprite_object: str = ""  # SpriteObject: Snapshot's sprite sheets
+    webvtt_object: str = ""  # WebVttObject: the WebVTT of Snapshot's sprite tiles (MPS's ImageSprite; not CI's)
 
 
 def parse_output(op: Mapping[str, Any]) -> Output:
     """The Output element of a checked Operation."""
     out = section(op, "Output")
-    return Output(text(out, "Bucket"), text(out, "Region"), text(out, "Object"), text(out, "SpriteObject"))
+    return Output(text(out, "Bucket"), text(out, "Region"), text(out, "Object"), text(out, "SpriteObject"),
+                  text(out, "WebVttObject"))

@@ -156,6 +156,8 @@ def check(op: Mapping[str, Any], params: dict[str, Any], where: str) -> None:
                                   "when Count is greater than 1")
     if mode.lower() != "onlysnapshot":
         _check_sprite(params, output, count, f"{where}.SpriteSnapshotConfig")
+    elif text(output, "WebVttObject"):
+        raise InvalidArgument("Request.Operation.Output.WebVttObject needs sprite output (SnapshotOutMode)")
 
 
 def _check_black(params: dict[str, Any], where: str) -> None:
@@ -181,6 +183,9 @@ def _check_sprite(params: dict[str, Any], output: dict[str, Any], count: int, wh
     choice(sprite, "ScaleMethod", where, ("DirectScale", "MaxWHScaleAndPad", "MaxWHScale"))
     if text(sprite, "Color") and parse_color(text(sprite, "Color")) is None:
         raise InvalidArgument(f"{where}.Color {text(sprite, 'Color')} is not a color")
+    vtt = text(output, "WebVttObject")
+    if vtt and (has_number(vtt) or not vtt.lower().endswith(".vtt")):
+        raise InvalidArgument("Request.Operation.Output.WebVttObject must be one .vtt object (no ${Number})")
     key = text(output, "SpriteObject")
     if not key:
         raise InvalidArgument("Request.Operation.Output.SpriteObject is required for sprite output")
@@ -205,5 +210,6 @@ SPEC = TagSpec(
                           check_output=(("Object", "o-${Number}.jpg"), ("SpriteObject", "s-${Number}.jpg"))),
     parse=parse, output_ext=output_ext, references=watermark.images,
     roles={"main": Role(), "sprite": Role(key_field="SpriteObject", fallback="Object", ext="jpg",
-                                                         result_field="SpriteOutputFile")},
+                                                         result_field="SpriteOutputFile"),
+           "vtt": Role(key_field="WebVttObject", ext="vtt")},
 )

@@ -238,7 +238,8 @@ def _subtasks(task: dict[str, Any], source: Source, place: Place, account: Accou
               settings: Settings) -> list[Subtask]:
     sets: tuple[tuple[str, Builder], ...] = (
         ("TranscodeTaskSet", _transcode), ("AnimatedGraphicTaskSet", _animated_graphic),
-        ("SnapshotByTimeOffsetTaskSet", _snapshot_by_time_offset), ("SampleSnapshotTaskSet", _sample_snapshot))
+        ("SnapshotByTimeOffsetTaskSet", _snapshot_by_time_offset), ("SampleSnapshotTaskSet", _sample_snapshot),
+        ("ImageSpriteTaskSet", _image_sprite))
     out: list[Subtask] = []
     for name, build in sets:
         for index, item in enumerate(task.get(name) or []):
@@ -247,8 +248,7 @@ def _subtasks(task: dict[str, Any], source: Source, place: Place, account: Accou
             _number_format(item.get("ObjectNumberFormat"), f"{where}.ObjectNumberFormat")
             out.append(build(item, source, Place(bucket, place.directory), where))
     if not out:
-        raise MissingParameter("MediaProcessTask needs at least one of TranscodeTaskSet, AnimatedGraphicTaskSet, "
-                               "SnapshotByTimeOffsetTaskSet, SampleSnapshotTaskSet.")
+        raise MissingParameter(f"MediaProcessTask needs at least one of {', '.join(n for n, _ in sets)}.")
     return out
 
 
@@ -410,4 +410,31 @@ def _sample_snapshot(item: dict[str, Any], source: Source, place: Place, where: 
     out = _output(place, pattern, _values(source, definition, "jpg", "${Number}"), f"{where}.OutputObjectPath")
     return Subtask("SampleSnapshot", item, [Operation("Snapshot", {"Snapshot": shot, "Output": out})],
                    {"Definition": definition, "SampleType": "Percent", "Interval": percent,
+                    "Storage": _storage_fact(place)})
+
+
+SPRITE_COUNT = 10000  # the Snapshot Tag's most shots: Interval mode drops the times past the input's end
+
+
+def _image_sprite(item: dict[str, Any], source: Source, place: Place, where: str) -> Subtask:
+    """Snapshot's sprite mode (OnlySprite) with a tile every `interval` s, and its WebVTT (Output.WebVttObject)."""
+    definition = _definition(item, presets.IMAGE_SPRITE, where)
+    preset = presets.IMAGE_SPRITE[definition]
+    pattern = item.get("OutputObjectPath") or "{inputName}_imageSprite_{definition}_{number}.{format}"
+    if "{number}" not in pattern:
+        raise InvalidParameterValue(f"{where}.OutputObjectPath must contain {{number}} (one image per sheet).")
+    vtt = item.get("WebVttObjectName") or "{inputName}_imageSprite_{definition}.{format}"
+    if vtt.startswith("/"):
+        raise InvalidParameterValue(f"{where}.WebVttObjectName {vtt!r} must be relative (to OutputDir).")
+    if "{number}" in vtt:
+        raise InvalidParameterValue(f"{where}.WebVttObjectName {vtt!r} names one file: {{number}} is not taken.")
+    sheets = _output(place, pattern, _values(source, definition, "jpg", "${Number}"), f"{where}.OutputObjectPath")
+    track = _output(place, vtt, _values(source, definition, "vtt"), f"{where}.WebVttObjectName")
+    shot = {"Mode": "Interval", "Start": "0", "TimeInterval": f"{preset.interval:g}", "Count": str(SPRITE_COUNT),
+            "SnapshotOutMode": "OnlySprite",
+            "SpriteSnapshotConfig": {"CellWidth": str(preset.width), "CellHeight": str(preset.height),
+                                     "Columns": str(preset.columns), "Lines": str(preset.lines)}}
+    out = {**sheets, "SpriteObject": sheets["Object"], "WebVttObject": track["Object"]}
+    return Subtask("ImageSprites", item, [Operation("Snapshot", {"Snapshot": shot, "Output": out})],
+                   {"Definition": definition, "Width": preset.width, "Height": preset.height,
                     "Storage": _storage_fact(place)})

@@ -123,7 +123,8 @@ def _status(jobs: list[JobRecord]) -> str:
 
 
 _KEYS = {"Transcode": "TranscodeTask", "AnimatedGraphics": "AnimatedGraphicTask",
-         "SnapshotByTimeOffset": "SnapshotByTimeOffsetTask", "SampleSnapshot": "SampleSnapshotTask"}
+         "SnapshotByTimeOffset": "SnapshotByTimeOffsetTask", "SampleSnapshot": "SampleSnapshotTask",
+         "ImageSprites": "ImageSpriteTask"}
 
 
 def _result(sub: dict[str, Any], jobs: list[JobRecord]) -> dict[str, Any]:
@@ -235,5 +236,14 @@ def _sample(sub: dict[str, Any], results: list[JobResult]) -> dict[str, Any]:
             "ImagePathSet": [_path(o) for o in _main(results)], "WaterMarkDefinition": []}
 
 
+def _sprites(sub: dict[str, Any], results: list[JobResult]) -> dict[str, Any]:
+    sheets = [o for r in results for o in r.outputs.get("sprite", ())]
+    tracks = [o for r in results for o in r.outputs.get("vtt", ())]
+    return {"Definition": sub.get("Definition", 0), "Width": sub.get("Width", 0), "Height": sub.get("Height", 0),
+            "TotalCount": sum(int((r.data or {}).get("SpriteTiles", 0)) for r in results),
+            "ImagePathSet": [_path(o) for o in sheets], "WebVttPath": _path(tracks[0]) if tracks else "",
+            "Storage": _cos(sub)}
+
+
 _OUTPUTS = {"Transcode": _transcode, "AnimatedGraphics": _animated, "SnapshotByTimeOffset": _by_time_offset,
-            "SampleSnapshot": _sample}
+            "SampleSnapshot": _sample, "ImageSprites": _sprites}

@@ -90,3 +90,18 @@ ANIMATED: dict[int, AnimatedPreset] = {20000: AnimatedPreset("gif", 10), 20001: 
 # SnapshotByTimeOffset 10: JPG at the source size. SampleSnapshot 10: JPG, one every 10 % of the duration.
 SNAPSHOT_FORMATS = {10: "jpg"}
 SAMPLE_PERCENT = {10: 10}
+
+
+@dataclass(frozen=True)
+class SpritePreset:
+    """One ImageSprite Definition: JPG tiles of width x height, `columns` x `lines` a sheet, one every `interval` s."""
+
+    width: int
+    height: int
+    columns: int
+    lines: int
+    interval: float
+
+
+# ImageSprite 10 (reference §6.4): JPG, tile 142x80, 10 rows x 10 columns, a tile every 10 s.
+IMAGE_SPRITE = {10: SpritePreset(142, 80, 10, 10, 10.0)}

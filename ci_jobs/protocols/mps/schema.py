@@ -141,6 +141,8 @@ SNAPSHOT_BY_TIME_OFFSET_TASK = model(
 SAMPLE_SNAPSHOT_TASK = model("SampleSnapshotTaskInput", Definition=INT, WatermarkSet=NO,
                              OutputStorage=OUTPUT_STORAGE, OutputObjectPath=STR, ObjectNumberFormat=NUMBER_FORMAT,
                              ExtInfo=NO)
+IMAGE_SPRITE_TASK = model("ImageSpriteTaskInput", Definition=INT, OutputStorage=OUTPUT_STORAGE, OutputObjectPath=STR,
+                          WebVttObjectName=STR, ObjectNumberFormat=NUMBER_FORMAT, ExtInfo=NO)
 TASK_NOTIFY_CONFIG = model(
     "TaskNotifyConfig", NotifyType=STR, NotifyMode=STR, NotifyUrl=STR, CmqModel=STR, CmqRegion=STR, TopicName=STR,
     QueueName=STR, AwsSQS=NotYet("is not supported: ci-jobs sends URL callbacks and TDMQ-CMQ/CMQ messages"),
@@ -149,7 +151,8 @@ MEDIA_PROCESS_TASK = model(
     "MediaProcessTaskInput", TranscodeTaskSet=ListOf(TRANSCODE_TASK),
     AnimatedGraphicTaskSet=ListOf(ANIMATED_GRAPHIC_TASK),
     SnapshotByTimeOffsetTaskSet=ListOf(SNAPSHOT_BY_TIME_OFFSET_TASK),
-    SampleSnapshotTaskSet=ListOf(SAMPLE_SNAPSHOT_TASK), ImageSpriteTaskSet=NO, AdaptiveDynamicStreamingTaskSet=NO)
+    SampleSnapshotTaskSet=ListOf(SAMPLE_SNAPSHOT_TASK), ImageSpriteTaskSet=ListOf(IMAGE_SPRITE_TASK),
+    AdaptiveDynamicStreamingTaskSet=NO)
 PROCESS_MEDIA = model(
     "ProcessMediaRequest", InputInfo=MEDIA_INPUT, OutputStorage=OUTPUT_STORAGE, OutputDir=STR,
     ScheduleId=NotYet("is not supported yet: orchestrations (schedules) are not implemented"),
@@ -172,7 +175,7 @@ PARSE_NOTIFICATION = model("ParseNotificationRequest", Content=STR)
 MANAGE_TASK = model("ManageTaskRequest", OperationType=STR, TaskId=STR)
 DESCRIBE_MEDIA_META_DATA = model("DescribeMediaMetaDataRequest", InputInfo=MEDIA_INPUT, Mode=INT)
 
-MODELS = (COS_INPUT, URL_INPUT, MEDIA_INPUT, COS_OUTPUT, OUTPUT_STORAGE, NUMBER_FORMAT, VIDEO_TEMPLATE, AUDIO_TEMPLATE,
-          RAW_TRANSCODE, TRANSCODE_TASK, ANIMATED_GRAPHIC_TASK, SNAPSHOT_BY_TIME_OFFSET_TASK, SAMPLE_SNAPSHOT_TASK,
-          MEDIA_PROCESS_TASK, TASK_NOTIFY_CONFIG, PROCESS_MEDIA, DESCRIBE_TASK_DETAIL, DESCRIBE_TASKS,
-          PARSE_NOTIFICATION, MANAGE_TASK, DESCRIBE_MEDIA_META_DATA)
+MODELS = (COS_INPUT, URL_INPUT, MEDIA_INPUT, COS_OUTPUT, OUTPUT_STORAGE, NUMBER_FORMAT, VIDEO_TEMPLATE,
+          AUDIO_TEMPLATE, RAW_TRANSCODE, TRANSCODE_TASK, ANIMATED_GRAPHIC_TASK, SNAPSHOT_BY_TIME_OFFSET_TASK,
+          SAMPLE_SNAPSHOT_TASK, IMAGE_SPRITE_TASK, MEDIA_PROCESS_TASK, TASK_NOTIFY_CONFIG, PROCESS_MEDIA,
+          DESCRIBE_TASK_DETAIL, DESCRIBE_TASKS, PARSE_NOTIFICATION, MANAGE_TASK, DESCRIBE_MEDIA_META_DATA)
