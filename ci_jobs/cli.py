@@ -7,7 +7,6 @@ import asyncio
 import dataclasses
 import errno
 import ipaddress
-import logging
 import os
 import shutil
 import signal
@@ -16,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import __version__, config
+from . import __version__, config, logs
 from .errors import CiJobsError
 
 
@@ -38,12 +37,16 @@ def _parser() -> argparse.ArgumentParser:
                        help="expose POST /-/reset (env CI_JOBS_ADMIN=1)")
     serve.add_argument("--log-level", default=os.environ.get("CI_JOBS_LOG_LEVEL", "INFO"), type=_level,
                        help=LOG_LEVEL_HELP)
+    serve.add_argument("--log-format", default=os.environ.get("CI_JOBS_LOG_FORMAT", "human"), choices=logs.FORMATS,
+                       help=LOG_FORMAT_HELP)
     worker = sub.add_parser("worker", help="run a processing node (no HTTP) on a shared store")
     worker.add_argument("--config", default=os.environ.get("CI_JOBS_CONFIG"),
                         help="TOML file over the shipped defaults (env CI_JOBS_CONFIG)")
     worker.add_argument("--data-dir", dest="data_dir", help="scratch space for inputs and outputs")
     worker.add_argument("--log-level", default=os.environ.get("CI_JOBS_LOG_LEVEL", "INFO"), type=_level,
                         help=LOG_LEVEL_HELP)
+    worker.add_argument("--log-format", default=os.environ.get("CI_JOBS_LOG_FORMAT", "human"), choices=logs.FORMATS,
+                        help=LOG_FORMAT_HELP)
     migrate = sub.add_parser("migrate", help="apply the store's migrations and exit")
     migrate.add_argument("--config", default=os.environ.get("CI_JOBS_CONFIG"))
     migrate.add_argument("--data-dir", dest="data_dir")
@@ -58,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-LOG_LEVEL_HELP = "DEBUG, INFO (default), WARNING or ERROR (env CI_JOBS_LOG_LEVEL)"
+LOG_LEVEL_HELP = "DEBUG, INFO (default: access lines and job lifecycle), WARNING or ERROR (env CI_JOBS_LOG_LEVEL)"
+LOG_FORMAT_HELP = "human (default) or json: one JSON object per line (env CI_JOBS_LOG_FORMAT)"
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -121,7 +125,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from .server import create_app, prepare  # noqa: PLC0415
 
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.setup(args.log_level, args.log_format)
     overrides: dict[str, Any] = {k: getattr(args, k) for k in
                                  ("host", "port", "data_dir", "ephemeral", "workers_enabled", "admin")}
     settings = prepare(config.load(args.config, overrides))
@@ -179,7 +183,7 @@ def worker(args: argparse.Namespace) -> int:
     """Run a processing node until SIGTERM/SIGINT."""
     from .server import run_worker  # noqa: PLC0415
 
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.setup(args.log_level, args.log_format)
     settings = config.load(args.config, {"data_dir": args.data_dir})
     if settings.server.store in ("", "sqlite"):
         print("ci-jobs worker needs a shared store: set store = \"postgresql://...\" (the SQLite store belongs "

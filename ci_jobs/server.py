@@ -22,14 +22,16 @@ from .app.cluster import EventRelay
 from .app.service import Service
 from .app.sync import SyncProcessor
 from .config import Settings, with_server
-from .domain.events import EventBus
+from .domain.events import EventBus, JobFinished
 from .engine.pool import Pool
 from .engine.scheduler import Scheduler
 from .errors import InvalidArgument
+from .metrics import Metrics
 from .notify import Notifier
 from .notify.outbox import Outbox, Sender
 from .notify.url import UrlSender
 from .protocols.ci import presenter as ci_presenter
+from .protocols.keys import READY
 from .protocols.mps import notify as mps_notify
 from .protocols.root import build_app
 from .storage import Storage
@@ -84,12 +86,14 @@ class Node:
         self.store = make_store(settings, self.data_dir)
         self.storage = make_storage(settings, self.data_dir)
         self.events = EventBus()
+        self.metrics = Metrics()
+        self.events.subscribe(JobFinished, self.metrics.job_finished)  # this node's runs only
         self.relay = EventRelay(self.events, self.store)
         self.service = Service(settings, self.store, self.storage, self.events)
         self.notifier = Notifier({"ci": ci_presenter.task_finish, "mps": mps_notify.task_finish})
         senders = make_senders(settings)
         senders[mps_notify.TARGET] = mps_notify.TaskNotifications(self.service.jobs, settings, dict(senders))
-        self.outbox = Outbox(self.store, senders, settings.callbacks)
+        self.outbox = Outbox(self.store, senders, settings.callbacks, on_attempt=self.metrics.callback)
         sched = settings.scheduler
         self.pool = Pool(settings.worker_count, sched.fast_lane) if settings.server.workers_enabled else None
         self.scheduler = (Scheduler(self.store, self.storage, self.pool, settings, self.data_dir / "work",
@@ -154,11 +158,13 @@ def create_app(settings: Settings) -> web.Application:
     settings = prepare(settings)
     node = Node(settings)
     sync = SyncProcessor(settings, node.storage)
-    app = build_app(settings, node.service, node.storage, sync)
+    app = build_app(settings, node.service, node.storage, sync, node.metrics)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await node.start()
+        app[READY].ready = True
         yield
+        app[READY].ready = False
         sync.close()
         await node.stop()
         if settings.server.ephemeral:

@@ -53,6 +53,7 @@ class JobFinished:
     tag: str
     state: str
     code: str
+    seconds: float = 0.0  # its run time (started to ended)
 
 
 Event = ObjectCreated | JobFinished

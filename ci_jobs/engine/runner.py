@@ -58,6 +58,9 @@ class Runner:
     async def run(self, claim: Claim, worker: JobWorker) -> JobState | None:
         """Run the claimed job to its end; return the final state (None if the lease was lost)."""
         job = claim.job
+        started = time.monotonic()
+        log.info("job %s started: %s of %s, attempt %d, on %s", job.job_id, job.tag, job.bucket, job.attempts,
+                 getattr(worker, "name", "a worker"))
         beat = _Heartbeat(self.store, claim, worker, self.settings.scheduler)
         beat_task = asyncio.create_task(beat.run(), name=f"heartbeat-{job.job_id}")
         try:
@@ -75,7 +78,13 @@ class Runner:
         if not await self.store.finish(job.job_id, claim.token, time.time(), outcome):
             log.warning("job %s: outcome refused (lease taken over)", job.job_id)
             return None
-        await self.events.publish(JobFinished(job.job_id, job.bucket, job.tag, outcome.state, outcome.code))
+        seconds = time.monotonic() - started
+        if outcome.state == JobState.SUCCESS:
+            log.info("job %s finished: Success in %.1f s", job.job_id, seconds)
+        else:
+            log.info("job %s finished: %s %s in %.1f s: %s", job.job_id, outcome.state, outcome.code, seconds,
+                     outcome.message)
+        await self.events.publish(JobFinished(job.job_id, job.bucket, job.tag, outcome.state, outcome.code, seconds))
         return outcome.state
 
     async def _queue_of(self, job: JobRecord) -> Any:
@@ -232,8 +241,11 @@ class _Heartbeat:
         self.lost = False
 
     def set_progress(self, pct: float) -> None:
-        """Remember the latest progress (written at the next beat)."""
-        self.progress = max(0, min(99, int(pct)))
+        """Remember the latest progress (written at the next beat); log each quarter reached."""
+        progress = max(0, min(99, int(pct)))
+        if progress // 25 > self.progress // 25:
+            log.info("job %s at %d%%", self.claim.job.job_id, progress // 25 * 25)
+        self.progress = progress
 
     async def run(self) -> None:
         """Beat until cancelled by the runner."""

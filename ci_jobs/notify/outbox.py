@@ -34,11 +34,13 @@ class Outbox:
     """Polls the store's outbox and hands each due callback to the sender for its type."""
 
     def __init__(self, store: Store, senders: dict[str, Sender], settings: CallbackSettings,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 on_attempt: Callable[[str], None] = lambda result: None) -> None:
         self.store = store
         self.senders = senders
         self.settings = settings
         self.clock = clock
+        self.on_attempt = on_attempt  # "delivered", "retried" or "dead" after each attempt (metrics)
         self.budget = settings.attempt_budget
         self._wake = asyncio.Event()
 
@@ -84,12 +86,15 @@ class Outbox:
                 log.warning("callback %s of job %s failed %d times: kept as dead letter (ci-jobs callbacks resend "
                             "%s): %s", cb.callback_id, cb.job_id, attempts, cb.callback_id, exc)
                 await self.store.callback_dead(cb.callback_id, attempts, str(exc), self.clock())
+                self.on_attempt("dead")
                 return
             delay = self.settings.delay(attempts)
             log.info("callback %s of job %s failed (attempt %d), next in %.0f s: %s", cb.callback_id, cb.job_id,
                      attempts, delay, exc)
             await self.store.callback_retry(cb.callback_id, attempts, self.clock() + delay, str(exc))
+            self.on_attempt("retried")
             return
+        self.on_attempt("delivered")
         log.info("callback %s of job %s delivered (%s)", cb.callback_id, cb.job_id, cb.target.get("type", "Url"))
         await self.store.callback_done(cb.callback_id)
 

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from ..app.service import Service
     from ..app.sync import SyncProcessor
     from ..config import Account, Settings
+    from ..metrics import Metrics
     from ..storage import Storage
     from .ci.validation import Validator
     from .hosts import Target
@@ -21,7 +22,17 @@ STORAGE: web.AppKey[Storage] = web.AppKey("storage")
 VALIDATOR: web.AppKey[Validator] = web.AppKey("validator")
 OBJECTS: web.AppKey[Objects] = web.AppKey("objects")
 SYNC: web.AppKey[SyncProcessor] = web.AppKey("sync")  # absent: ci-process answers "not enabled"
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")  # absent: /-/metrics answers 404
+READY: web.AppKey[Readiness] = web.AppKey("ready")
+
+
+class Readiness:
+    """Whether the node takes traffic: set once it has started, cleared when its stop begins."""
+
+    def __init__(self) -> None:
+        self.ready = False
 
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 TARGET: web.RequestKey[Target] = web.RequestKey("target", object)  # type: ignore[arg-type]
 ACCOUNT: web.RequestKey[Account] = web.RequestKey("account", object)  # type: ignore[arg-type]
+PROTOCOL: web.RequestKey[str] = web.RequestKey("protocol", str)  # which protocol served it (for logs, metrics)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -11,11 +13,25 @@ from .. import errors, ids
 from ..app.objects import Objects
 from ..config import Settings
 from ..domain.events import EventBus
+from ..metrics import CONTENT_TYPE, Metrics
 from .ci.handlers import CiProtocol
 from .ci.validation import Validator
 from .cos.objects import CosProtocol
 from .cosfamily import Handler, refuse_cross_origin, respond, verify_signature
-from .keys import ACCOUNT, OBJECTS, REQUEST_ID, SERVICE, SETTINGS, STORAGE, SYNC, VALIDATOR
+from .keys import (
+    ACCOUNT,
+    METRICS,
+    OBJECTS,
+    PROTOCOL,
+    READY,
+    REQUEST_ID,
+    SERVICE,
+    SETTINGS,
+    STORAGE,
+    SYNC,
+    VALIDATOR,
+    Readiness,
+)
 from .mps.protocol import MpsProtocol
 
 if TYPE_CHECKING:
@@ -23,6 +39,7 @@ if TYPE_CHECKING:
     from ..app.sync import SyncProcessor
     from ..storage import Storage
 
+access = logging.getLogger("ci_jobs.access")
 SCHEMAS = Path(__file__).parent.parent / "schemas"  # the CI XSDs ship inside the package
 MAX_REQUEST_BODY = 5 * 1024**3  # a single PUT Object may be up to 5 GB (COS limit); CI bodies are capped in xmlio
 
@@ -49,6 +66,22 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+async def ready(request: web.Request) -> web.Response:
+    """Readiness: 200 once the node has started (store open, queues made), 503 once its stop began."""
+    if request.app[READY].ready:
+        return web.json_response({"status": "ready"})
+    return web.json_response({"status": "not ready"}, status=503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text format: this node's counters and the store's job and outbox gauges."""
+    found = request.app.get(METRICS)
+    if found is None or SERVICE not in request.app:
+        raise web.HTTPNotFound()
+    body = await found.render(request.app[SERVICE].store)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+
 async def reset(request: web.Request) -> web.StreamResponse:
     """Wipe every job, queue change, callback and object: only with `admin = true`, signed by a
     configured account, and never from another origin (a web page's forged form POST)."""
@@ -69,6 +102,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     """Hand the request to the first protocol that claims it."""
     for protocol in PROTOCOLS:
         if protocol.claims(request):
+            request[PROTOCOL] = protocol.name
             return await protocol.handle(request)
     return await respond(request, "cos", _no_protocol)
 
@@ -79,16 +113,43 @@ async def _no_protocol(request: web.Request) -> web.StreamResponse:
 
 @web.middleware
 async def request_id(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Give every request its id before anything else runs."""
+    """Give every request its id before anything else runs; log it and count it once answered.
+
+    The access line names the path without its query string: presigned URLs carry their signature
+    there, and secrets are never logged.
+    """
     request[REQUEST_ID] = ids.request_id()
-    return await handler(request)
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        seconds = time.perf_counter() - started
+        protocol = request.get(PROTOCOL, "ops")
+        found = request.app.get(METRICS)
+        if found is not None:
+            found.request(protocol, request.method, status, seconds)
+        if access.isEnabledFor(logging.INFO):
+            access.info("%s %s %s %d %.1fms %s %s", request.remote, request.method, request.path, status,
+                        seconds * 1000, protocol, request[REQUEST_ID],
+                        extra={"remote": request.remote, "method": request.method, "path": request.path,
+                               "status": status, "ms": round(seconds * 1000, 2), "protocol": protocol,
+                               "request_id": request[REQUEST_ID]})
 
 
 def build_app(settings: Settings, service: Service | None, storage: Storage,
-              sync: SyncProcessor | None = None) -> web.Application:
+              sync: SyncProcessor | None = None, metrics_of: Metrics | None = None) -> web.Application:
     """Build the web application around already-constructed service, storage and ci-process runner."""
     app = web.Application(middlewares=[request_id], client_max_size=MAX_REQUEST_BODY)
     app[SETTINGS] = settings
+    app[READY] = Readiness()
+    if metrics_of is not None:
+        app[METRICS] = metrics_of
     if service is not None:
         app[SERVICE] = service
     app[STORAGE] = storage
@@ -97,6 +158,8 @@ def build_app(settings: Settings, service: Service | None, storage: Storage,
     if sync is not None:
         app[SYNC] = sync
     app.router.add_get("/-/health", health)
+    app.router.add_get("/-/ready", ready)
+    app.router.add_get("/-/metrics", metrics)
     app.router.add_route("*", "/-/reset", reset)
     app.router.add_route("*", "/{tail:.*}", dispatch)
     return app
