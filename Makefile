@@ -1,21 +1,26 @@
-# ci-jobs: `make run` installs into .venv (once) and starts the server on the embedded defaults;
-# `make test` runs the whole suite.
+# ci-jobs: `make run` installs what serving needs into .venv (once) and starts the server on the
+# embedded defaults; `make test` adds the test and cluster extras and runs the whole suite.
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+SERVE := $(VENV)/.installed-serve
+STAMP := $(VENV)/.installed-test
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
 .PHONY: run install test test-fast lint typecheck bench clean
 
-$(STAMP): setup.cfg pyproject.toml
+$(SERVE): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(PIP) -e .
+	touch $(SERVE)
+
+$(STAMP): $(SERVE)
+	$(PIP) -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
-run: $(STAMP)
+run: $(SERVE)
 	$(BIN)/ci-jobs serve $(ARGS)
 
 test: $(STAMP)

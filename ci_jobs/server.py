@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import logging
 import shutil
 import tempfile
@@ -48,10 +49,18 @@ def make_store(settings: Settings, data_dir: Path) -> Store:
 
         return SqliteStore(data_dir / "ci-jobs.db")
     if url.startswith(("postgresql://", "postgres://")):
+        _need("asyncpg", "a PostgreSQL store")
         from .store.postgres import PostgresStore  # noqa: PLC0415
 
         return PostgresStore(url, migrate=settings.server.migrate_on_start)
     raise InvalidArgument(f"store {url!r} must be 'sqlite' or a postgresql:// URL")
+
+
+def _need(module: str, what: str) -> None:
+    """Refuse, in one line, a setting whose driver is in the `cluster` extra when it is not installed."""
+    if importlib.util.find_spec(module) is None:
+        raise InvalidArgument(f"{what} needs the cluster extra ({module} is not installed): "
+                              "pip install 'ci-jobs[cluster]'")
 
 
 def make_storage(settings: Settings, data_dir: Path) -> Storage:
@@ -62,6 +71,7 @@ def make_storage(settings: Settings, data_dir: Path) -> Storage:
 
         return LocalStorage(data_dir / "buckets")
     if url.startswith("s3://"):
+        _need("aioboto3", "S3 storage")
         from .storage.s3 import S3Storage  # noqa: PLC0415
 
         return S3Storage.from_url(url)
