@@ -31,6 +31,7 @@ from .metrics import Metrics
 from .notify import Notifier
 from .notify.outbox import Outbox, Sender
 from .notify.url import UrlSender
+from .protocols.ci import flow_presenter
 from .protocols.ci import presenter as ci_presenter
 from .protocols.keys import READY
 from .protocols.mps import notify as mps_notify
@@ -99,7 +100,8 @@ class Node:
         self.metrics = Metrics()
         self.events.subscribe(JobFinished, self.metrics.job_finished)  # this node's runs only
         self.relay = EventRelay(self.events, self.store)
-        self.service = Service(settings, self.store, self.storage, self.events)
+        self.service = Service(settings, self.store, self.storage, self.events, render=flow_presenter.workflow_event)
+        self.events.subscribe(JobFinished, self.service.executions.on_job_finished)  # the node that ran it
         self.notifier = Notifier({"ci": ci_presenter.task_finish, "mps": mps_notify.task_finish})
         senders = make_senders(settings)
         senders[mps_notify.TARGET] = mps_notify.TaskNotifications(self.service.jobs, settings, dict(senders))
@@ -128,6 +130,11 @@ class Node:
             await self.scheduler.start(single_node=self.single_node)
         task = asyncio.create_task(self.outbox.run(), name="callback-outbox")
         task.add_done_callback(_fatal)
+        poll = self.settings.scheduler.poll_seconds
+        for name, loop in (("workflow-executions", self.service.executions.run(poll)),
+                           ("batch-jobs", self.service.batches.run(poll))):
+            self._tasks.append(asyncio.create_task(loop, name=name))
+            self._tasks[-1].add_done_callback(_fatal)
         self._tasks.append(task)
 
     async def stop(self) -> None:
@@ -138,6 +145,7 @@ class Node:
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.service.executions.close()
         if self.pool is not None:
             await self.pool.close()
         await self.outbox.close()

@@ -67,6 +67,17 @@ class Jobs:
 
     async def submit(self, request: JobRequest) -> list[JobRecord]:
         """Check every operation of the request and commit its jobs with their Task atomically (all or none)."""
+        jobs = await self.prepare(request)
+        if not jobs:
+            return []
+        task = TaskRecord(task_id=jobs[0].task_id, bucket=request.bucket.name, kind=request.kind or TaskKind.REQUEST,
+                          origin=request.origin, created=jobs[0].created, job_ids=tuple(j.job_id for j in jobs),
+                          detail=request.detail)
+        return await self.store.insert_jobs(jobs, task)
+
+    async def prepare(self, request: JobRequest) -> list[JobRecord]:
+        """The request's jobs checked and ready to commit (in its Task `request.task_id`, or a new one), not
+        yet stored: for a use case that commits them together with its own step (a workflow execution)."""
         if len(request.operations) > MAX_OPERATIONS:
             raise InvalidArgument(f"Request.Operation may occur at most {MAX_OPERATIONS} times")
         task_id = request.task_id or ids.new_id(TASK_ID_PREFIX)
@@ -76,12 +87,7 @@ class Jobs:
             queue = await self.queues.resolve(request.bucket, request.queue_id)
             self._check_callback(request.callback)
             jobs.append(dataclasses.replace(job, queue_id=queue.queue_id, task_id=task_id))
-        if not jobs:
-            return []
-        task = TaskRecord(task_id=task_id, bucket=request.bucket.name, kind=request.kind or TaskKind.REQUEST,
-                          origin=request.origin, created=jobs[0].created, job_ids=tuple(j.job_id for j in jobs),
-                          detail=request.detail)
-        return await self.store.insert_jobs(jobs, task)
+        return jobs
 
     async def _prepare(self, request: JobRequest, op: Operation) -> JobRecord:
         bucket, spec = request.bucket, tags.spec(op.tag)

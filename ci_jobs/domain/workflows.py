@@ -94,6 +94,7 @@ def parse_topology(value: Any, runnable: frozenset[str], refused: Mapping[str, s
     children = {name: _successors(name, text) for name, text in deps.items()}
     types = {name: _type(name, body) for name, body in nodes.items()}
     _check_names(children, types, runnable, refused or {})
+    order = _order(children, types)
     parents: dict[str, list[str]] = {name: [] for name in types}
     for name, succ in children.items():
         for child in succ:
@@ -102,7 +103,6 @@ def parse_topology(value: Any, runnable: frozenset[str], refused: Mapping[str, s
                 _check_edge(name, types[name], child, types[child])
             elif types[name] not in (START,) and END not in EDGES.get(types[name], frozenset()):
                 raise TopologyError(f"Topology.Nodes.{name}: a {types[name]} node cannot be followed by End")
-    order = _order(children, types)
     built = tuple(Node(n, types[n], tuple(parents[n]), tuple(children.get(n, ())), nodes[n]) for n in order)
     return Topology(nodes[START], built)
 

@@ -1,4 +1,5 @@
-"""CI API handlers on the bucket host, and their route table: /jobs, /queue, /template, /mediabucket, /pm3u8."""
+"""CI API handlers on the bucket host, and their route table: /jobs, /queue, /template, /mediabucket, /pm3u8,
+and (flows.py) /workflow, /triggerworkflow, /workflowexecution, /inventorytriggerjob."""
 
 from __future__ import annotations
 
@@ -6,32 +7,16 @@ from aiohttp import web
 
 from ...app.service import Service
 from ...config import Bucket
-from ...errors import EntityTooLarge, NoSuchResource
-from ...xmlio import MAX_BODY
+from ...errors import NoSuchResource
 from ..cos.ci_process import pm3u8_ci
 from ..cosfamily import CosFamily
 from ..hosts import Target
 from ..keys import ACCOUNT, SERVICE, SETTINGS, VALIDATOR
 from ..routes import Route, RouteTable
 from ..xmlerrors import xml_response
-from . import codec
+from . import codec, flows
+from .body import read_body
 from .presenter import job_detail, queue_detail, template_detail
-
-
-async def read_body(request: web.Request, limit: int = MAX_BODY) -> bytes:
-    """Read a CI request body, refusing more than `limit` bytes without buffering them."""
-    if request.content_length is not None and request.content_length > limit:
-        raise EntityTooLarge(f"The request body exceeds {limit} bytes.")
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        chunk = await request.content.read(65536)
-        if not chunk:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > limit:
-            raise EntityTooLarge(f"The request body exceeds {limit} bytes.")
-        chunks.append(chunk)
 
 
 def _service(request: web.Request) -> Service:
@@ -166,6 +151,7 @@ ROUTES = RouteTable([
     Route(("DELETE",), "template", delete_template, rest=True),
     Route(ALL_METHODS, "pm3u8", pm3u8_ci),  # it answers other methods and paths itself, with the usage
     Route(ALL_METHODS, "pm3u8", pm3u8_ci, rest=True),
+    *flows.ROUTES,
 ])
 
 
