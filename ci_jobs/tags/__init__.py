@@ -12,7 +12,18 @@ from typing import Any
 
 from ..errors import InvalidArgument
 from ..mediarules import object_key, section, text
-from . import animation, concat, mediainfo, segment, snapshot, streamextract, transcode, videoenhance, watermark
+from . import (
+    adaptivestreaming,
+    animation,
+    concat,
+    mediainfo,
+    segment,
+    snapshot,
+    streamextract,
+    transcode,
+    videoenhance,
+    watermark,
+)
 from .spec import Lane, Role, TagSpec, TemplateKind
 
 __all__ = ["REGISTRY", "TEMPLATE_KINDS", "Lane", "Role", "TagSpec", "TemplateKind", "check_operation",
@@ -20,7 +31,7 @@ __all__ = ["REGISTRY", "TEMPLATE_KINDS", "Lane", "Role", "TagSpec", "TemplateKin
 
 REGISTRY: dict[str, TagSpec] = {s.name: s for s in (
     transcode.SPEC, snapshot.SPEC, animation.SPEC, mediainfo.SPEC, segment.SPEC, concat.SPEC,
-    streamextract.SPEC)}
+    streamextract.SPEC, adaptivestreaming.SPEC)}
 
 # Every Tag a template can be made for: the job Tags that have a kind, and template-only kinds.
 TEMPLATE_KINDS: dict[str, TemplateKind] = {

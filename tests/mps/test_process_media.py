@@ -153,7 +153,6 @@ def _refused(**change: Any) -> dict[str, Any]:
 
 REFUSALS = [
     (SEED_1, "InvalidParameterValue", "AiQualityControlTask"),
-    (SEED_2, "InvalidParameterValue", "AdaptiveDynamicStreamingTaskSet"),
     (_refused(AiAnalysisTask={"Definition": 10}), "InvalidParameterValue", "AiAnalysisTask"),
     (_refused(TaskNotifyConfig={"NotifyType": "URL", "NotifyUrl": "http://169.254.169.254/"}),
      "InvalidParameterValue", "link-local"),

@@ -239,7 +239,7 @@ def _subtasks(task: dict[str, Any], source: Source, place: Place, account: Accou
     sets: tuple[tuple[str, Builder], ...] = (
         ("TranscodeTaskSet", _transcode), ("AnimatedGraphicTaskSet", _animated_graphic),
         ("SnapshotByTimeOffsetTaskSet", _snapshot_by_time_offset), ("SampleSnapshotTaskSet", _sample_snapshot),
-        ("ImageSpriteTaskSet", _image_sprite))
+        ("ImageSpriteTaskSet", _image_sprite), ("AdaptiveDynamicStreamingTaskSet", _adaptive))
     out: list[Subtask] = []
     for name, build in sets:
         for index, item in enumerate(task.get(name) or []):
@@ -270,15 +270,20 @@ def _definition(item: dict[str, Any], table: dict[int, Any], where: str) -> int:
     return definition
 
 
-def _output(place: Place, pattern: str, values: dict[str, str], where: str) -> dict[str, str]:
-    """CI's Output container for an MPS output path (its variables replaced; `{number}` -> ${Number})."""
+def _substitute(pattern: str, values: dict[str, str], where: str) -> str:
+    """An MPS path pattern with its variables replaced (one not in `values` refused by name)."""
     def sub(m: re.Match[str]) -> str:
         if m.group(1) not in values:
             raise InvalidParameterValue(f"{where} variable {{{m.group(1)}}} is not supported here; use "
                                         f"{', '.join('{' + v + '}' for v in values)}.")
         return values[m.group(1)]
 
-    path = _VARIABLE.sub(sub, pattern)
+    return _VARIABLE.sub(sub, pattern)
+
+
+def _output(place: Place, pattern: str, values: dict[str, str], where: str) -> dict[str, str]:
+    """CI's Output container for an MPS output path (its variables replaced; `{number}` -> ${Number})."""
+    path = _substitute(pattern, values, where)
     if not path.startswith("/"):
         path = place.directory + path
     key = path.lstrip("/")
@@ -437,4 +442,33 @@ def _image_sprite(item: dict[str, Any], source: Source, place: Place, where: str
     out = {**sheets, "SpriteObject": sheets["Object"], "WebVttObject": track["Object"]}
     return Subtask("ImageSprites", item, [Operation("Snapshot", {"Snapshot": shot, "Output": out})],
                    {"Definition": definition, "Width": preset.width, "Height": preset.height,
+                    "Storage": _storage_fact(place)})
+
+
+def _adaptive(item: dict[str, Any], source: Source, place: Place, where: str) -> Subtask:
+    """An AdaptiveStreaming job: the preset's rungs (transcode presets in the ladder's container) named by
+    SubStreamObjectName beside the master playlist / manifest of OutputObjectPath."""
+    definition = _definition(item, presets.ADAPTIVE, where)
+    preset = presets.ADAPTIVE[definition]
+    if item.get("DefinitionType", "Common") != "Common":
+        raise InvalidParameterValue(f"{where}.DefinitionType {item['DefinitionType']} is not supported: ci-jobs "
+                                    "runs video ladders (Common).")
+    fmt = "m3u8" if preset.format == "hls" else "mpd"
+    manifest = item.get("OutputObjectPath") or "{inputName}_adaptiveDynamicStreaming_{definition}.{format}"
+    master = _output(place, manifest, _values(source, definition, fmt), f"{where}.OutputObjectPath")
+    pattern = item.get("SubStreamObjectName") or \
+        "{inputName}_adaptiveDynamicStreaming_{definition}_{subStreamNumber}.{format}"
+    if "/" in pattern or "{subStreamNumber}" not in pattern:
+        raise InvalidParameterValue(f"{where}.SubStreamObjectName {pattern!r} must be a file name (it lies beside "
+                                    "the manifest) with {subStreamNumber}.")
+    streams = []
+    for n, rung in enumerate(preset.rungs):
+        params = presets.TRANSCODE[rung].transcode()
+        params["Container"] = {"Format": preset.format}
+        name = _substitute(pattern, {**_values(source, definition, fmt), "subStreamNumber": str(n)},
+                           f"{where}.SubStreamObjectName")
+        streams.append({"Transcode": params, "Object": name})
+    op = {"AdaptiveStreaming": {"Format": preset.format, "Stream": streams}, "Output": master}
+    return Subtask("AdaptiveDynamicStreaming", item, [Operation("AdaptiveStreaming", op)],
+                   {"Definition": definition, "Package": presets.PACKAGES[preset.format],
                     "Storage": _storage_fact(place)})

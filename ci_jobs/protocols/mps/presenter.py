@@ -124,7 +124,7 @@ def _status(jobs: list[JobRecord]) -> str:
 
 _KEYS = {"Transcode": "TranscodeTask", "AnimatedGraphics": "AnimatedGraphicTask",
          "SnapshotByTimeOffset": "SnapshotByTimeOffsetTask", "SampleSnapshot": "SampleSnapshotTask",
-         "ImageSprites": "ImageSpriteTask"}
+         "ImageSprites": "ImageSpriteTask", "AdaptiveDynamicStreaming": "AdaptiveDynamicStreamingTask"}
 
 
 def _result(sub: dict[str, Any], jobs: list[JobRecord]) -> dict[str, Any]:
@@ -245,5 +245,12 @@ def _sprites(sub: dict[str, Any], results: list[JobResult]) -> dict[str, Any]:
             "Storage": _cos(sub)}
 
 
+def _adaptive(sub: dict[str, Any], results: list[JobResult]) -> dict[str, Any]:
+    manifests = _main(results)
+    return {"Definition": sub.get("Definition", 0), "Package": sub.get("Package", ""),
+            "Path": _path(manifests[0]) if manifests else "", "Storage": _cos(sub)}
+
+
 _OUTPUTS = {"Transcode": _transcode, "AnimatedGraphics": _animated, "SnapshotByTimeOffset": _by_time_offset,
-            "SampleSnapshot": _sample, "ImageSprites": _sprites}
+            "SampleSnapshot": _sample, "ImageSprites": _sprites,
+            "AdaptiveDynamicStreaming": _adaptive}

@@ -105,3 +105,17 @@ class SpritePreset:
 
 # ImageSprite 10 (reference §6.4): JPG, tile 142x80, 10 rows x 10 columns, a tile every 10 s.
 IMAGE_SPRITE = {10: SpritePreset(142, 80, 10, 10, 10.0)}
+
+
+@dataclass(frozen=True)
+class AdaptivePreset:
+    """One AdaptiveDynamicStreaming Definition: HLS or DASH, and its rungs as transcode Definitions."""
+
+    format: str  # hls or dash
+    rungs: tuple[int, ...]
+
+
+# 10 is MPS's "Adpative-HLS" (its rungs are not documented: ci-jobs uses the 360p/540p/720p presets);
+# 20 is ci-jobs's own DASH ladder of the same rungs (MPS has no DASH preset).
+ADAPTIVE = {10: AdaptivePreset("hls", (100210, 100220, 100230)), 20: AdaptivePreset("dash", (100210, 100220, 100230))}
+PACKAGES = {"hls": "HLS", "dash": "MPEG-DASH"}

@@ -143,6 +143,11 @@ SAMPLE_SNAPSHOT_TASK = model("SampleSnapshotTaskInput", Definition=INT, Watermar
                              ExtInfo=NO)
 IMAGE_SPRITE_TASK = model("ImageSpriteTaskInput", Definition=INT, OutputStorage=OUTPUT_STORAGE, OutputObjectPath=STR,
                           WebVttObjectName=STR, ObjectNumberFormat=NUMBER_FORMAT, ExtInfo=NO)
+ADAPTIVE_TASK = model(
+    "AdaptiveDynamicStreamingTaskInput", Definition=INT, WatermarkSet=NO, BlindWatermark=NO,
+    OutputStorage=OUTPUT_STORAGE, OutputObjectPath=STR, SubStreamObjectName=STR, SegmentObjectName=NO,
+    AddOnSubtitles=NO, DrmInfo=NO, DefinitionType=STR, SubtitleTemplate=NO, StdExtInfo=NO, KeyPTSList=NO,
+    AddOnAudios=NO, StdExtStreamInfos=NO)
 TASK_NOTIFY_CONFIG = model(
     "TaskNotifyConfig", NotifyType=STR, NotifyMode=STR, NotifyUrl=STR, CmqModel=STR, CmqRegion=STR, TopicName=STR,
     QueueName=STR, AwsSQS=NotYet("is not supported: ci-jobs sends URL callbacks and TDMQ-CMQ/CMQ messages"),
@@ -152,7 +157,7 @@ MEDIA_PROCESS_TASK = model(
     AnimatedGraphicTaskSet=ListOf(ANIMATED_GRAPHIC_TASK),
     SnapshotByTimeOffsetTaskSet=ListOf(SNAPSHOT_BY_TIME_OFFSET_TASK),
     SampleSnapshotTaskSet=ListOf(SAMPLE_SNAPSHOT_TASK), ImageSpriteTaskSet=ListOf(IMAGE_SPRITE_TASK),
-    AdaptiveDynamicStreamingTaskSet=NO)
+    AdaptiveDynamicStreamingTaskSet=ListOf(ADAPTIVE_TASK))
 PROCESS_MEDIA = model(
     "ProcessMediaRequest", InputInfo=MEDIA_INPUT, OutputStorage=OUTPUT_STORAGE, OutputDir=STR,
     ScheduleId=NotYet("is not supported yet: orchestrations (schedules) are not implemented"),
@@ -177,5 +182,5 @@ DESCRIBE_MEDIA_META_DATA = model("DescribeMediaMetaDataRequest", InputInfo=MEDIA
 
 MODELS = (COS_INPUT, URL_INPUT, MEDIA_INPUT, COS_OUTPUT, OUTPUT_STORAGE, NUMBER_FORMAT, VIDEO_TEMPLATE,
           AUDIO_TEMPLATE, RAW_TRANSCODE, TRANSCODE_TASK, ANIMATED_GRAPHIC_TASK, SNAPSHOT_BY_TIME_OFFSET_TASK,
-          SAMPLE_SNAPSHOT_TASK, IMAGE_SPRITE_TASK, MEDIA_PROCESS_TASK, TASK_NOTIFY_CONFIG, PROCESS_MEDIA,
+          SAMPLE_SNAPSHOT_TASK, IMAGE_SPRITE_TASK, ADAPTIVE_TASK, MEDIA_PROCESS_TASK, TASK_NOTIFY_CONFIG, PROCESS_MEDIA,
           DESCRIBE_TASK_DETAIL, DESCRIBE_TASKS, PARSE_NOTIFICATION, MANAGE_TASK, DESCRIBE_MEDIA_META_DATA)
