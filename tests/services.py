@@ -12,11 +12,14 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -115,3 +118,70 @@ def rabbit_url() -> str:
     if not port_open("127.0.0.1", 5672):
         missing("RabbitMQ on 127.0.0.1:5672")
     return AMQP_URL
+
+
+class BrokerOutage:
+    """A TCP proxy in front of the test broker whose outage the tests control: `down()` drops every
+    connection and refuses new ones, as a broker restart does to its clients; `up()` listens again
+    on the same port. The tests restart this, never the user's RabbitMQ (a service they did not start).
+    """
+
+    def __init__(self, target: str = AMQP_URL) -> None:
+        parts = urlsplit(target)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 5672
+        self.listen = free_port()
+        self.url = parts._replace(netloc=f"{parts.username or 'guest'}:{parts.password or 'guest'}"
+                                         f"@127.0.0.1:{self.listen}").geturl()
+        self._loop = asyncio.new_event_loop()
+        self._server: asyncio.Server | None = None
+        self._pipes: set[asyncio.StreamWriter] = set()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="broker-outage", daemon=True)
+        self._thread.start()
+        self.up()
+
+    def _call(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(30)
+
+    def up(self) -> None:
+        """Accept and forward connections again."""
+        async def start() -> None:
+            self._server = await asyncio.start_server(self._client, "127.0.0.1", self.listen, reuse_address=True)
+        self._call(start())
+
+    def down(self) -> None:
+        """Close every forwarded connection and stop listening."""
+        async def stop() -> None:
+            if self._server is not None:
+                self._server.close()
+                await self._server.wait_closed()
+                self._server = None
+            for writer in list(self._pipes):
+                writer.transport.abort()
+            self._pipes.clear()
+        self._call(stop())
+
+    def close(self) -> None:
+        """Stop the proxy."""
+        self.down()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(self.host, self.port)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._pipes |= {writer, up_writer}
+
+        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (OSError, asyncio.CancelledError):
+                pass
+            finally:
+                dst.transport.abort()
+                self._pipes.discard(dst)
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))

@@ -19,7 +19,7 @@ import pytest
 from qcloud_cos import CosS3Client
 
 from ..conftest import BUCKET, clip_bytes, sdk
-from ..services import MotoServer, free_port, fresh_database, rabbit_url
+from ..services import BrokerOutage, MotoServer, free_port, fresh_database, rabbit_url
 
 
 class Cluster:
@@ -41,6 +41,7 @@ class Cluster:
         self.apis: list[subprocess.Popen[bytes]] = []
         self.workers: dict[str, subprocess.Popen[bytes]] = {}
         self.clients: list[CosS3Client] = []
+        self.outage: BrokerOutage | None = None
 
     def _env(self) -> dict[str, str]:
         return {**os.environ, "CI_JOBS_LOG_LEVEL": "WARNING"}
@@ -121,15 +122,17 @@ def _wait_api(client: CosS3Client) -> None:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    amqp = rabbit_url()
+    outage = BrokerOutage(rabbit_url())  # the nodes reach RabbitMQ through it: a test can "restart" it
     with fresh_database() as dsn:
         moto = MotoServer().start()
-        c = Cluster(tmp_path_factory.mktemp("cluster"), dsn, moto, amqp)
+        c = Cluster(tmp_path_factory.mktemp("cluster"), dsn, moto, outage.url)
+        c.outage = outage
         try:
             yield c.start()
         finally:
             c.stop()
             moto.stop()
+            outage.close()
 
 
 @pytest.fixture(scope="module")
