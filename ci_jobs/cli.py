@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import __version__, config, logs
+from . import __version__, client, config, logs
 from .errors import CiJobsError
 
 
@@ -58,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     callbacks.add_argument("--all", action="store_true", help="resend every dead letter")
     callbacks.add_argument("--config", default=os.environ.get("CI_JOBS_CONFIG"))
     callbacks.add_argument("--data-dir", dest="data_dir", help="the server's data dir (embedded store)")
+    client.add_commands(sub)
     return p
 
 
@@ -252,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
             return worker(args)
         if args.command == "callbacks":
             return dead_letters(args)
+        if args.command in client.COMMANDS:
+            return client.main(args)
         if args.command == "migrate":
             from .server import migrate  # noqa: PLC0415
 
