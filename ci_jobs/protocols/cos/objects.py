@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import email.utils
+import hashlib
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -23,6 +24,7 @@ from ... import xmlio
 from ...config import Bucket
 from ...errors import (
     BadDigest,
+    CiJobsError,
     EntityTooLarge,
     InvalidArgument,
     InvalidDigest,
@@ -99,6 +101,8 @@ def _subresource(request: web.Request) -> str:
     q = request.query
     if "uploadId" in q:
         return "part" if "partNumber" in q else "uploadId"
+    if "delete" in q:
+        return "delete"
     return "uploads" if "uploads" in q else ""
 
 
@@ -268,6 +272,32 @@ async def list_objects(request: web.Request, bucket: Bucket, key: str) -> web.St
                         cos_xml.list_bucket(bucket.name, bucket.appid, q, max_keys, result))
 
 
+async def delete_objects(request: web.Request, bucket: Bucket, key: str) -> web.StreamResponse:
+    """POST Bucket ?delete (Multi-Object Delete): up to 1000 keys; DeleteResult with Deleted (unless Quiet)
+    and one Error per key that could not be deleted."""
+    expected = _content_md5(request)
+    body = await _small_body(request, 2 * 1024 * 1024)
+    if expected is not None and base64.b64encode(hashlib.md5(body).digest()).decode() != expected:
+        raise BadDigest()
+    doc: Any = xmlio.to_dict(xmlio.parse(body))
+    if not isinstance(doc, dict):
+        raise MalformedXML("The body must be <Delete> with Object entries.")
+    objects = xmlio.as_list(doc.get("Object"))
+    if not objects or len(objects) > 1000:
+        raise MalformedXML("A Multi-Object Delete names between 1 and 1000 objects.")
+    quiet = str(doc.get("Quiet") or "false").strip().lower() == "true"
+    deleted, failed = [], []
+    for entry in objects:
+        name = str(entry.get("Key", "")) if isinstance(entry, dict) else ""
+        try:
+            await _storage(request).delete(bucket.name, safe_key(name))
+        except CiJobsError as exc:
+            failed.append({"Key": name, "Code": exc.code, "Message": exc.message})
+            continue
+        deleted.append({"Key": name})
+    return xml_response(request, "DeleteResult", {"Deleted": [] if quiet else deleted, "Error": failed})
+
+
 # --- multipart ----------------------------------------------------------------------------
 
 
@@ -358,5 +388,5 @@ _OBJECT_OPS: dict[tuple[str, str], Op] = {
 }
 _BUCKET_OPS: dict[tuple[str, str], Op] = {
     ("GET", ""): list_objects, ("GET", "uploads"): list_uploads, ("HEAD", ""): head_bucket,
-    ("PUT", ""): head_bucket,
+    ("PUT", ""): head_bucket, ("POST", "delete"): delete_objects,
 }
