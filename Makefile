@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_sync.py
 	$(BIN)/python bench/bench_store.py
 	$(BIN)/python bench/bench_validation.py
+	$(BIN)/python bench/bench_workflows.py
 	$(BIN)/python bench/bench_mps.py
 
 clean:
