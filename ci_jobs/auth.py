@@ -123,12 +123,12 @@ def verify(cred: Credential, secret_key: str, method: str, raw_path: str, raw_qu
             query.setdefault(enc(k).lower(), v)
     params = [(k, query.get(k, "")) for k in cred.param_list.split(";") if k]
     names = [k for k in cred.header_list.split(";") if k]
-    hdrs = [(k, _header(headers, k)) for k in names]
+    hdrs = [(k, header(headers, k)) for k in names]
     path = unquote(raw_path)
     expected = signature(secret_key, cred.key_time, method, path, params, hdrs)
     if hmac.compare_digest(expected, cred.signature.lower()):
         return
-    host = _header(headers, "host")
+    host = header(headers, "host")
     if "host" in names and ":" in host:
         hdrs = [(k, host.rsplit(":", 1)[0] if k == "host" else v) for k, v in hdrs]
         if hmac.compare_digest(signature(secret_key, cred.key_time, method, path, params, hdrs),
@@ -137,7 +137,7 @@ def verify(cred: Credential, secret_key: str, method: str, raw_path: str, raw_qu
     raise SignatureDoesNotMatch()
 
 
-def _header(headers: Mapping[str, str], name: str) -> str:
+def header(headers: Mapping[str, str], name: str) -> str:
     """A header by lower-case name (aiohttp's headers are case-insensitive; plain dicts are searched)."""
     value = headers.get(name)
     if value is None:

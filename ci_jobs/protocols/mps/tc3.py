@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ...auth import header
 from .errors import InvalidAuthorization, SignatureExpire, SignatureFailure
 
 ALGORITHM = "TC3-HMAC-SHA256"
@@ -87,7 +88,7 @@ def signature(secret_key: str, date: str, service: str, sts: str) -> str:
 
 def payload_hash(body: bytes, headers: Mapping[str, str]) -> str:
     """sha256 of the body, or of `UNSIGNED-PAYLOAD` when the client chose X-TC-Content-SHA256: UNSIGNED-PAYLOAD."""
-    if _header(headers, "x-tc-content-sha256").strip() == UNSIGNED:
+    if header(headers, "x-tc-content-sha256").strip() == UNSIGNED:
         return hashlib.sha256(UNSIGNED.encode()).hexdigest()
     return hashlib.sha256(body).hexdigest()
 
@@ -112,20 +113,10 @@ def verify(cred: Credential, secret_key: str, method: str, path: str, query: str
     if missing:
         raise SignatureFailure(f"SignedHeaders must include {' and '.join(missing)}.")
     digest = payload_hash(body, headers)
-    raw = [(name, _header(headers, name).strip()) for name in cred.signed_headers]
+    raw = [(name, header(headers, name).strip()) for name in cred.signed_headers]
     for values in ([(n, v.lower()) for n, v in raw], raw):
         sts = string_to_sign(timestamp, date, SERVICE, canonical_request(method, path, query, values, digest))
         if hmac.compare_digest(signature(secret_key, date, SERVICE, sts), cred.signature):
             return
     raise SignatureFailure("The provided credentials could not be validated: the request signature does not "
                            "match the one computed with this SecretId's key.")
-
-
-def _header(headers: Mapping[str, str], name: str) -> str:
-    value = headers.get(name)
-    if value is None:
-        for k, v in headers.items():
-            if k.lower() == name:
-                return v
-        return ""
-    return value
