@@ -41,3 +41,9 @@ echo "services: RabbitMQ answers on 5672"
 if ! command -v ffmpeg >/dev/null 2>&1; then
   echo "services: installing the ffmpeg CLI"; apt_install ffmpeg || echo "services: ffmpeg CLI not installed"
 fi
+
+# The console's browser tests (tests/console) drive Debian's Chromium through Playwright; under CI they
+# fail without it, so install it here.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "services: installing chromium"; apt_install chromium || echo "services: chromium not installed"
+fi

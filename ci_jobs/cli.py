@@ -96,6 +96,7 @@ def banner(settings: config.Settings) -> str:
             f"  SDK: CosS3Client(CosConfig(Region='{bucket.region}', SecretId='{account.secret_id}', "
             f"SecretKey='{key}', IP='{s.host}', Port={s.port}, Scheme='http'))",
         ]
+    lines.append(f"  console: http://{s.host}:{s.port}/console/  (sign in with a SecretId and SecretKey)")
     return "\n".join(lines)
 
 

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from ..metrics import Metrics
     from ..storage import Storage
     from .ci.validation import Validator
+    from .console.state import Console
     from .hosts import Target
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
@@ -24,6 +25,7 @@ OBJECTS: web.AppKey[Objects] = web.AppKey("objects")
 SYNC: web.AppKey[SyncProcessor] = web.AppKey("sync")  # absent: ci-process answers "not enabled"
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")  # absent: /-/metrics answers 404
 READY: web.AppKey[Readiness] = web.AppKey("ready")
+CONSOLE: web.AppKey[Console] = web.AppKey("console")  # absent: no /console (a node without the job service)
 
 
 class Readiness:

@@ -16,10 +16,13 @@ from ..domain.events import EventBus
 from ..metrics import CONTENT_TYPE, Metrics
 from .ci.handlers import CiProtocol
 from .ci.validation import Validator
+from .console.protocol import ConsoleProtocol
+from .console.state import Console
 from .cos.objects import CosProtocol
 from .cosfamily import Handler, refuse_cross_origin, respond, verify_signature
 from .keys import (
     ACCOUNT,
+    CONSOLE,
     METRICS,
     OBJECTS,
     PROTOCOL,
@@ -58,7 +61,8 @@ class WireProtocol(Protocol):
 
 # In order: the first that claims a request serves it; COS takes whatever the others leave. MPS comes
 # first and claims only its own hosts and X-TC-Action + TC3-signed requests, which no CI/COS client sends.
-PROTOCOLS: tuple[WireProtocol, ...] = (MpsProtocol(), CiProtocol(), CosProtocol())
+# The console claims /console... and a browser's unsigned GET / for HTML (never a signed ListBuckets).
+PROTOCOLS: tuple[WireProtocol, ...] = (MpsProtocol(), ConsoleProtocol(), CiProtocol(), CosProtocol())
 
 
 async def health(request: web.Request) -> web.Response:
@@ -157,6 +161,8 @@ def build_app(settings: Settings, service: Service | None, storage: Storage,
     app[OBJECTS] = service.objects if service is not None else Objects(storage, EventBus())
     if sync is not None:
         app[SYNC] = sync
+    if service is not None:
+        app[CONSOLE] = Console(settings, service, app[OBJECTS], sync)
     app.router.add_get("/-/health", health)
     app.router.add_get("/-/ready", ready)
     app.router.add_get("/-/metrics", metrics)

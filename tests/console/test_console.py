@@ -1,0 +1,325 @@
+"""The web console in Debian's Chromium (Playwright, headless): one server and one browser for the module.
+
+Skips loudly without /usr/bin/chromium or Playwright, and fails instead under CI (env CI set), where
+.ci/services.sh installs chromium. Screenshots of the list and detail pages go to a folder printed
+here (and copied to /tmp/console-shots).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ci_jobs import config
+from ci_jobs.server import create_app
+
+from ..conftest import BUCKET, REGION, SECRET_ID, SECRET_KEY, clip_bytes, job_body, sdk
+from ..harness import ServerThread
+
+CHROMIUM = Path("/usr/bin/chromium")
+OTHER_BUCKET, OTHER_ID, OTHER_KEY = "otherbucket-1250000001", "AKIDOTHER", "OTHERKEY"
+SHOTS = Path("/tmp/console-shots")
+
+try:
+    from playwright.sync_api import Browser, Page, expect, sync_playwright
+except ImportError:  # pragma: no cover - the test extra installs it
+    sync_playwright = None
+
+
+def _missing() -> str:
+    if sync_playwright is None:
+        return "playwright is not installed (pip install -e '.[test]')"
+    if not CHROMIUM.exists():
+        return "no /usr/bin/chromium (apt-get install -y chromium; .ci/services.sh does it)"
+    return ""
+
+
+if _missing():
+    if os.environ.get("CI"):
+        pytest.fail(f"console browser tests cannot run under CI: {_missing()}", pytrace=False)
+    print(f"\n*** SKIPPING the console browser tests: {_missing()} ***")
+    pytestmark = pytest.mark.skip(reason=_missing())
+
+CONFIG = f"""
+[[accounts]]
+appid = "1250000000"
+secret_id = "{SECRET_ID}"
+secret_key = "{SECRET_KEY}"
+
+[[accounts]]
+appid = "1250000001"
+secret_id = "{OTHER_ID}"
+secret_key = "{OTHER_KEY}"
+
+[[buckets]]
+name = "{BUCKET}"
+region = "{REGION}"
+
+[[buckets]]
+name = "{OTHER_BUCKET}"
+region = "{REGION}"
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    """A server with two accounts (two APPIDs, a bucket each) and fast heartbeats."""
+    data = tmp_path_factory.mktemp("console")
+    (data / "queues").mkdir()
+    (data / "ci-jobs.toml").write_text(CONFIG)
+    env = {"CI_JOBS_SCHEDULER_HEARTBEAT_SECONDS": "0.3", "CI_JOBS_SCHEDULER_WORKERS": "2",
+           "CI_JOBS_SCHEDULER_POLL_SECONDS": "0.5", "CI_JOBS_SCHEDULER_STOP_GRACE_SECONDS": "1"}
+    settings = config.load(data / "ci-jobs.toml", {"data_dir": str(data), "queues_dir": str(data / "queues")},
+                           environ=env)
+    srv = ServerThread(lambda: create_app(settings)).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def seeded(server: ServerThread, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Clips in the bucket, and an HLS transcode and a snapshot+sprite job submitted through the CI API."""
+    client = sdk(server.port)
+    folder = tmp_path_factory.mktemp("clips")
+    short = clip_bytes(folder / "short.mp4", seconds=2.0)
+    longer = clip_bytes(folder / "long.mp4", seconds=6.0, size="640x360")
+    client.put_object(Bucket=BUCKET, Key="in/short.mp4", Body=short)
+    client.put_object(Bucket=BUCKET, Key="in/long.mp4", Body=longer)
+    hls = client.ci_create_media_jobs(Bucket=BUCKET, Jobs=job_body("Transcode", "in/short.mp4", {
+        "TemplateId": "t0e634622e8dfb49339ba478d60ddc7188",
+        "Output": {"Region": REGION, "Bucket": BUCKET, "Object": "out/hls/short.m3u8"}}))
+    snap = client.ci_create_media_jobs(Bucket=BUCKET, Jobs=job_body("Snapshot", "in/short.mp4", {
+        "Snapshot": {"Mode": "Interval", "Start": "0", "TimeInterval": "0.5", "Count": "4",
+                     "SnapshotOutMode": "SnapshotAndSprite",
+                     "SpriteSnapshotConfig": {"CellWidth": "80", "CellHeight": "60", "Columns": "2", "Lines": "2",
+                                                  "Padding": "2", "Margin": "2", "Color": "Black"}},
+        "Output": {"Region": REGION, "Bucket": BUCKET, "Object": "out/snap/s-${Number}.jpg",
+                   "SpriteObject": "out/snap/sprite-${Number}.jpg"}}))
+    return {"hls": hls["JobsDetail"][0]["JobId"], "snap": snap["JobsDetail"][0]["JobId"]}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for the module."""
+    assert sync_playwright is not None
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                               args=["--autoplay-policy=no-user-gesture-required", "--no-sandbox"])
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where the screenshots go (printed, and copied to /tmp/console-shots at the end)."""
+    folder = tmp_path_factory.mktemp("console-shots")
+    yield folder
+    shutil.rmtree(SHOTS, ignore_errors=True)
+    shutil.copytree(folder, SHOTS)
+    print(f"\nconsole screenshots: {folder} (copied to {SHOTS}): {sorted(p.name for p in folder.iterdir())}")
+
+
+def sign_in(browser: Browser, server: ServerThread, secret_id: str, secret_key: str, width: int = 1366) -> Page:
+    """A new context signed in through the page's form."""
+    page = browser.new_context(viewport={"width": width, "height": 900}, base_url=server.endpoint).new_page()
+    page.goto("/")  # a browser's GET / on a bare host lands on the console
+    page.fill("#secretId", secret_id)
+    page.fill("#secretKey", secret_key)
+    page.click("#signin button[type=submit]")
+    expect(page.locator("#tasks")).to_be_visible()
+    return page
+
+
+@pytest.fixture(scope="module")
+def page(browser: Browser, server: ServerThread, seeded: dict[str, str]) -> Page:
+    """The first account's signed-in page."""
+    return sign_in(browser, server, SECRET_ID, SECRET_KEY)
+
+
+def api(page: Page, method: str, path: str, body: Any = None, csrf: bool = True) -> Any:
+    """A console API call from the page's session (with its CSRF token unless `csrf` is False)."""
+    me = page.request.get("/console/api/me").json()
+    headers = {"X-CSRF-Token": me["Csrf"]} if csrf else {}
+    r = page.request.fetch("/console/api" + path, method=method, headers=headers,
+                           data=json.dumps(body) if body is not None else None)
+    return r
+
+
+def wait_task(page: Page, task_id: str, status: str, timeout: float = 60) -> None:
+    """Wait (without reloading) until the list row of `task_id` shows `status`."""
+    expect(page.locator(f"tr[data-task='{task_id}'] td.status")).to_have_text(status, timeout=timeout * 1000)
+
+
+def queue_row(page: Page, name: str) -> Any:
+    return page.locator(f"#queues tr[data-name='{name}']")
+
+
+def test_sign_in_refuses_a_wrong_key_and_root_stays_cos(server: ServerThread, browser: Browser) -> None:
+    ctx = browser.new_context(base_url=server.endpoint)
+    r = ctx.request.post("/console/api/signin", data=json.dumps({"secretId": SECRET_ID, "secretKey": "nope"}),
+                         headers={"Content-Type": "application/json"})
+    assert r.status == 401
+    assert ctx.request.get("/console/api/tasks").status == 401
+    sdk_root = ctx.request.get("/", headers={"Accept": "*/*"})  # not a browser page: COS's XML answer
+    assert sdk_root.status == 403 and b"<Error>" in sdk_root.body()
+    ctx.close()
+
+
+def test_create_from_the_page_and_watch_it_complete_live(page: Page, server: ServerThread, shots: Path) -> None:
+    queue_row(page, "queue-1").locator(".qtoggle").click()  # pause: the new task must wait
+    expect(queue_row(page, "queue-1").locator(".qstate")).to_have_text("Paused")
+    page.click("#create-box summary")
+    page.select_option("#c-input", "in/long.mp4")
+    page.select_option("#c-tag", "Transcode")
+    page.select_option("#c-template", "t0852e7ff4acd4484e99ba104f3840d3cb")  # H264-MP4-高清 (1280 wide)
+    page.fill("#c-output", "console/out/long-720.mp4")
+    page.click("#c-submit")
+    expect(page.locator("#created")).to_have_text(re.compile(r"^k[0-9a-f]{32}$"), timeout=10_000)
+    task_id = page.locator("#created").inner_text()
+    page.evaluate("""id => { window.seen = []; const note = () => { const c = document.querySelector(
+        `tr[data-task='${id}'] td.status`);
+        if (c && window.seen.at(-1) !== c.textContent) window.seen.push(c.textContent); };
+        note(); new MutationObserver(note).observe(document.querySelector('#tasks tbody'),
+        {childList: true, subtree: true, characterData: true}); }""", task_id)
+    wait_task(page, task_id, "Waiting")
+    loaded = page.evaluate("document.body.dataset.loaded")
+    queue_row(page, "queue-1").locator(".qtoggle").click()  # resume from the page
+    expect(queue_row(page, "queue-1").locator(".qstate")).to_have_text("Active")
+    wait_task(page, task_id, "Completed", timeout=90)
+    seen = page.evaluate("window.seen")
+    assert seen[0] == "Waiting" and seen[-1] == "Completed" and "In progress" in seen, seen
+    assert page.evaluate("document.body.dataset.loaded") != loaded  # re-rendered in place, never reloaded
+    assert page.evaluate("window.seen !== undefined")  # the same document all along
+    page.screenshot(path=str(shots / "list.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(shots / "list-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1366, "height": 900})
+
+
+def _task_of(page: Page, job_id: str) -> str:
+    body = page.request.get(f"/console/api/tasks?bucket={BUCKET}&search={job_id}").json()
+    assert body["Tasks"], body
+    return str(body["Tasks"][0]["TaskId"])
+
+
+def test_details_play_hls_and_view_sprite(page: Page, seeded: dict[str, str], shots: Path) -> None:
+    task = _task_of(page, seeded["hls"])
+    page.goto(f"/console/tasks/{BUCKET}/{task}")
+    expect(page.locator("#task-status")).to_have_text("Completed", timeout=60_000)
+    page.locator("tr[data-sub='1'] .sub-details").click()
+    expect(page.locator("tr.sub-detail pre").first).to_contain_text("TemplateId")
+    page.locator("tr[data-sub='1'] .view").click()
+    _plays(page)
+    page.screenshot(path=str(shots / "detail-hls.png"), full_page=True)
+    snap = _task_of(page, seeded["snap"])
+    page.goto(f"/console/tasks/{BUCKET}/{snap}")
+    expect(page.locator("#task-status")).to_have_text("Completed", timeout=60_000)
+    page.locator("tr[data-sub='1'] .view").click()
+    sprite = page.locator("#player img[data-role='sprite']").first
+    expect(sprite).to_be_visible()
+    page.wait_for_function("() => { const i = document.querySelector(\"#player img[data-role='sprite']\"); "
+                           "return i && i.complete && i.naturalWidth > 0; }")
+    page.screenshot(path=str(shots / "detail-snapshots.png"), full_page=True)
+    href = page.locator("tr[data-sub='1'] a.zip").get_attribute("href")
+    assert href
+    r = page.request.get(href)
+    assert r.status == 200 and r.headers["content-type"] == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(r.body())).namelist()
+    assert sorted(n for n in names if "/s-" in n) == [f"out/snap/s-{i}.jpg" for i in range(4)], names
+    assert any("sprite" in n for n in names), names
+    for n in names:
+        assert zipfile.ZipFile(io.BytesIO(r.body())).read(n)[:2] == b"\xff\xd8"  # JPEGs
+
+
+def _plays(page: Page) -> None:
+    page.wait_for_selector("#media")
+    page.evaluate("() => { const v = document.querySelector('#media'); v.muted = true; v.play(); }")
+    page.wait_for_function("() => { const v = document.querySelector('#media'); "
+                           "return v.error || v.currentTime > 1; }", timeout=30_000)
+    assert page.evaluate("document.querySelector('#media').error") is None
+
+
+def test_play_the_created_mp4_output(page: Page) -> None:
+    body = page.request.get(f"/console/api/tasks?bucket={BUCKET}&tag=Transcode&status=Completed").json()
+    task = next(t for t in body["Tasks"] if t["Input"] == "in/long.mp4")
+    page.goto(f"/console/tasks/{BUCKET}/{task['TaskId']}")
+    page.locator("tr[data-sub='1'] .view").click()
+    _plays(page)
+
+
+def test_end_a_waiting_task_and_restart_a_completed_one(page: Page) -> None:
+    page.goto("/console/")
+    queue_row(page, "queue-1").locator(".qtoggle").click()
+    expect(queue_row(page, "queue-1").locator(".qstate")).to_have_text("Paused")
+    created = api(page, "POST", f"/tasks/{BUCKET}", {"tag": "MediaInfo", "input": "in/short.mp4"}).json()
+    waiting = created["TaskId"]
+    page.click("#f-apply")
+    wait_task(page, waiting, "Waiting")
+    page.locator(f"tr[data-task='{waiting}'] button.end").click()
+    wait_task(page, waiting, "Completed")
+    detail = page.request.get(f"/console/api/tasks/{BUCKET}/{waiting}").json()
+    assert [s["Status"] for s in detail["SubtaskList"]] == ["Cancelled"]
+    queue_row(page, "queue-1").locator(".qtoggle").click()
+    expect(queue_row(page, "queue-1").locator(".qstate")).to_have_text("Active")
+    page.locator(f"tr[data-task='{waiting}'] button.restart").click()
+    expect(page.locator("#toast")).to_contain_text("Restarted as")
+    new_id = page.locator("#toast").inner_text().split()[-1]
+    wait_task(page, new_id, "Completed")
+    again = page.request.get(f"/console/api/tasks/{BUCKET}/{new_id}").json()
+    assert again["Detail"]["RestartOf"] == waiting and again["SubtaskList"][0]["Status"] == "Successful"
+
+
+def test_search_and_filter(page: Page, seeded: dict[str, str]) -> None:
+    page.goto("/console/")
+    task = _task_of(page, seeded["snap"])
+    page.fill("#f-search", task)
+    page.click("#f-apply")
+    expect(page.locator("#tasks tbody tr[data-task]")).to_have_count(1)
+    page.fill("#f-search", "")
+    page.select_option("#f-tag", "Snapshot")
+    page.click("#f-apply")
+    expect(page.locator(f"#tasks tbody tr[data-task='{task}']")).to_have_count(1)
+    rows = page.locator("#tasks tbody tr[data-task]")
+    assert rows.count() == 1
+    page.select_option("#f-tag", "")
+    page.select_option("#f-status", "Waiting")
+    page.click("#f-apply")
+    expect(page.locator("#tasks tbody tr[data-task]")).to_have_count(0)
+
+
+def test_a_second_account_sees_only_its_own(browser: Browser, server: ServerThread, page: Page) -> None:
+    other = sign_in(browser, server, OTHER_ID, OTHER_KEY, width=390)
+    expect(other.locator("#bucket")).to_have_value(OTHER_BUCKET)
+    expect(other.locator("#tasks tbody tr[data-task]")).to_have_count(0)
+    assert other.request.get(f"/console/api/tasks?bucket={BUCKET}").status == 403
+    mine = page.request.get(f"/console/api/tasks?bucket={BUCKET}").json()["Tasks"][0]["TaskId"]
+    assert other.request.get(f"/console/api/tasks/{BUCKET}/{mine}").status == 403
+    assert other.request.get(f"/console/api/object/{BUCKET}?key=in/short.mp4").status == 403
+    other.context.close()
+
+
+def test_state_changes_need_the_csrf_token(page: Page) -> None:
+    queues = page.request.get(f"/console/api/queues/{BUCKET}").json()["Queues"]
+    target = f"/queues/{BUCKET}/{queues[0]['Id']}"
+    refused = api(page, "POST", target, {"state": "Paused"}, csrf=False)
+    assert refused.status == 403 and refused.json()["error"]["code"] == "CsrfRefused"
+    forged = page.request.fetch("/console/api" + target, method="POST", data=json.dumps({"state": "Paused"}),
+                                headers={"X-CSRF-Token": "forged"})
+    assert forged.status == 403
+    assert page.request.get(f"/console/api/queues/{BUCKET}").json()["Queues"][0]["State"] == "Active"
+    cookie = next(c for c in page.context.cookies() if c["name"] == "ci_jobs_console")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+
+
+def test_the_chart_is_our_own_svg(page: Page) -> None:
+    page.goto("/console/")
+    expect(page.locator("#chart svg rect.ok").first).to_be_attached()
