@@ -47,3 +47,8 @@ fi
 if [ ! -x /usr/bin/chromium ]; then
   echo "services: installing chromium"; apt_install chromium || echo "services: chromium not installed"
 fi
+
+# SuperResolution Version Enhance (the enhance extra, in the test extra) loads libomp and libvulkan.
+if ! ldconfig -p | grep -q 'libomp.so.5' || ! ldconfig -p | grep -q 'libvulkan.so.1'; then
+  echo "services: installing libomp5 and libvulkan1"; apt_install libomp5 libvulkan1 || echo "services: not installed"
+fi

@@ -120,9 +120,16 @@ class Jobs:
         WatermarkTemplateId over Watermark. The echo gains TemplateName."""
         template_id = str(operation.get("TemplateId") or "").strip()
         wm_ids = [str(i).strip() for i in xmlio.as_list(operation.get("WatermarkTemplateId")) if str(i).strip()]
-        if not template_id and not wm_ids:
+        tc_id = str(operation.get("TranscodeTemplateId") or "").strip()
+        if not template_id and not wm_ids and not tc_id:
             return operation
         resolved = copy.deepcopy(operation)
+        if tc_id:  # the enhancement Tags' transcode, over an inline Transcode
+            t = await self.templates.get(bucket, tc_id)
+            kind = tags.TEMPLATE_KINDS[t.tag]
+            if t.tag != tags.transcode.SPEC.name:
+                raise InvalidArgument(f"Request.Operation.TranscodeTemplateId {tc_id} is a {t.tag} template")
+            resolved[kind.inline] = template_inline(t)
         if template_id:
             t = await self.templates.get(bucket, template_id)
             if t.tag != tag:

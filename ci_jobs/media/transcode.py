@@ -53,6 +53,7 @@ from .common import (
     turn,
     upright,
 )
+from .enhance import Enhancer
 from .mediainfo import probe
 from .streaming import Package, finish, open_dash, open_hls, stem
 
@@ -70,7 +71,11 @@ _MUXER_OPTIONS = {"mp4": {"movflags": "+faststart"}, "mov": {"movflags": "+fasts
 
 def run(task: Task, progress: Progress) -> Result:
     """Transcode `task.inputs[0]` into `task.outdir`; return the file and its MediaInfo."""
-    op: TranscodeOp = task.op
+    return transcode(task, task.op, progress)
+
+
+def transcode(task: Task, op: TranscodeOp, progress: Progress, enhancer: Enhancer | None = None) -> Result:
+    """Transcode as `op` says, the video lane enhanced by `enhancer` (VideoEnhance and its legacy Tags)."""
     spec = op.container
     name = f"transcode.{spec.ext}"
     path = os.path.join(task.outdir, name)
@@ -87,8 +92,8 @@ def run(task: Task, progress: Progress) -> Result:
             out = stack.enter_context(package.container)
         else:
             out = stack.enter_context(_open_output(path, spec, op.trans))
-        lanes = _lanes(inp, out, op, seconds)
-        embedded = _extras(task, out, lanes, win, win.length(total))
+        lanes = _lanes(inp, out, op, seconds, enhancer)
+        embedded = _extras(task, op, out, lanes, win, win.length(total))
         _copy_metadata(inp, out, lanes, op.trans)
         writer = Writer()
         stack.callback(writer.close)
@@ -139,13 +144,13 @@ def _pick(streams: Any, index: int | None) -> Any:
     return (chosen or usable or [None])[0]
 
 
-def _lanes(inp: InputContainer, out: OutputContainer, op: TranscodeOp,
-           segment_seconds: float | None = None) -> list[VideoLane | AudioLane]:
+def _lanes(inp: InputContainer, out: OutputContainer, op: TranscodeOp, segment_seconds: float | None = None,
+           enhancer: Enhancer | None = None) -> list[VideoLane | AudioLane]:
     spec, index = op.container, op.trans.transcode_index
     lanes: list[VideoLane | AudioLane] = []
     vin = _pick(inp.streams.video, index)
     if vin is not None and op.video is not None:
-        lanes.append(VideoLane(out, decodable(vin), spec, op.video, op.trans, segment_seconds))
+        lanes.append(VideoLane(out, decodable(vin), spec, op.video, op.trans, segment_seconds, enhancer))
     ain = _pick(inp.streams.audio, index)
     if ain is not None and op.audio is not None:
         lanes.append(AudioLane(out, decodable(ain), op.audio, op.trans))
@@ -155,10 +160,9 @@ def _lanes(inp: InputContainer, out: OutputContainer, op: TranscodeOp,
     return lanes
 
 
-def _extras(task: Task, out: OutputContainer, lanes: list[VideoLane | AudioLane],
+def _extras(task: Task, op: TranscodeOp, out: OutputContainer, lanes: list[VideoLane | AudioLane],
             win: Window, length: float | None) -> list[subtitles.Embedded]:
     """Attach the job's overlays and audio mix to the lanes; add its embedded subtitle streams."""
-    op: TranscodeOp = task.op
     video = next((lane for lane in lanes if isinstance(lane, VideoLane)), None)
     audio = next((lane for lane in lanes if isinstance(lane, AudioLane)), None)
     embedded, burners = subtitles.prepare(out if video else None, op.subtitles, task.objects, task.outdir,
@@ -232,20 +236,25 @@ class VideoLane:
     kind = "video"
 
     def __init__(self, out: OutputContainer, src: av.VideoStream, spec: ContainerSpec, video: Video,
-                 trans: TransConfig = TransConfig(), segment_seconds: float | None = None) -> None:
+                 trans: TransConfig = TransConfig(), segment_seconds: float | None = None,
+                 enhancer: Enhancer | None = None) -> None:
         self.out, self.src = out, src
         key = video.codec
+        self.enhancer = enhancer
         self.turn = upright(cast(InputContainer, src.container), src)
-        self.rate = _frame_rate(video, trans.fps, src)
+        self.base_rate = _frame_rate(video, trans.fps, src)
+        self.rate = enhancer.rate(self.base_rate) if enhancer else self.base_rate
         self.geometry = Geometry.of(video)
         width, height = (src.height, src.width) if self.turn in (90, 270) else (src.width, src.height)
         sar = Fraction(src.sample_aspect_ratio or 1)
-        self.inner = _frame_size(video, trans.reso, self.geometry.shown((width, height), sar if self.turn in (0, 180)
-                                                                        else 1 / sar))
+        shown = self.geometry.shown((width, height), sar if self.turn in (0, 180) else 1 / sar)
+        self.inner = _frame_size(video, trans.reso, enhancer.shown(shown) if enhancer else shown)
         self.size = self.geometry.canvas(self.inner)  # the picture scaled, on its Pad canvas
         self.method = trans.adj_dar_method
-        self.pix_fmt = video.pix_fmt
+        self.pix_fmt = (enhancer.pix_fmt if enhancer else "") or video.pix_fmt
         options = _video_options(video, trans.video_bitrate, src, self)
+        if enhancer is not None:
+            options = enhancer.options(options)
         if segment_seconds and video.gop is None:
             # HLS/DASH cut segments at key frames: put one at every segment boundary.
             options["g"] = str(max(1, round(float(self.rate) * segment_seconds)))
@@ -254,6 +263,8 @@ class VideoLane:
             VIDEO_ENCODERS[key], rate=self.rate, options=tsc.tuned(options) if top_speed else options))
         self.stream.width, self.stream.height = self.size
         self.stream.pix_fmt = self.pix_fmt
+        if enhancer is not None:
+            enhancer.signal(self.stream.codec_context)
         # PyAV opens encoders with slice threads; the ffmpeg CLI leaves FFmpeg's default, under which
         # libx264 uses frame threads: faster and better compression. Do as the CLI does.
         self.stream.codec_context.thread_type = "AUTO"
@@ -291,9 +302,13 @@ class VideoLane:
             frame.duration = max(1, min(frame.duration, int(round((self.span - at) / tb))))
         if self.chain is None:
             upright_size = (frame.height, frame.width) if self.turn in (90, 270) else (frame.width, frame.height)
-            filters = [*turn(self.turn), *self.geometry.before(), ("fps", f"fps={self.rate}:start_time=0")]
-            filters += resize(self.geometry.picture(upright_size), self.inner, self.method)
-            filters += [*self.geometry.after(), ("format", self.pix_fmt)]
+            filters = [*turn(self.turn), *self.geometry.before(), ("fps", f"fps={self.base_rate}:start_time=0")]
+            picture, enhancer = self.geometry.picture(upright_size), self.enhancer
+            scaled = enhancer.scale(picture, self.inner) if enhancer else None
+            filters += enhancer.interpolate(self.rate) if enhancer else []
+            filters += resize(picture, self.inner, self.method) if scaled is None else scaled
+            painted = enhancer is not None and enhancer.paints
+            filters += [*self.geometry.after(), ("format", "yuv420p" if painted else self.pix_fmt)]
             self.chain = Chain(frame, tb, self.src.sample_aspect_ratio, filters)
         self.pushed += 1
         self._encode(self.chain.push(frame))
@@ -318,6 +333,8 @@ class VideoLane:
         for frame in frames:
             # As the ffmpeg CLI does: the source's I-frames must not force the encoder's GOP.
             frame.pict_type = av.video.frame.PictureType.NONE
+            if self.enhancer is not None and self.enhancer.paints:
+                frame = self.enhancer.paint(frame, self.size, self.pix_fmt)
             if self.decorator is not None:
                 frame = self.decorator.paint(frame, frame.time or 0.0)
             if self.tsc is not None:

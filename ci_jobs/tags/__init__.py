@@ -17,11 +17,14 @@ from . import (
     animation,
     concat,
     mediainfo,
+    sdrtohdr,
     segment,
     snapshot,
     streamextract,
+    superresolution,
     transcode,
     videoenhance,
+    videoprocess,
     watermark,
 )
 from .spec import Lane, Role, TagSpec, TemplateKind
@@ -31,13 +34,13 @@ __all__ = ["REGISTRY", "TEMPLATE_KINDS", "Lane", "Role", "TagSpec", "TemplateKin
 
 REGISTRY: dict[str, TagSpec] = {s.name: s for s in (
     transcode.SPEC, snapshot.SPEC, animation.SPEC, mediainfo.SPEC, segment.SPEC, concat.SPEC,
-    streamextract.SPEC, adaptivestreaming.SPEC)}
+    streamextract.SPEC, adaptivestreaming.SPEC,
+    videoenhance.SPEC, videoprocess.SPEC, superresolution.SPEC, sdrtohdr.SPEC)}
 
 # Every Tag a template can be made for: the job Tags that have a kind, and template-only kinds.
 TEMPLATE_KINDS: dict[str, TemplateKind] = {
     **{name: s.template for name, s in REGISTRY.items() if s.template is not None},
     watermark.NAME: watermark.TEMPLATE,
-    videoenhance.NAME: videoenhance.TEMPLATE,
 }
 
 

