@@ -79,3 +79,17 @@ def test_legacy_tag_without_transcode_is_refused(client: CosS3Client, small: str
         submit(client, job_body("SuperResolution", small, {"SuperResolution": {"Resolution": "sdtohd"},
                                                            "Output": output("ve/x.mp4")}))
     assert "TranscodeTemplateId or Request.Operation.Transcode is required" in str(err.value.get_error_msg())
+
+
+def test_quality_estimate_result_is_shown_at_operation_quality_estimate(client: CosS3Client, small: str) -> None:
+    pytest.importorskip("brisque")
+    job = wait_job(client, submit(client, job_body("QualityEstimate", small, {
+        "QualityEstimateConfig": {"Mode": "vqaPlus"}}))["JobId"])
+    assert job["State"] == "Success", job
+    shown = job["Operation"]["QualityEstimate"]
+    assert 0 <= float(shown["Score"]) <= 100
+    assert shown["VqaPlusResult"]["NoAudio"] == "false"
+    assert job["Operation"]["MediaResult"] == {"OutputFile": {}} or "MediaResult" in job["Operation"]
+    with pytest.raises(CosServiceError) as err:
+        submit(client, job_body("QualityEstimate", small, {"QualityEstimateConfig": {"Rotate": "45"}}))
+    assert "Rotate" in str(err.value.get_error_msg())

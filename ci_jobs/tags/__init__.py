@@ -17,6 +17,7 @@ from . import (
     animation,
     concat,
     mediainfo,
+    qualityestimate,
     sdrtohdr,
     segment,
     snapshot,
@@ -35,7 +36,7 @@ __all__ = ["REGISTRY", "TEMPLATE_KINDS", "Lane", "Role", "TagSpec", "TemplateKin
 REGISTRY: dict[str, TagSpec] = {s.name: s for s in (
     transcode.SPEC, snapshot.SPEC, animation.SPEC, mediainfo.SPEC, segment.SPEC, concat.SPEC,
     streamextract.SPEC, adaptivestreaming.SPEC,
-    videoenhance.SPEC, videoprocess.SPEC, superresolution.SPEC, sdrtohdr.SPEC)}
+    videoenhance.SPEC, videoprocess.SPEC, superresolution.SPEC, sdrtohdr.SPEC, qualityestimate.SPEC)}
 
 # Every Tag a template can be made for: the job Tags that have a kind, and template-only kinds.
 TEMPLATE_KINDS: dict[str, TemplateKind] = {
