@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_validation.py
 	$(BIN)/python bench/bench_workflows.py
 	$(BIN)/python bench/bench_mps.py
+	$(BIN)/python bench/bench_tsc.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache *.egg-info
