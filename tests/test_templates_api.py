@@ -125,3 +125,30 @@ def test_official_hls_preset_publishes_playlist_and_segments(client: CosS3Client
     with av.open(str(tmp_path / "in.m3u8")) as c:
         frames = list(c.decode(video=0))
         assert frames[0].width == 640 and len(frames) >= 45
+
+
+def test_high_speed_hd_template_runs_the_seed_003_body_with_tsc(client: CosS3Client, media: str,
+                                                                tmp_path: Path) -> None:
+    """Seed 003: a Transcode job whose TemplateId is a HighSpeedHd (TSC) template, plus watermark templates."""
+    tsc = create(client, {"Tag": "HighSpeedHd", "Name": "tsc-720", "Container": {"Format": "mp4"},
+                          "Video": {"Codec": "H.264", "Width": "160"}, "Audio": {"Codec": "aac"}})
+    assert tsc["Tag"] == "HighSpeedHd" and tsc["TransTpl"]["Video"]["Width"] == "160"
+    marks = [create(client, {"Tag": "Watermark", "Name": f"wm-{pos}", "Watermark": {
+        "Type": "Text", "Pos": pos, "LocMode": "Absolute", "Dx": "2", "Dy": "2",
+        "Text": {"Text": "ci", "FontSize": "12", "FontColor": "0xFFFFFF", "Transparency": "100"}}})["TemplateId"]
+        for pos in ("TopLeft", "TopRight", "BottomLeft")]
+    op = {"TemplateId": tsc["TemplateId"], "WatermarkTemplateId": marks, "Output": output("tpl/tsc.${ext}"),
+          "UserData": "This is my data.", "JobLevel": "0"}
+    done = wait_job(client, submit(client, job_body("Transcode", media, op))["JobId"], timeout=180)
+    assert done["State"] == "Success", done
+    assert done["Operation"]["TemplateName"] == "tsc-720"
+    path = fetch(client, "tpl/tsc.mp4", tmp_path)
+    with av.open(str(path)) as c:
+        assert c.streams.video[0].codec_context.width == 160
+    assert b"stitchable=1" in path.read_bytes()  # x264's options SEI: the TSC encoder made it, not plain CRF
+    plain = create(client, {"Tag": "Transcode", "Name": "plain", "Container": {"Format": "mp4"},
+                            "Video": {"Codec": "H.264", "Width": "160"}})
+    with pytest.raises(CosServiceError, match="is a Transcode template, not a Snapshot one"):
+        submit(client, job_body("Snapshot", media, {"TemplateId": plain["TemplateId"], "Output": output("x.jpg")}))
+    with pytest.raises(CosServiceError, match="is a HighSpeedHd template, not a Snapshot one"):
+        submit(client, job_body("Snapshot", media, {"TemplateId": tsc["TemplateId"], "Output": output("x.jpg")}))

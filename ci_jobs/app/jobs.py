@@ -132,10 +132,11 @@ class Jobs:
             resolved[kind.inline] = template_inline(t)
         if template_id:
             t = await self.templates.get(bucket, template_id)
-            if t.tag != tag:
+            kind = tags.TEMPLATE_KINDS[t.tag]
+            if tag not in (t.tag, kind.stands_for):
                 raise InvalidArgument(f"Request.Operation.TemplateId {template_id} is a {t.tag} template, "
                                       f"not a {tag} one")
-            resolved[tags.TEMPLATE_KINDS[t.tag].inline] = template_inline(t)
+            resolved[kind.inline] = kind.apply(template_inline(t))
             operation["TemplateName"] = t.name
         if wm_ids:
             if len(wm_ids) > 3:

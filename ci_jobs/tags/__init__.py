@@ -16,6 +16,7 @@ from . import (
     adaptivestreaming,
     animation,
     concat,
+    highspeedhd,
     mediainfo,
     qualityestimate,
     sdrtohdr,
@@ -42,6 +43,7 @@ REGISTRY: dict[str, TagSpec] = {s.name: s for s in (
 TEMPLATE_KINDS: dict[str, TemplateKind] = {
     **{name: s.template for name, s in REGISTRY.items() if s.template is not None},
     watermark.NAME: watermark.TEMPLATE,
+    highspeedhd.NAME: highspeedhd.TEMPLATE,
 }
 
 

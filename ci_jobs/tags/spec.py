@@ -30,6 +30,15 @@ class TemplateKind:
     job_tag: str | None       # the Tag whose job rules validate it (None: stored as given)
     needs_container: bool = False  # an unwrapped body must carry Container
     check_output: tuple[tuple[str, str], ...] = (("Object", "o-${Number}.${ext}"),)  # Output of the check job
+    stands_for: str = ""           # a job Tag whose TemplateId it may be besides its own (HighSpeedHd: Transcode)
+    forced: tuple[tuple[str, str, str], ...] = ()  # (container, element, value) set whenever it is applied
+
+    def apply(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The template's inline parameters as a job runs them: `forced` elements set."""
+        for container, key, value in self.forced:
+            inner = params.get(container)
+            params[container] = {**(inner if isinstance(inner, dict) else {}), key: value}
+        return params
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ def template_request(body: bytes, validator: Validator) -> TemplateRequest:
     for child in root:
         if child.tag in kind.params:
             holder.append(copy.deepcopy(child))
-    if kind.job_tag != tag:
+    if kind.job_tag != tag and op.find(kind.job_tag) is None:  # a template-only kind (Watermark) needs a job
         etree.SubElement(etree.SubElement(etree.SubElement(op, kind.job_tag), "Container"), "Format").text = "mp4"
     out = etree.SubElement(op, "Output")
     for k, v in (("Region", "ap-guangzhou"), ("Bucket", "check-1250000000"), *kind.check_output):
