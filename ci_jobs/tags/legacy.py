@@ -43,4 +43,5 @@ def legacy_spec(name: str, params: tuple[str, ...], enhancement: Callable[[Mappi
     template = TemplateKind(params=params, response=name, inline=name, wrapped=False, job_tag=name,
                             check_output=(("Object", TEMPLATE_CHECK),))
     return TagSpec(name=name, container=name, driver="videoenhance", parse=parse, check=check, extras=extras,
-                   template=template, output_ext=output_ext, references=references)
+                   template=template, output_ext=output_ext, references=references,
+                   data_container="DigitalWatermark")

@@ -76,6 +76,7 @@ class TranscodeOp:
     subtitles: tuple[Subtitle, ...] = ()
     marks: watermark.Marks = watermark.Marks()
     output: Output = Output()
+    digital: watermark.DigitalMark | None = None  # DigitalWatermark: an invisible text in the video
 
 
 def parse(op: Mapping[str, Any]) -> TranscodeOp:
@@ -87,7 +88,7 @@ def parse(op: Mapping[str, Any]) -> TranscodeOp:
     return TranscodeOp(spec, parse_video(params, spec, f"{WHERE}.Video"), parse_audio(params, spec),
                        parse_trans(params), parse_interval(params), seconds, _mixes(params),
                        tuple(_subtitle(s) for s in many(section(op, "Subtitles").get("Subtitle"))),
-                       watermark.parse_marks(op), parse_output(op))
+                       watermark.parse_marks(op), parse_output(op), watermark.parse_digital(op))
 
 
 def _subtitle(sub: Mapping[str, Any]) -> Subtitle:
@@ -135,8 +136,8 @@ def check(op: Mapping[str, Any], params: dict[str, Any], where: str) -> None:
 
 
 def check_extras(op: Mapping[str, Any], params: Mapping[str, Any], where: str) -> None:
-    """Watermark (at most 3), RemoveWatermark, Subtitles, AudioMix and TranscodeMode."""
-    watermark.refuse_digital(op)
+    """Watermark (at most 3), RemoveWatermark, Subtitles, AudioMix, TranscodeMode and DigitalWatermark."""
+    watermark.check_digital(op)
     spec = container(text(section(params, "Container"), "Format", "mp4"))
     video = section(params, "Video")
     codec = video_codec(text(video, "Codec", spec.default_video or "h264")) if spec.video else ""
@@ -147,10 +148,10 @@ def check_extras(op: Mapping[str, Any], params: Mapping[str, Any], where: str) -
     for index, mark in enumerate(marks, 1):
         watermark.check(mark, f"Request.Operation.Watermark[{index}]" if len(marks) > 1
                         else "Request.Operation.Watermark")
-    if (marks or section(op, "RemoveWatermark") or many(section(op, "Subtitles").get("Subtitle"))) \
-            and not has_video:
-        raise InvalidArgument("Request.Operation.Watermark, RemoveWatermark and Subtitles need a video stream "
-                              "in the output")
+    if (marks or section(op, "RemoveWatermark") or many(section(op, "Subtitles").get("Subtitle"))
+            or "DigitalWatermark" in op) and not has_video:
+        raise InvalidArgument("Request.Operation.Watermark, RemoveWatermark, Subtitles and DigitalWatermark need "
+                              "a video stream in the output")
     _remove_watermark(section(op, "RemoveWatermark"), codec)
     _subtitles(section(op, "Subtitles"), spec)
     _audio_mix(params)
@@ -235,5 +236,5 @@ SPEC = TagSpec(
     template=TemplateKind(("Container", "Video", "Audio", "TimeInterval", "TransConfig", "AudioMix",
                            "AudioMixArray"), "TransTpl", "Transcode", False, job_tag="Transcode"),
     output_ext=output_ext, references=references,
-    roles={"main": Role(), "segment": Role(beside="main")},
+    roles={"main": Role(), "segment": Role(beside="main")}, data_container="DigitalWatermark",
 )

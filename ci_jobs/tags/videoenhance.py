@@ -192,4 +192,5 @@ def references(op: Mapping[str, Any]) -> list[str]:
 TEMPLATE = TemplateKind(params=("VideoEnhance",), response="VideoEnhance", inline="VideoEnhance", wrapped=True,
                         job_tag=NAME)
 SPEC = TagSpec(name=NAME, container="VideoEnhance", driver="videoenhance", parse=parse, check=check,
-               extras=check_extras, template=TEMPLATE, output_ext=output_ext, references=references)
+               extras=check_extras, template=TEMPLATE, output_ext=output_ext, references=references,
+               data_container="DigitalWatermark")

@@ -7,6 +7,7 @@ and the element every drawing Tag (Transcode, Snapshot, Animation) accepts up to
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -140,6 +141,47 @@ def no_marks(why: str) -> Callable[[Mapping[str, Any], Mapping[str, Any], str], 
             if op.get(key):
                 raise InvalidArgument(f"Request.Operation.{key} is not supported for this Tag: {why}")
     return check_none
+
+
+@dataclass(frozen=True)
+class DigitalMark:
+    """DigitalWatermark: the text to embed invisibly (Type Text, Version V1) and whether a failure to
+    embed it lets the job go on unmarked (IgnoreError)."""
+
+    message: str
+    ignore_error: bool = False
+
+
+DIGITAL_MAX_BYTES = 18  # what one frame's grid carries here (media.digitalmark.MAX_BYTES)
+_DIGITAL_CHARS = re.compile(r"[\w\-*\u4e00-\u9fff]+")
+
+
+def parse_digital(op: Mapping[str, Any]) -> DigitalMark | None:
+    """The checked DigitalWatermark element of an Operation; None when absent."""
+    params = section(op, "DigitalWatermark")
+    if not params:
+        return None
+    return DigitalMark(text(params, "Message"), flag(params, "IgnoreError"))
+
+
+def check_digital(op: Mapping[str, Any], where: str = "Request.Operation.DigitalWatermark") -> None:
+    """DigitalWatermark: Type Text, Version V1, Message of CN/EN letters, digits, _-* that fits a frame."""
+    if "DigitalWatermark" not in op:
+        return
+    params = section(op, "DigitalWatermark")
+    for key, allowed in (("Type", "Text"), ("Version", "V1")):
+        if not text(params, key):
+            raise InvalidArgument(f"{where}.{key} is required")
+        choice(params, key, where, (allowed,))
+    message = text(params, "Message")
+    if not message:
+        raise InvalidArgument(f"{where}.Message is required")
+    if len(message) > 64 or not _DIGITAL_CHARS.fullmatch(message):
+        raise InvalidArgument(f"{where}.Message must be at most 64 Chinese or English letters, digits, _ - *")
+    if len(message.encode("utf-8")) > DIGITAL_MAX_BYTES:
+        raise InvalidArgument(f"{where}.Message is {len(message.encode('utf-8'))} UTF-8 bytes: ci-jobs embeds at "
+                              f"most {DIGITAL_MAX_BYTES} (CI documents 64 characters)")
+    choice(params, "IgnoreError", where, ("true", "false"))
 
 
 def refuse_digital(op: Mapping[str, Any]) -> None:
