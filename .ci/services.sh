@@ -52,3 +52,8 @@ fi
 if ! ldconfig -p | grep -q 'libomp.so.5' || ! ldconfig -p | grep -q 'libvulkan.so.1'; then
   echo "services: installing libomp5 and libvulkan1"; apt_install libomp5 libvulkan1 || echo "services: not installed"
 fi
+
+# Tts in Chinese and the male voices speak through espeak-ng (Debian); without it those tests skip, saying so.
+if ! command -v espeak-ng >/dev/null 2>&1; then
+  echo "services: installing espeak-ng"; apt_install espeak-ng || echo "services: espeak-ng not installed"
+fi

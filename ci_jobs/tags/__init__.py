@@ -19,15 +19,19 @@ from . import (
     digitalwatermark,
     extractdigitalwatermark,
     mediainfo,
+    noisereduction,
     qualityestimate,
     sdrtohdr,
     segment,
     snapshot,
+    speechrecognition,
     streamextract,
     superresolution,
     transcode,
+    tts,
     videoenhance,
     videoprocess,
+    voiceseparate,
     watermark,
 )
 from .spec import Lane, Role, TagSpec, TemplateKind
@@ -39,7 +43,8 @@ REGISTRY: dict[str, TagSpec] = {s.name: s for s in (
     transcode.SPEC, snapshot.SPEC, animation.SPEC, mediainfo.SPEC, segment.SPEC, concat.SPEC,
     streamextract.SPEC, adaptivestreaming.SPEC,
     videoenhance.SPEC, videoprocess.SPEC, superresolution.SPEC, sdrtohdr.SPEC, qualityestimate.SPEC,
-    digitalwatermark.SPEC, extractdigitalwatermark.SPEC)}
+    digitalwatermark.SPEC, extractdigitalwatermark.SPEC,
+    noisereduction.SPEC, voiceseparate.SPEC, tts.SPEC, speechrecognition.SPEC)}
 
 # Every Tag a template can be made for: the job Tags that have a kind, and template-only kinds.
 TEMPLATE_KINDS: dict[str, TemplateKind] = {

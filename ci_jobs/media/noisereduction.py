@@ -1,0 +1,24 @@
+"""The NoiseReduction driver: DeepFilterNet3 on the input's audio (48 kHz mono), written at the asked rate."""
+
+from __future__ import annotations
+
+import os
+
+from ..tags.noisereduction import NoiseReductionOp
+from . import OutputFile, Progress, Result, Task, audio, models
+from .models import DF_RATE
+
+AUDIO_FORMATS = {"wav": "wav", "mp3": "mp3", "m4a": "m4a"}
+
+
+def run(task: Task, progress: Progress) -> Result:
+    """Denoise the first audio stream of the input into `out.<format>`."""
+    op: NoiseReductionOp = task.op
+    denoiser = models.deepfilter()
+    samples = audio.load(task.inputs[0], DF_RATE)[0]
+    clean = denoiser.process(samples, progress=lambda f: progress(0.9 * f))
+    name = f"out.{op.format}"
+    resampled = audio.resample(clean[None, :], DF_RATE, op.samplerate)
+    audio.save(os.path.join(task.outdir, name), audio.peak_normalize(resampled), op.samplerate,
+               AUDIO_FORMATS[op.format], bitrate_kbps=128 if op.format != "wav" else 0)
+    return Result(files=(OutputFile(name),), ext=op.format)
