@@ -20,6 +20,7 @@ from ..errors import CiJobsError, InvalidArgument, NoSuchResource
 from ..outbound import check_url
 from ..store import Store
 from ..store.flows import WorkflowRecord
+from ..tags import workflow_nodes
 from .flow_requests import WorkflowRequest
 from .jobs import Jobs
 from .paging import int_param
@@ -81,7 +82,7 @@ def runnable() -> frozenset[str]:
 def topology(value: Any) -> flow.Topology:
     """A stored or requested Topology as a checked DAG (InvalidArgument naming the node)."""
     try:
-        return flow.parse_topology(value, runnable(), REFUSED)
+        return flow.parse_topology(value, runnable(), workflow_nodes.EDGES, REFUSED)
     except flow.TopologyError as exc:
         raise InvalidArgument(f"{WHERE}.{exc}") from exc
 

@@ -17,39 +17,7 @@ from .jobs import FINAL_STATES
 
 START, END = "Start", "End"
 
-# parent type -> the types that may follow it (CI's table, doc 436/78928). MediaInfo is this server's
-# addition: a probe that may follow any node that makes media and is followed by End only.
-EDGES: dict[str, frozenset[str]] = {k: frozenset(v.split()) for k, v in {
-    START: "Snapshot Animation SmartCover Transcode Concat VoiceSeparate VideoMontage StreamPackConfig SDRtoHDR "
-           "VideoProcess SCF SuperResolution Segment PicProcess Tts SpeechRecognition AIRecognition MediaInfo "
-           "StreamExtract ImageInspect",
-    "Snapshot": "PicProcess SCF End MediaInfo",
-    "Animation": "SCF End MediaInfo",
-    "SmartCover": "PicProcess SCF End",
-    "Transcode": "Snapshot Animation SmartCover Concat VideoMontage SDRtoHDR VideoProcess SCF Segment "
-                 "SpeechRecognition End MediaInfo StreamExtract",
-    "Concat": "Transcode Snapshot Animation SmartCover SDRtoHDR VideoProcess SCF Segment End MediaInfo",
-    "VoiceSeparate": "SCF SpeechRecognition End",
-    "VideoMontage": "Snapshot Animation SDRtoHDR VideoProcess SCF SuperResolution Segment End",
-    "StreamPackConfig": "VideoStream",
-    "VideoStream": "StreamPack",
-    "StreamPack": "End",
-    "SDRtoHDR": "Transcode Concat VideoMontage VoiceSeparate SmartCover Animation VideoProcess SCF SuperResolution "
-                "End",
-    "VideoProcess": "Transcode Concat VideoMontage VoiceSeparate SmartCover Animation SDRtoHDR SCF Segment "
-                    "SuperResolution End",
-    "SCF": "SDRtoHDR Snapshot Transcode HighSpeedHd Concat VideoMontage VoiceSeparate SmartCover Animation "
-           "VideoProcess End",
-    "SuperResolution": "VideoMontage Transcode SmartCover Animation Snapshot SCF Segment SDRtoHDR VideoProcess End",
-    "Segment": "End",
-    "PicProcess": "SCF End",
-    "Tts": "SCF Transcode End",
-    "SpeechRecognition": "SCF Tts End",
-    "AIRecognition": "End",
-    "MediaInfo": "End",
-    "StreamExtract": "End",
-    "ImageInspect": "End",
-}.items()}
+Edges = Mapping[str, frozenset[str]]  # a node type -> the types that may follow it (the protocol's table)
 
 
 class TopologyError(ValueError):
@@ -79,10 +47,12 @@ class Topology:
         return next(n for n in self.nodes if n.name == name)
 
 
-def parse_topology(value: Any, runnable: frozenset[str], refused: Mapping[str, str] | None = None) -> Topology:
+def parse_topology(value: Any, runnable: frozenset[str], edges: Edges,
+                   refused: Mapping[str, str] | None = None) -> Topology:
     """Check a `Topology` dict (Dependencies + Nodes) and order it; TopologyError names the bad node.
 
-    `runnable`: the node types this server runs; `refused`: types refused with a reason of their own.
+    `runnable`: the node types this server runs; `edges`: which types may follow which (CI's table:
+    `tags.workflow_nodes.EDGES`); `refused`: types refused with a reason of their own.
     """
     if not isinstance(value, Mapping):
         raise TopologyError("Topology must contain Dependencies and Nodes")
@@ -100,8 +70,8 @@ def parse_topology(value: Any, runnable: frozenset[str], refused: Mapping[str, s
         for child in succ:
             if child != END:
                 parents[child].append(name)
-                _check_edge(name, types[name], child, types[child])
-            elif types[name] not in (START,) and END not in EDGES.get(types[name], frozenset()):
+                _check_edge(edges, name, types[name], child, types[child])
+            elif types[name] not in (START,) and END not in edges.get(types[name], frozenset()):
                 raise TopologyError(f"Topology.Nodes.{name}: a {types[name]} node cannot be followed by End")
     built = tuple(Node(n, types[n], tuple(parents[n]), tuple(children.get(n, ())), nodes[n]) for n in order)
     return Topology(nodes[START], built)
@@ -145,8 +115,8 @@ def _check_names(children: Mapping[str, tuple[str, ...]], types: Mapping[str, st
                 raise TopologyError(f"Topology.Dependencies.{name} names {child}, which is not in Topology.Nodes")
 
 
-def _check_edge(parent: str, parent_type: str, child: str, child_type: str) -> None:
-    allowed = EDGES.get(parent_type, frozenset())
+def _check_edge(edges: Edges, parent: str, parent_type: str, child: str, child_type: str) -> None:
+    allowed = edges.get(parent_type, frozenset())
     if child_type not in allowed:
         raise TopologyError(f"Topology.Nodes.{child}: a {child_type} node cannot follow {parent} ({parent_type}); "
                             f"after {parent_type} come {', '.join(sorted(allowed)) or 'no nodes'}")

@@ -29,7 +29,7 @@ def test_routes_are_found(method: str, path: str, handler: object, rest: str) ->
     ("DELETE", "/jobs", MethodNotAllowed),
     ("POST", "/jobs/j1", MethodNotAllowed),
     ("PUT", "/template", MethodNotAllowed),
-    ("GET", "/workflowexecution", NoSuchResource),
+    ("GET", "/pic_jobs", NoSuchResource),
     ("GET", "/nothing", NoSuchResource),
 ])
 def test_other_requests_are_refused(method: str, path: str, error: type[Exception]) -> None:
