@@ -3,6 +3,8 @@
 A template carries a Tag (or a template-only kind such as Watermark), a Name and the parameter
 containers of that Tag. Its parameters must pass the rules of the job they would make
 (`tags.check_operation`); the wire checks of those parameters (CI's XSD) are the codec's.
+A template may also carry a `Note`: another protocol's own record of it (MPS keeps its Definition,
+Comment and request fields there), stored beside the parameters and never applied to a job.
 """
 
 from __future__ import annotations
@@ -20,12 +22,18 @@ from ..tags import TEMPLATE_KINDS, TemplateKind, check_operation
 from .requests import TemplateRequest
 
 CATEGORIES = ("Custom", "Official")
+NOTE = "Note"
+
+
+def parameters(params: dict[str, Any]) -> dict[str, Any]:
+    """A template's parameter containers, without its Note."""
+    return {k: v for k, v in params.items() if k != NOTE}
 
 
 def inline(t: TemplateRecord) -> Any:
     """The value of the job's inline container that this template stands for."""
     kind = TEMPLATE_KINDS[t.tag]
-    return copy.deepcopy(t.params[kind.params[0]] if kind.wrapped else t.params)
+    return copy.deepcopy(t.params[kind.params[0]] if kind.wrapped else parameters(t.params))
 
 
 def check_request(req: TemplateRequest) -> TemplateKind:
@@ -35,7 +43,7 @@ def check_request(req: TemplateRequest) -> TemplateKind:
     if not req.name or len(req.name) > 64:
         raise InvalidArgument("Request.Name is required (at most 64 characters)")
     kind = TEMPLATE_KINDS[req.tag]
-    unknown = sorted(set(req.params) - set(kind.params))
+    unknown = sorted(set(req.params) - set(kind.params) - {NOTE})
     if unknown:
         raise InvalidArgument(f"Request.{unknown[0]} is not allowed in a {req.tag} template")
     if kind.wrapped and not isinstance(req.params.get(kind.params[0]), dict):
@@ -51,7 +59,7 @@ def check_operation_of(req: TemplateRequest, kind: TemplateKind) -> None:
         return
     op: dict[str, Any] = {} if kind.wrapped else {kind.inline: {}}
     holder = op if kind.wrapped else op[kind.inline]
-    holder.update(copy.deepcopy(req.params))
+    holder.update(copy.deepcopy(parameters(req.params)))
     if kind.job_tag != req.tag:  # a template-only kind (Watermark) checked inside a minimal job of its Tag
         op.setdefault(kind.job_tag, {"Container": {"Format": "mp4"}})
     op["Output"] = {"Region": "ap-guangzhou", "Bucket": "check-1250000000", **dict(kind.check_output)}
@@ -73,11 +81,11 @@ class Templates:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def create(self, bucket: Bucket, req: TemplateRequest) -> TemplateRecord:
-        """POST /template."""
+    async def create(self, bucket: Bucket, req: TemplateRequest, template_id: str = "") -> TemplateRecord:
+        """POST /template (another protocol may choose the id, e.g. from its own numbering)."""
         check_operation_of(req, check_request(req))
         now = time.time()
-        t = TemplateRecord(ids.new_template_id(), bucket.name, req.name, req.tag, req.params, now, now)
+        t = TemplateRecord(template_id or ids.new_template_id(), bucket.name, req.name, req.tag, req.params, now, now)
         await self.store.put_template(t)
         return t
 

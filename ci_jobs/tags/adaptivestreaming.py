@@ -18,7 +18,7 @@ from ..mediarules import section, text
 from . import transcode
 from .output import Output, parse_output
 from .rules import many
-from .spec import Role, TagSpec
+from .spec import Role, TagSpec, TemplateKind
 
 FORMATS = {"hls": "m3u8", "dash": "mpd"}
 MAX_STREAMS = 8
@@ -78,4 +78,6 @@ SPEC = TagSpec(
     name="AdaptiveStreaming", container="AdaptiveStreaming", driver="adaptivestreaming", check=check, parse=parse,
     output_ext=lambda op: FORMATS.get(text(section(op, "AdaptiveStreaming"), "Format").lower(), ""),
     roles={"main": Role(), "segment": Role(beside="main")},
+    template=TemplateKind(("AdaptiveStreaming",), "AdaptiveStreaming", "AdaptiveStreaming", True,
+                          job_tag="AdaptiveStreaming", check_output=(("Object", "o.${ext}"),)),
 )

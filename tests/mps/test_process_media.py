@@ -175,7 +175,7 @@ REFUSALS = [
                                                           "Object": "/a.mp4"}}),
      "ResourceNotFound.CosBucketNotExist", "other-1250000001"),
     (_refused(OutputDir="out"), "InvalidParameterValue", "OutputDir"),
-    (_refused(w_task={"WatermarkSet": [{"Definition": 1}]}), "InvalidParameterValue", "WatermarkSet"),
+    (_refused(w_task={"WatermarkSet": [{"Definition": 1}]}), "InvalidParameterValue.Definition", "WatermarkSet"),
     (_refused(d_task={"Definition": 123}), "InvalidParameterValue.Definition", "123"),
     (_refused(p_task={"OutputObjectPath": "{inputName}_{subStreamNumber}.{format}"}), "InvalidParameterValue",
      "{subStreamNumber}"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from tencentcloud.mps.v20190612 import models
 
-from ci_jobs.protocols.mps import schema
+from ci_jobs.protocols.mps import schema, schema_templates
 from ci_jobs.protocols.mps.errors import InvalidParameter, InvalidParameterValue, UnknownParameter
 
 
@@ -24,3 +24,9 @@ def test_read_refuses_unknown_not_yet_and_mistyped() -> None:
         schema.read({"TranscodeTaskSet": [{"Definition": 1.5}]}, schema.MEDIA_PROCESS_TASK, "")
     assert schema.read({"TranscodeTaskSet": [{"Definition": "30"}]}, schema.MEDIA_PROCESS_TASK, "") == {
         "TranscodeTaskSet": [{"Definition": 30}]}
+
+
+@pytest.mark.parametrize("model", schema_templates.MODELS, ids=lambda m: m.name)
+def test_template_fields_are_the_sdks(model: schema.Model) -> None:
+    sdk = [name[1:] for name in vars(getattr(models, model.name)())]
+    assert sorted(model.fields) == sorted(sdk)

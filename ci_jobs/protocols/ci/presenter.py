@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from ... import tags, xmlio
+from ...app.templates import parameters
 from ...domain.results import JobResult, StoredObject
 from ...ids import fmt_time
 from ...presets import OFFICIAL
@@ -20,11 +21,7 @@ def job_detail(job: JobRecord) -> dict[str, Any]:
     spec = job.spec
     operation = spec.get("Operation", {})
     if job.result:
-        operation = copy.deepcopy(operation)
-        for key, value in result_containers(job).items():
-            echoed = operation.get(key)
-            # a data result beside the request's own container of that name (DigitalWatermark) adds to it
-            operation[key] = {**echoed, **value} if isinstance(echoed, dict) and isinstance(value, dict) else value
+        operation = {**copy.deepcopy(operation), **result_containers(job)}
     detail: dict[str, Any] = {
         "Code": job.code if job.state in (JobState.FAILED, JobState.CANCEL) else "Success",
         "Message": job.message if job.state in (JobState.FAILED, JobState.CANCEL) else "",
@@ -85,7 +82,7 @@ def _output_file(objects: tuple[StoredObject, ...]) -> dict[str, Any]:
 def template_detail(t: TemplateRecord) -> dict[str, Any]:
     """The Template / TemplateList element of a template."""
     kind = tags.TEMPLATE_KINDS[t.tag]
-    body = t.params.get(kind.response, t.params.get(kind.params[0])) if kind.wrapped else t.params
+    body = t.params.get(kind.response, t.params.get(kind.params[0])) if kind.wrapped else parameters(t.params)
     return {"TemplateId": t.template_id, "Name": t.name, "Tag": t.tag, "BucketId": t.bucket,
             "Category": "Official" if t.template_id in OFFICIAL else "Custom",
             "CreateTime": fmt_time(t.created), "UpdateTime": fmt_time(t.updated),

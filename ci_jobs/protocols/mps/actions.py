@@ -27,10 +27,11 @@ from ...errors import CiJobsError
 from ...ids import parse_time
 from ...store import Callback, JobState
 from ..keys import SERVICE, SYNC
-from . import notify, presenter, schema, session
+from . import notify, presenter, schema, session, templates
 from .codec import media_input
 from .codec import process_media as decode_process_media
 from .errors import InvalidParameterValue, MissingParameter, MpsError, ResourceNotFound
+from .template_kinds import Library
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,11 @@ class Action:
 
 async def process_media(call: Call) -> dict[str, Any]:
     """ProcessMedia: one Task of the engine, one job per subtask; answers its TaskId (SessionId: the first's)."""
-    request = decode_process_media(call.params, call.account, call.settings)
+    library = Library({})
+    if call.buckets():
+        library = await templates.library(call.service.templates, templates.default_bucket(call.buckets()),
+                                          call.account.appid, _named_definitions(call.params))
+    request = decode_process_media(call.params, call.account, call.settings, library)
     # A URL the runner downloads is not probed here (that would be a download at submit): no MetaData.
     if request.input_key and not int(call.params.get("SkipMateData") or 0):  # checked 0/1 by the codec
         meta = await _meta_data(call, request.bucket, request.input_key, must=False)
@@ -80,6 +85,37 @@ async def process_media(call: Call) -> dict[str, Any]:
     else:
         engine_id = (await call.service.jobs.submit(request))[0].task_id
     return {"TaskId": presenter.task_id(call.account.appid, engine_id)}
+
+
+_SETS = {"TranscodeTaskSet": "Transcode", "AnimatedGraphicTaskSet": "AnimatedGraphics",
+         "SnapshotByTimeOffsetTaskSet": "SnapshotByTimeOffset", "SampleSnapshotTaskSet": "SampleSnapshot",
+         "ImageSpriteTaskSet": "ImageSprite", "AdaptiveDynamicStreamingTaskSet": "AdaptiveDynamicStreaming"}
+
+
+def _named_definitions(params: Any) -> list[tuple[str, int]]:
+    """The (kind, Definition) pairs a ProcessMedia body names, read loosely (the codec checks the body)."""
+    task = params.get("MediaProcessTask") if isinstance(params, dict) else None
+    out: list[tuple[str, int]] = []
+    for name, kind in _SETS.items():
+        items = task.get(name) if isinstance(task, dict) else None
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict):
+                out.extend(_definitions(item, kind))
+    return out
+
+
+def _definitions(item: dict[str, Any], kind: str) -> list[tuple[str, int]]:
+    found = [(kind, item.get("Definition"))]
+    marks = item.get("WatermarkSet")
+    found += [("Watermark", m.get("Definition")) for m in (marks if isinstance(marks, list) else [])
+              if isinstance(m, dict)]
+    out = []
+    for k, d in found:
+        try:
+            out.append((k, int(str(d))))
+        except ValueError:
+            continue
+    return out
 
 
 async def _meta_data(call: Call, bucket: Bucket, key: str, must: bool) -> dict[str, Any]:
@@ -273,4 +309,5 @@ ACTIONS: dict[str, Action] = {
     "ManageTask": Action(manage_task, changes=True),
     "DescribeMediaMetaData": Action(describe_media_meta_data, changes=False),
     "ParseNotification": Action(parse_notification, changes=False),
+    **{name: Action(run, changes) for name, (run, changes) in templates.actions().items()},
 }

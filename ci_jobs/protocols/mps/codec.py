@@ -28,8 +28,12 @@ from ...outbound import check_url
 from .. import hosts
 from . import notify, presets, schema
 from .errors import InvalidParameterValue, LimitExceeded, MissingParameter, ResourceNotFound
-from .transcode import raw_transcode
+from .template_kinds import KINDS, Library, image_format
+from .template_kinds import rungs as template_rungs
+from .transcode import override, raw_transcode
+from .watermark import watermark_set
 
+NO_CUSTOM = Library({})
 _VARIABLE = re.compile(r"\{([A-Za-z]+)\}")
 MAX_SESSION_CONTEXT = 1000
 MAX_SESSION_ID = 50
@@ -82,8 +86,8 @@ class Subtask:
         return {"Type": self.type, "Input": self.input, "Jobs": len(self.operations), **self.facts}
 
 
-def process_media(body: Any, account: Account, settings: Settings) -> JobRequest:
-    """A ProcessMedia body as one JobRequest (a Task of kind MpsTask)."""
+def process_media(body: Any, account: Account, settings: Settings, library: Library = NO_CUSTOM) -> JobRequest:
+    """A ProcessMedia body as one JobRequest (a Task of kind MpsTask); custom Definitions from `library`."""
     req = schema.read(body, schema.PROCESS_MEDIA, "")
     _check_request(req)
     if "InputInfo" not in req:
@@ -91,7 +95,7 @@ def process_media(body: Any, account: Account, settings: Settings) -> JobRequest
     source = _source(req["InputInfo"], account, settings, req.get("OutputStorage"))
     place = Place(_storage(req.get("OutputStorage"), source.bucket, account, settings, "OutputStorage"),
                   _directory(req, source))
-    subtasks = _subtasks(req.get("MediaProcessTask") or {}, source, place, account, settings)
+    subtasks = _subtasks(req.get("MediaProcessTask") or {}, source, place, account, settings, library)
     operations = [op for s in subtasks for op in s.operations]
     if len(operations) > MAX_OPERATIONS:
         raise LimitExceeded(f"MediaProcessTask asks for {len(operations)} jobs; ci-jobs runs at most "
@@ -231,11 +235,11 @@ def _directory(req: dict[str, Any], source: Source) -> str:
 
 # --- subtasks --------------------------------------------------------------------------------------
 
-Builder = Callable[[dict[str, Any], Source, Place, str], Subtask]
+Builder = Callable[[dict[str, Any], Source, Place, str, Library], Subtask]
 
 
 def _subtasks(task: dict[str, Any], source: Source, place: Place, account: Account,
-              settings: Settings) -> list[Subtask]:
+              settings: Settings, library: Library) -> list[Subtask]:
     sets: tuple[tuple[str, Builder], ...] = (
         ("TranscodeTaskSet", _transcode), ("AnimatedGraphicTaskSet", _animated_graphic),
         ("SnapshotByTimeOffsetTaskSet", _snapshot_by_time_offset), ("SampleSnapshotTaskSet", _sample_snapshot),
@@ -246,7 +250,7 @@ def _subtasks(task: dict[str, Any], source: Source, place: Place, account: Accou
             where = f"MediaProcessTask.{name}[{index}]"
             bucket = _storage(item.get("OutputStorage"), place.bucket, account, settings, f"{where}.OutputStorage")
             _number_format(item.get("ObjectNumberFormat"), f"{where}.ObjectNumberFormat")
-            out.append(build(item, source, Place(bucket, place.directory), where))
+            out.append(build(item, source, Place(bucket, place.directory), where, library))
     if not out:
         raise MissingParameter(f"MediaProcessTask needs at least one of {', '.join(n for n, _ in sets)}.")
     return out
@@ -259,15 +263,12 @@ def _number_format(value: dict[str, Any] | None, where: str) -> None:
                                         "0, 1, 2 ... without padding.")
 
 
-def _definition(item: dict[str, Any], table: dict[int, Any], where: str) -> int:
+def _definition(item: dict[str, Any], kind: str, library: Library, where: str) -> tuple[int, dict[str, Any]]:
+    """The Definition of a subtask and its template's body (a preset's or a custom one's)."""
     if "Definition" not in item:
         raise MissingParameter(f"{where}.Definition is required.")
     definition = int(item["Definition"])
-    if definition not in table:
-        known = ", ".join(str(d) for d in sorted(table))
-        raise InvalidParameterValue(f"{where}.Definition {definition} is not a template of ci-jobs: presets "
-                                    f"are {known} (custom templates come next).", sub="Definition")
-    return definition
+    return definition, library.body(kind, definition, where)
 
 
 def _substitute(pattern: str, values: dict[str, str], where: str) -> str:
@@ -319,33 +320,52 @@ def _time_interval(item: dict[str, Any], where: str, required: bool = False) -> 
     return out
 
 
-def _transcode(item: dict[str, Any], source: Source, place: Place, where: str) -> Subtask:
+def _transcode(item: dict[str, Any], source: Source, place: Place, where: str, library: Library) -> Subtask:
     definition = int(item.get("Definition", 0))
     if definition == 0:
         if "RawParameter" not in item:
             raise MissingParameter(f"{where}.RawParameter is required when Definition is 0.")
+        if "OverrideParameter" in item:
+            raise InvalidParameterValue(f"{where}.OverrideParameter applies to a template: with Definition 0 "
+                                        "give the values in RawParameter.")
         params = raw_transcode(item["RawParameter"], f"{where}.RawParameter")
     else:
         if "RawParameter" in item:
             raise InvalidParameterValue(f"{where}.RawParameter is used only with Definition 0.")
-        params = presets.TRANSCODE[_definition(item, presets.TRANSCODE, where)].transcode()
+        params = _template_transcode(item, definition, library, where)
     interval = _time_interval(item, where)
     if interval:
         params["TimeInterval"] = interval
     fmt = presets.EXTENSIONS[params["Container"]["Format"]]
     out = _output(place, item.get("OutputObjectPath") or "{inputName}_transcode_{definition}.{format}",
                   _values(source, definition, fmt), f"{where}.OutputObjectPath")
-    return Subtask("Transcode", item, [Operation("Transcode", {"Transcode": params, "Output": out})],
+    op: dict[str, Any] = {"Transcode": params, "Output": out}
+    marks = watermark_set(item.get("WatermarkSet") or [], library, source.bucket.name, f"{where}.WatermarkSet")
+    if marks:
+        op["Watermark"] = marks if len(marks) > 1 else marks[0]
+    return Subtask("Transcode", item, [Operation("Transcode", op)],
                    {"Definition": definition, "Storage": _storage_fact(place)})
 
 
-def _animated_graphic(item: dict[str, Any], source: Source, place: Place, where: str) -> Subtask:
-    definition = _definition(item, presets.ANIMATED, where)
-    preset = presets.ANIMATED[definition]
-    params = preset.animation()
+def _template_transcode(item: dict[str, Any], definition: int, library: Library, where: str) -> dict[str, Any]:
+    """A preset's or custom template's Transcode parameters, OverrideParameter's fields over its own."""
+    preset = presets.TRANSCODE.get(definition)
+    if preset is not None and "OverrideParameter" not in item:
+        return preset.transcode()
+    body = preset.raw() if preset is not None else library.body("Transcode", definition, where)
+    params = raw_transcode(override(body, item.get("OverrideParameter") or {}), f"{where}.OverrideParameter"
+                           if "OverrideParameter" in item else where)
+    if preset is not None and preset.trans:
+        params["TransConfig"] = {**params.get("TransConfig", {}), **preset.trans}
+    return params
+
+
+def _animated_graphic(item: dict[str, Any], source: Source, place: Place, where: str, library: Library) -> Subtask:
+    definition, body = _definition(item, "AnimatedGraphics", library, where)
+    params = KINDS["AnimatedGraphics"].convert(body, where)
     params["TimeInterval"] = _time_interval(item, where, required=True)
     out = _output(place, item.get("OutputObjectPath") or "{inputName}_animatedGraphic_{definition}.{format}",
-                  _values(source, definition, preset.format), f"{where}.OutputObjectPath")
+                  _values(source, definition, params["Container"]["Format"]), f"{where}.OutputObjectPath")
     return Subtask("AnimatedGraphics", item, [Operation("Animation", {"Animation": params, "Output": out})],
                    {"Definition": definition, "Storage": _storage_fact(place)})
 
@@ -381,9 +401,12 @@ def _even_step(offsets: list[float]) -> float | None:
     return step
 
 
-def _snapshot_by_time_offset(item: dict[str, Any], source: Source, place: Place, where: str) -> Subtask:
-    definition = _definition(item, presets.SNAPSHOT_FORMATS, where)
-    fmt = presets.SNAPSHOT_FORMATS[definition]
+def _snapshot_by_time_offset(item: dict[str, Any], source: Source, place: Place, where: str,
+                             library: Library) -> Subtask:
+    definition, body = _definition(item, "SnapshotByTimeOffset", library, where)
+    fmt = image_format(body, where)
+    size = {k: v for k, v in KINDS["SnapshotByTimeOffset"].convert(body, where)["Snapshot"].items()
+            if k in ("Width", "Height")}
     offsets = _offsets(item, where)
     pattern = item.get("OutputObjectPath") or "{inputName}_snapshotByTimeOffset_{definition}_{number}.{format}"
     if len(offsets) > 1 and "{number}" not in pattern:
@@ -393,38 +416,35 @@ def _snapshot_by_time_offset(item: dict[str, Any], source: Source, place: Place,
     ops: list[Operation] = []
     if step is not None:
         shot = {"Mode": "Interval", "Start": f"{offsets[0]:g}", "TimeInterval": f"{step:g}",
-                "Count": str(len(offsets))}
+                "Count": str(len(offsets)), **size}
         out = _output(place, pattern, _values(source, definition, fmt, "${Number}"), f"{where}.OutputObjectPath")
         ops.append(Operation("Snapshot", {"Snapshot": shot, "Output": out}))
     else:
         for i, offset in enumerate(offsets):
-            shot = {"Mode": "Interval", "Start": f"{offset:g}", "Count": "1"}
+            shot = {"Mode": "Interval", "Start": f"{offset:g}", "Count": "1", **size}
             out = _output(place, pattern, _values(source, definition, fmt, str(i)), f"{where}.OutputObjectPath")
             ops.append(Operation("Snapshot", {"Snapshot": shot, "Output": out}))
     return Subtask("SnapshotByTimeOffset", item, ops,
                    {"Definition": definition, "Offsets": offsets, "Storage": _storage_fact(place)})
 
 
-def _sample_snapshot(item: dict[str, Any], source: Source, place: Place, where: str) -> Subtask:
-    definition = _definition(item, presets.SAMPLE_PERCENT, where)
-    percent = presets.SAMPLE_PERCENT[definition]
+def _sample_snapshot(item: dict[str, Any], source: Source, place: Place, where: str, library: Library) -> Subtask:
+    definition, body = _definition(item, "SampleSnapshot", library, where)
+    shot = KINDS["SampleSnapshot"].convert(body, where)["Snapshot"]
     pattern = item.get("OutputObjectPath") or "{inputName}_sampleSnapshot_{definition}_{number}.{format}"
     if "{number}" not in pattern:
         raise InvalidParameterValue(f"{where}.OutputObjectPath must contain {{number}}.")
-    shot = {"Mode": "Average", "Count": str(100 // percent)}
-    out = _output(place, pattern, _values(source, definition, "jpg", "${Number}"), f"{where}.OutputObjectPath")
+    out = _output(place, pattern, _values(source, definition, image_format(body, where), "${Number}"),
+                  f"{where}.OutputObjectPath")
     return Subtask("SampleSnapshot", item, [Operation("Snapshot", {"Snapshot": shot, "Output": out})],
-                   {"Definition": definition, "SampleType": "Percent", "Interval": percent,
-                    "Storage": _storage_fact(place)})
+                   {"Definition": definition, "SampleType": body.get("SampleType"),
+                    "Interval": body.get("SampleInterval"), "Storage": _storage_fact(place)})
 
 
-SPRITE_COUNT = 10000  # the Snapshot Tag's most shots: Interval mode drops the times past the input's end
-
-
-def _image_sprite(item: dict[str, Any], source: Source, place: Place, where: str) -> Subtask:
-    """Snapshot's sprite mode (OnlySprite) with a tile every `interval` s, and its WebVTT (Output.WebVttObject)."""
-    definition = _definition(item, presets.IMAGE_SPRITE, where)
-    preset = presets.IMAGE_SPRITE[definition]
+def _image_sprite(item: dict[str, Any], source: Source, place: Place, where: str, library: Library) -> Subtask:
+    """Snapshot's sprite mode (OnlySprite) sampled as the template says, and its WebVTT (Output.WebVttObject)."""
+    definition, body = _definition(item, "ImageSprite", library, where)
+    shot = KINDS["ImageSprite"].convert(body, where)["Snapshot"]
     pattern = item.get("OutputObjectPath") or "{inputName}_imageSprite_{definition}_{number}.{format}"
     if "{number}" not in pattern:
         raise InvalidParameterValue(f"{where}.OutputObjectPath must contain {{number}} (one image per sheet).")
@@ -435,25 +455,21 @@ def _image_sprite(item: dict[str, Any], source: Source, place: Place, where: str
         raise InvalidParameterValue(f"{where}.WebVttObjectName {vtt!r} names one file: {{number}} is not taken.")
     sheets = _output(place, pattern, _values(source, definition, "jpg", "${Number}"), f"{where}.OutputObjectPath")
     track = _output(place, vtt, _values(source, definition, "vtt"), f"{where}.WebVttObjectName")
-    shot = {"Mode": "Interval", "Start": "0", "TimeInterval": f"{preset.interval:g}", "Count": str(SPRITE_COUNT),
-            "SnapshotOutMode": "OnlySprite",
-            "SpriteSnapshotConfig": {"CellWidth": str(preset.width), "CellHeight": str(preset.height),
-                                     "Columns": str(preset.columns), "Lines": str(preset.lines)}}
     out = {**sheets, "SpriteObject": sheets["Object"], "WebVttObject": track["Object"]}
     return Subtask("ImageSprites", item, [Operation("Snapshot", {"Snapshot": shot, "Output": out})],
-                   {"Definition": definition, "Width": preset.width, "Height": preset.height,
+                   {"Definition": definition, "Width": body["Width"], "Height": body["Height"],
                     "Storage": _storage_fact(place)})
 
 
-def _adaptive(item: dict[str, Any], source: Source, place: Place, where: str) -> Subtask:
-    """An AdaptiveStreaming job: the preset's rungs (transcode presets in the ladder's container) named by
-    SubStreamObjectName beside the master playlist / manifest of OutputObjectPath."""
-    definition = _definition(item, presets.ADAPTIVE, where)
-    preset = presets.ADAPTIVE[definition]
+def _adaptive(item: dict[str, Any], source: Source, place: Place, where: str, library: Library) -> Subtask:
+    """An AdaptiveStreaming job: the template's rungs named by SubStreamObjectName beside the master playlist /
+    manifest of OutputObjectPath."""
+    definition, body = _definition(item, "AdaptiveDynamicStreaming", library, where)
+    fmt_name, rungs = template_rungs(body, where)
     if item.get("DefinitionType", "Common") != "Common":
         raise InvalidParameterValue(f"{where}.DefinitionType {item['DefinitionType']} is not supported: ci-jobs "
                                     "runs video ladders (Common).")
-    fmt = "m3u8" if preset.format == "hls" else "mpd"
+    fmt = "m3u8" if fmt_name == "hls" else "mpd"
     manifest = item.get("OutputObjectPath") or "{inputName}_adaptiveDynamicStreaming_{definition}.{format}"
     master = _output(place, manifest, _values(source, definition, fmt), f"{where}.OutputObjectPath")
     pattern = item.get("SubStreamObjectName") or \
@@ -462,13 +478,11 @@ def _adaptive(item: dict[str, Any], source: Source, place: Place, where: str) ->
         raise InvalidParameterValue(f"{where}.SubStreamObjectName {pattern!r} must be a file name (it lies beside "
                                     "the manifest) with {subStreamNumber}.")
     streams = []
-    for n, rung in enumerate(preset.rungs):
-        params = presets.TRANSCODE[rung].transcode()
-        params["Container"] = {"Format": preset.format}
+    for n, params in enumerate(rungs):
         name = _substitute(pattern, {**_values(source, definition, fmt), "subStreamNumber": str(n)},
                            f"{where}.SubStreamObjectName")
         streams.append({"Transcode": params, "Object": name})
-    op = {"AdaptiveStreaming": {"Format": preset.format, "Stream": streams}, "Output": master}
+    op = {"AdaptiveStreaming": {"Format": fmt_name, "Stream": streams}, "Output": master}
     return Subtask("AdaptiveDynamicStreaming", item, [Operation("AdaptiveStreaming", op)],
-                   {"Definition": definition, "Package": presets.PACKAGES[preset.format],
+                   {"Definition": definition, "Package": presets.PACKAGES[fmt_name],
                     "Storage": _storage_fact(place)})

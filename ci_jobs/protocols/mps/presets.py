@@ -27,6 +27,19 @@ class TranscodePreset:
     audio: dict[str, str]
     trans: dict[str, str] = field(default_factory=dict)
 
+    def raw(self) -> dict[str, Any]:
+        """The preset as MPS's RawTranscodeParameter (what Describe answers and OverrideParameter edits):
+        the height fixed and the width scaled (ResolutionAdaptive close with Width 0)."""
+        out: dict[str, Any] = {"Container": self.container, "RemoveVideo": int(self.video is None), "RemoveAudio": 0,
+                               "AudioTemplate": {"Codec": self.audio["Codec"], "Bitrate": int(self.audio["Bitrate"]),
+                                                 "SampleRate": int(self.audio["Samplerate"]),
+                                                 "AudioChannel": int(self.audio["Channels"])}}
+        if self.video is not None:
+            out["VideoTemplate"] = {"Codec": "h264", "Fps": int(self.video["Fps"]),
+                                    "Bitrate": int(self.video.get("Bitrate", 0)), "ResolutionAdaptive": "close",
+                                    "Width": 0, "Height": int(self.video["Height"])}
+        return out
+
     def transcode(self) -> dict[str, Any]:
         """The Transcode container of a CI operation."""
         out: dict[str, Any] = {"Container": {"Format": self.container}, "Audio": dict(self.audio)}

@@ -128,8 +128,22 @@ AUDIO_TEMPLATE = model("AudioTemplateInfo", Codec=STR, Bitrate=INT, SampleRate=I
 RAW_TRANSCODE = model("RawTranscodeParameter", Container=STR, RemoveVideo=INT, RemoveAudio=INT,
                       VideoTemplate=VIDEO_TEMPLATE, AudioTemplate=AUDIO_TEMPLATE, TEHDConfig=NO, StdExtInfo=NO,
                       EnhanceConfig=NO, SubtitleTemplate=NO)
+VIDEO_UPDATE = model("VideoTemplateInfoForUpdate", **{**VIDEO_TEMPLATE.fields, "ContentAdaptStream": NO})
+AUDIO_UPDATE = model("AudioTemplateInfoForUpdate", Codec=STR, Bitrate=INT, SampleRate=INT, AudioChannel=INT,
+                     StreamSelects=NO)
+OVERRIDE = model("OverrideTranscodeParameter", Container=STR, RemoveVideo=INT, RemoveAudio=INT,
+                 VideoTemplate=VIDEO_UPDATE, AudioTemplate=AUDIO_UPDATE, TEHDConfig=NO, SubtitleTemplate=NO,
+                 AddonAudioStream=NO, StdExtInfo=NO, AddOnSubtitles=NO)
+RAW_IMAGE_WATERMARK = model("RawImageWatermarkInput", ImageContent=MEDIA_INPUT, Width=STR, Height=STR,
+                            RepeatType=NO)
+RAW_WATERMARK = model("RawWatermarkParameter", Type=STR, CoordinateOrigin=STR, XPos=STR, YPos=STR,
+                      ImageTemplate=RAW_IMAGE_WATERMARK)
+WATERMARK_INPUT = model("WatermarkInput", Definition=INT, RawParameter=RAW_WATERMARK, TextContent=STR,
+                        SvgContent=NotYet("is not supported: ci-jobs draws image and text watermarks"),
+                        StartTimeOffset=FLOAT, EndTimeOffset=FLOAT)
 TRANSCODE_TASK = model(
-    "TranscodeTaskInput", Definition=INT, RawParameter=RAW_TRANSCODE, OverrideParameter=NO, WatermarkSet=NO,
+    "TranscodeTaskInput", Definition=INT, RawParameter=RAW_TRANSCODE, OverrideParameter=OVERRIDE,
+    WatermarkSet=ListOf(WATERMARK_INPUT),
     BlindWatermark=NO, MosaicSet=NO, StartTimeOffset=FLOAT, EndTimeOffset=FLOAT, OutputStorage=OUTPUT_STORAGE,
     OutputObjectPath=STR, SegmentObjectName=NO, ObjectNumberFormat=NUMBER_FORMAT, HeadTailParameter=NO)
 ANIMATED_GRAPHIC_TASK = model("AnimatedGraphicTaskInput", Definition=INT, StartTimeOffset=FLOAT,
@@ -181,6 +195,7 @@ MANAGE_TASK = model("ManageTaskRequest", OperationType=STR, TaskId=STR)
 DESCRIBE_MEDIA_META_DATA = model("DescribeMediaMetaDataRequest", InputInfo=MEDIA_INPUT, Mode=INT)
 
 MODELS = (COS_INPUT, URL_INPUT, MEDIA_INPUT, COS_OUTPUT, OUTPUT_STORAGE, NUMBER_FORMAT, VIDEO_TEMPLATE,
-          AUDIO_TEMPLATE, RAW_TRANSCODE, TRANSCODE_TASK, ANIMATED_GRAPHIC_TASK, SNAPSHOT_BY_TIME_OFFSET_TASK,
+          AUDIO_TEMPLATE, RAW_TRANSCODE, VIDEO_UPDATE, AUDIO_UPDATE, OVERRIDE, RAW_IMAGE_WATERMARK, RAW_WATERMARK,
+          WATERMARK_INPUT, TRANSCODE_TASK, ANIMATED_GRAPHIC_TASK, SNAPSHOT_BY_TIME_OFFSET_TASK,
           SAMPLE_SNAPSHOT_TASK, IMAGE_SPRITE_TASK, ADAPTIVE_TASK, MEDIA_PROCESS_TASK, TASK_NOTIFY_CONFIG, PROCESS_MEDIA,
           DESCRIBE_TASK_DETAIL, DESCRIBE_TASKS, PARSE_NOTIFICATION, MANAGE_TASK, DESCRIBE_MEDIA_META_DATA)

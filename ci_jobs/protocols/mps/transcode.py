@@ -134,3 +134,17 @@ def _positive(params: dict[str, Any], name: str, where: str, out: dict[str, str]
         raise InvalidParameterValue(f"{where}.{name} {value} must not be negative.")
     if value:
         out[ci_name] = str(value)
+
+
+def override(raw: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """OverrideParameter over a template's RawTranscodeParameter: a field given replaces the template's,
+    VideoTemplate and AudioTemplate field by field; an audio-only Container drops the template's video."""
+    out = dict(raw)
+    if changes.get("Container") in AUDIO_ONLY and "VideoTemplate" not in changes:
+        out.pop("VideoTemplate", None)
+    for name, value in changes.items():
+        if name in ("VideoTemplate", "AudioTemplate") and isinstance(out.get(name), dict):
+            out[name] = {**out[name], **value}
+        else:
+            out[name] = value
+    return out
