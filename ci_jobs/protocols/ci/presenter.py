@@ -21,7 +21,11 @@ def job_detail(job: JobRecord) -> dict[str, Any]:
     spec = job.spec
     operation = spec.get("Operation", {})
     if job.result:
-        operation = {**copy.deepcopy(operation), **result_containers(job)}
+        operation = copy.deepcopy(operation)
+        for key, value in result_containers(job).items():
+            echoed = operation.get(key)
+            # a data result beside the request's own container of that name (DigitalWatermark) adds to it
+            operation[key] = {**echoed, **value} if isinstance(echoed, dict) and isinstance(value, dict) else value
     detail: dict[str, Any] = {
         "Code": job.code if job.state in (JobState.FAILED, JobState.CANCEL) else "Success",
         "Message": job.message if job.state in (JobState.FAILED, JobState.CANCEL) else "",
