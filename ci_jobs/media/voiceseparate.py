@@ -31,6 +31,14 @@ def run(task: Task, progress: Progress) -> Result:
         name = f"{stem}.{ext}"
         data = audio.resample(stems[stem], WORK_RATE, op.samplerate)
         audio.save(os.path.join(task.outdir, name), audio.peak_normalize(data), op.samplerate, FORMAT_OF[op.codec],
-                   op.bitrate_kbps, op.channels or channels)
+                   _bitrate(op), op.channels or (1 if op.codec == "amr" else channels))
         files.append(OutputFile(name, "main", ext, key))
     return Result(files=tuple(files), ext=ext)
+
+
+def _bitrate(op: VoiceSeparateOp) -> float:
+    """kbps for the encoder: AMR-NB has fixed modes up to 12.2 kbps (its encoder refuses others)."""
+    if op.codec == "amr":
+        modes = (4.75, 5.15, 5.9, 6.7, 7.4, 7.95, 10.2, 12.2)
+        return max(m for m in modes if m <= max(op.bitrate_kbps or 12.2, 4.75))
+    return float(op.bitrate_kbps)
