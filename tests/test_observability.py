@@ -71,6 +71,7 @@ def test_metrics_parse_and_move_with_a_job(server: ServerThread, tmp_path: Path,
     lines = [r.getMessage() for r in caplog.records]
     access = [m for m in lines if "PUT /obs/in.mp4 200" in m]
     assert access and " cos " in access[0]
+    assert any(f"job {ok_id} submitted: Snapshot of {BUCKET}" in m for m in lines)
     assert any(f"job {ok_id} started: Snapshot" in m for m in lines)
     assert any(f"job {ok_id} finished: Success" in m for m in lines)
     assert any(f"job {bad_id} finished: Failed InputNotFound" in m for m in lines)
