@@ -15,7 +15,7 @@ _ACCOUNT = re.compile(r"^(?P<svc>ci|cos)\.(?P<region>[^.]+)\.")
 _MPS = re.compile(r"^mps(\.[a-z0-9-]+)?\.tencentcloudapi\.com$")
 
 CI_ROOTS = frozenset({"jobs", "queue", "template", "workflow", "workflowexecution", "triggerworkflow",
-                      "inventorytriggerjob", "mediabucket", "pm3u8", "pic_jobs"})
+                      "inventorytriggerjob", "mediabucket", "pm3u8", "pic_jobs", "asr_jobs"})
 
 
 @dataclass(frozen=True)

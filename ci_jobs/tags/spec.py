@@ -71,3 +71,4 @@ class TagSpec:
     roles: Mapping[str, Role] = field(default_factory=lambda: {"main": Role()})
     empty_result: bool = True              # no output files: the result still carries MediaResult
     data_container: str = ""               # where CI shows a data result (a score, tags) in the Operation
+    id_prefix: str = "j"                   # its JobIds' first letter (CI's ASR jobs are `s...`)

@@ -106,5 +106,5 @@ SPEC = TagSpec(
     name="SpeechRecognition", container="SpeechRecognition", driver="speechrecognition", check=check, parse=parse,
     template=TemplateKind(("SpeechRecognition",), "SpeechRecognition", "SpeechRecognition", True,
                           job_tag="SpeechRecognition"),
-    output_ext=output_ext, data_container="SpeechRecognitionResult", empty_result=False,
+    output_ext=output_ext, data_container="SpeechRecognitionResult", empty_result=False, id_prefix="s",
 )

@@ -18,6 +18,8 @@ from . import codec, flows
 from .body import read_body
 from .presenter import job_detail, queue_detail, template_detail
 
+ASR_TAG = "SpeechRecognition"
+
 
 def _service(request: web.Request) -> Service:
     return request.app[SERVICE]
@@ -59,6 +61,13 @@ async def cancel_jobs(request: web.Request, target: Target, rest: str) -> web.St
     """PUT /jobs/<id>[,<id>...]?cancel."""
     await _service(request).jobs.cancel(_bucket(target), rest)
     return web.Response(status=200)
+
+
+async def list_asr_jobs(request: web.Request, target: Target, rest: str) -> web.StreamResponse:
+    """GET /asr_jobs?...: the legacy ASR list, GET /jobs with tag=SpeechRecognition."""
+    page = await _service(request).jobs.list(_bucket(target), {**request.query, "tag": ASR_TAG})
+    return xml_response(request, "Response", {"JobsDetail": [job_detail(j) for j in page.jobs],
+                                              "NextToken": page.next_token})
 
 
 # --- queues -------------------------------------------------------------------------------
@@ -141,6 +150,9 @@ ROUTES = RouteTable([
     Route(("GET",), "jobs", list_jobs),
     Route(("GET",), "jobs", describe_jobs, rest=True),
     Route(("PUT",), "jobs", cancel_jobs, rest=True),
+    Route(("POST",), "asr_jobs", submit_jobs),  # the legacy ASR paths of ci_create/get/list_asr_job(s)
+    Route(("GET",), "asr_jobs", list_asr_jobs),
+    Route(("GET",), "asr_jobs", describe_jobs, rest=True),
     Route(("GET",), "queue", describe_queues),
     Route(("PUT", "POST"), "queue", update_queue, rest=True),
     Route(("GET",), "mediabucket", media_buckets),
