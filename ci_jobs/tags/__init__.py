@@ -23,6 +23,7 @@ from . import (
     qualityestimate,
     sdrtohdr,
     segment,
+    smartcover,
     snapshot,
     speechrecognition,
     streamextract,
@@ -44,7 +45,8 @@ REGISTRY: dict[str, TagSpec] = {s.name: s for s in (
     streamextract.SPEC, adaptivestreaming.SPEC,
     videoenhance.SPEC, videoprocess.SPEC, superresolution.SPEC, sdrtohdr.SPEC, qualityestimate.SPEC,
     digitalwatermark.SPEC, extractdigitalwatermark.SPEC,
-    noisereduction.SPEC, voiceseparate.SPEC, tts.SPEC, speechrecognition.SPEC)}
+    noisereduction.SPEC, voiceseparate.SPEC, tts.SPEC, speechrecognition.SPEC,
+    smartcover.SPEC)}
 
 # Every Tag a template can be made for: the job Tags that have a kind, and template-only kinds.
 TEMPLATE_KINDS: dict[str, TemplateKind] = {
