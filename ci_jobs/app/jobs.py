@@ -7,6 +7,7 @@ import base64
 import binascii
 import copy
 import dataclasses
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,8 @@ MAX_OPERATIONS = 6
 MAX_IDS = 10
 MAX_TASK_PAGE = 100
 STATES = frozenset(s.value for s in JobState)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,12 @@ class Jobs:
         task = TaskRecord(task_id=jobs[0].task_id, bucket=request.bucket.name, kind=request.kind or TaskKind.REQUEST,
                           origin=request.origin, created=jobs[0].created, job_ids=tuple(j.job_id for j in jobs),
                           detail=request.detail)
-        return await self.store.insert_jobs(jobs, task)
+        stored = await self.store.insert_jobs(jobs, task)
+        if log.isEnabledFor(logging.INFO):
+            for job in stored:
+                log.info("job %s submitted: %s of %s in queue %s, task %s (%s)", job.job_id, job.tag, job.bucket,
+                         job.queue_id, task.task_id, request.origin)
+        return stored
 
     async def prepare(self, request: JobRequest) -> list[JobRecord]:
         """The request's jobs checked and ready to commit (in its Task `request.task_id`, or a new one), not

@@ -18,6 +18,7 @@ from . import (
     concat,
     digitalwatermark,
     extractdigitalwatermark,
+    highspeedhd,
     mediainfo,
     noisereduction,
     qualityestimate,
@@ -52,6 +53,7 @@ REGISTRY: dict[str, TagSpec] = {s.name: s for s in (
 TEMPLATE_KINDS: dict[str, TemplateKind] = {
     **{name: s.template for name, s in REGISTRY.items() if s.template is not None},
     watermark.NAME: watermark.TEMPLATE,
+    highspeedhd.NAME: highspeedhd.TEMPLATE,
 }
 
 
