@@ -47,9 +47,10 @@ def test_missing_watermark_object_fails_the_job(client: CosS3Client, clip: bytes
     assert done["State"] == "Failed" and done["Code"] == "InputNotFound" and "marks/none.png" in done["Message"]
 
 
-def test_digital_watermark_is_refused_not_ignored(client: CosS3Client) -> None:
+def test_digital_watermark_is_checked_not_ignored(client: CosS3Client) -> None:
+    """Transcode embeds a DigitalWatermark now (tests/media/test_digitalwatermark.py); a bad one is refused."""
     op = {"Transcode": {"Container": {"Format": "mp4"}}, "Output": output("dw/out.mp4"),
-          "DigitalWatermark": {"Type": "Text", "Message": "owner", "Version": "V1"}}
+          "DigitalWatermark": {"Type": "Text", "Message": "owner", "Version": "V2"}}
     with pytest.raises(CosServiceError) as err:
         client.ci_create_media_jobs(Bucket=BUCKET, Jobs=job_body("Transcode", "dw/in.mp4", op))
     assert err.value.get_status_code() == 400 and err.value.get_error_code() == "InvalidArgument"

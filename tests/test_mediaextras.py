@@ -37,7 +37,7 @@ def text_mark(**fields: str) -> dict[str, Any]:
      "RemoveWatermark is not supported for H.265"),
     (job(RemoveWatermark={"Dx": "1", "Dy": "1", "Width": "10"}), "RemoveWatermark.Height is required"),
     (job(Watermark=text_mark(), video={"Remove": "true"}), "need a video stream"),
-    (job(DigitalWatermark={"Type": "Text", "Message": "x", "Version": "V1"}), "DigitalWatermark is not supported"),
+    (job(DigitalWatermark={"Type": "Text", "Message": "x", "Version": "V2"}), "DigitalWatermark.Version V2 must be"),
 ])
 def test_refused(op: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidArgument, match=message):

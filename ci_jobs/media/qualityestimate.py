@@ -4,7 +4,8 @@ frames sampled every quarter second, grouped into time ranges with a confidence.
 Findings (vqaPlus): NoAudio and NoVideo (no such stream); SolidColorScreen (luma deviation under 4:
 one colour, black included); LowLighting / HighLighting (mean luma under 40 / over 220); Blur
 (Laplacian variance under a quarter of the clip's median, and under 100); Freeze (a ci-jobs name:
-the picture unchanged, mean absolute difference under 0.5, for at least half a second).
+the picture unchanged, mean absolute difference under 0.5, for at least half a second). A flat
+picture (one colour) has no BRISQUE score: it counts 0 when every sampled frame is flat.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .quality import max_short_side, score
 _GENERAL_SAMPLES = 8
 _STEP = 0.25  # seconds between vqaPlus samples
 _FREEZE_SECONDS = 0.5
+_FLAT = 4.0  # luma deviation under which a frame is one colour (SolidColorScreen) and scores 0
 
 
 @dataclass
@@ -47,7 +49,8 @@ def run(task: Task, progress: Progress) -> Result:
     progress(50.0)
     picks = samples if not op.vqa_plus else samples[:: max(1, len(samples) // _GENERAL_SAMPLES)]
     picks = picks[:_GENERAL_SAMPLES] if not op.vqa_plus else picks
-    value = float(np.mean([score(s.rgb) for s in picks])) if picks else 0.0
+    scores = [score(s.rgb) for s in picks if s.std >= _FLAT]  # BRISQUE is undefined on a flat picture
+    value = float(np.mean(scores)) if scores else 0.0
     data: dict[str, object] = {"Score": f"{value:.6f}"}
     if op.vqa_plus:
         data["VqaPlusResult"] = {"NoAudio": str(not has_audio).lower(), "NoVideo": str(not has_video).lower(),
@@ -89,7 +92,7 @@ def findings(samples: list[Sample]) -> list[dict[str, object]]:
     if not samples:
         return []
     median = float(np.median([s.sharpness for s in samples]))
-    solid = [s.std < 4 for s in samples]
+    solid = [s.std < _FLAT for s in samples]
     checks = {
         "SolidColorScreen": solid,
         "LowLighting": [s.mean < 40 and not q for s, q in zip(samples, solid, strict=True)],

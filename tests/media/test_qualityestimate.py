@@ -87,3 +87,8 @@ def test_vqa_plus_finds_nothing_on_a_clean_clip(process: Run, tmp_path: Path) ->
     path = P.write(tmp_path / "clean.mp4", P.frames(160, 120, 30, step=3), fps=10, audio=True)
     result = estimate(process, path, Mode="vqaPlus")["VqaPlusResult"]
     assert result == {"NoAudio": "false", "NoVideo": "false", "DetailedResult": []}
+
+
+def test_a_black_clip_scores_zero_not_nan(process: Run, tmp_path: Path) -> None:
+    path = P.write(tmp_path / "black.mp4", [np.zeros((120, 160, 3), np.uint8)] * 3)
+    assert estimate(process, path)["Score"] == "0.000000"
