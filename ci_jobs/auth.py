@@ -137,6 +137,25 @@ def verify(cred: Credential, secret_key: str, method: str, raw_path: str, raw_qu
     raise SignatureDoesNotMatch()
 
 
+def policy_signature(secret_key: str, key_time: str, policy: bytes) -> str:
+    """The q-signature of a POST Object form: HMAC-SHA1 of SHA1(policy JSON) under the key-time's signing key."""
+    string_to_sign = hashlib.sha1(policy).hexdigest()
+    return hmac.digest(_sign_key(secret_key, key_time), string_to_sign.encode(), "sha1").hex()
+
+
+def verify_policy(secret_key: str, key_time: str, policy: bytes, sig: str, *,
+                  now: float | None = None, max_skew: int = 900) -> None:
+    """Raise unless `sig` signs the decoded form `policy` with `secret_key` inside the `key_time` window."""
+    now = time.time() if now is None else now
+    start, end = _window("q-key-time", key_time)
+    if now > end:
+        raise AccessDenied("The form's q-key-time has expired")
+    if now < start - max_skew:
+        raise RequestTimeTooSkewed()
+    if not hmac.compare_digest(policy_signature(secret_key, key_time, policy), sig.lower()):
+        raise SignatureDoesNotMatch()
+
+
 def header(headers: Mapping[str, str], name: str) -> str:
     """A header by lower-case name (aiohttp's headers are case-insensitive; plain dicts are searched)."""
     value = headers.get(name)

@@ -1,4 +1,5 @@
-"""Object use cases that create objects (PUT, Complete Multipart Upload): they raise ObjectCreated.
+"""Object use cases that create objects (PUT, POST form upload, Copy, Complete Multipart Upload): they raise
+ObjectCreated.
 
 Before an object's creation is answered, `on_created` (the workflow trigger) must have committed what
 the object starts: its failure fails the request (the client retries; a PUT is idempotent), so an
@@ -7,7 +8,7 @@ answered upload never loses its executions. Other reactions subscribe to ObjectC
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from ..domain.events import EventBus, ObjectCreated, Source
@@ -41,4 +42,18 @@ class Objects:
         """Complete Multipart Upload."""
         meta = await self.storage.complete_upload(bucket, key, upload_id, parts)
         await self._created(bucket, meta, Source.MULTIPART)
+        return meta
+
+    async def post(self, bucket: str, key: str, chunks: AsyncIterator[bytes], **options: Any) -> ObjectMeta:
+        """POST Object (a browser form upload whose policy was verified; options as for `Storage.put`)."""
+        meta = await self.storage.put(bucket, key, chunks, **options)
+        await self._created(bucket, meta, Source.POST)
+        return meta
+
+    async def copy(self, bucket: str, key: str, source_bucket: str, source_key: str, *,
+                   content_type: str, headers: Mapping[str, str]) -> ObjectMeta:
+        """PUT Object - Copy: the source object's bytes published as `key` with the given metadata."""
+        async with self.storage.local_input(source_bucket, source_key) as path:
+            meta = await self.storage.put_file(bucket, key, path, content_type=content_type, headers=headers)
+        await self._created(bucket, meta, Source.COPY)
         return meta

@@ -29,6 +29,8 @@ class Source(StrEnum):
     """How an object came to be."""
 
     PUT = "Put"
+    POST = "Post"
+    COPY = "Copy"
     MULTIPART = "CompleteMultipartUpload"
     JOB = "Job"
 

@@ -1,8 +1,10 @@
 """The COS object API on the bucket host: objects, GET Bucket and multipart uploads.
 
 Keys are the request path minus its leading `/`, percent-decoded as UTF-8 (`+` stays a plus).
-Requests with `ci-process` in the query are synchronous CI processing, dispatched in one place
-(`_ci_process`). Bodies stream between the socket and the storage; nothing is buffered whole.
+PUT with `x-cos-copy-source` is a copy (`copy`); a multipart/form-data POST on the bucket is a
+browser form upload (`form`), signed by its policy. Requests with `ci-process` in the query are
+synchronous CI processing, dispatched in one place (`_ci_process`). Bodies stream between the
+socket and the storage; nothing is buffered whole.
 """
 
 from __future__ import annotations
@@ -36,12 +38,12 @@ from ...errors import (
     PreconditionFailed,
 )
 from ...storage import STORED_HEADERS, ObjectMeta, Storage, content_type_for, safe_key
-from ..cosfamily import CosFamily
+from ..cosfamily import CosFamily, respond
 from ..hosts import Target
 from ..keys import OBJECTS, REQUEST_ID, STORAGE
 from ..xmlerrors import headers as standard_headers
 from ..xmlerrors import xml_response
-from . import ci_process
+from . import ci_process, copy, form
 from . import xml as cos_xml
 
 MAX_PUT = 5 * 1024**3  # COS: a single PUT Object or part is at most 5 GB
@@ -60,6 +62,12 @@ class CosProtocol(CosFamily):
     """The COS object API (and `?ci-process=` on object URLs)."""
 
     name = "cos"
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """A browser form upload carries its signature in the form (the policy's), not in the request."""
+        if form.is_form_upload(request):
+            return await respond(request, self.name, form.handle)
+        return await super().handle(request)
 
     async def route(self, request: web.Request, target: Target) -> web.StreamResponse:
         """Dispatch by the object and bucket operation tables."""
@@ -147,7 +155,7 @@ def _content_md5(request: web.Request) -> str | None:
 async def put_object(request: web.Request, bucket: Bucket, key: str) -> web.StreamResponse:
     """PUT Object: stream the body into storage; 200 with ETag and CRC-64."""
     if "x-cos-copy-source" in request.headers:
-        raise InvalidArgument("PUT Object - Copy (x-cos-copy-source) is not supported by this server.")
+        return await copy.copy_object(request, bucket, key)
     meta = await request.app[OBJECTS].put(
         bucket.name, key, _body(request), content_md5=_content_md5(request),
         content_type=request.headers.get("Content-Type") or content_type_for(key),
@@ -323,6 +331,8 @@ async def initiate_upload(request: web.Request, bucket: Bucket, key: str) -> web
 
 async def upload_part(request: web.Request, bucket: Bucket, key: str) -> web.StreamResponse:
     """PUT Object ?partNumber&uploadId: 200 with the part's ETag."""
+    if "x-cos-copy-source" in request.headers:
+        raise InvalidArgument("Upload Part - Copy (x-cos-copy-source on a part) is not supported by this server.")
     number = cos_xml.int_param(request.query, "partNumber", 0, 1, 10**9)
     expected = _content_md5(request)
     part = await _storage(request).upload_part(bucket.name, key, request.query["uploadId"], number,
