@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
-import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,6 +28,7 @@ from ci_jobs.storage.local import LocalStorage
 from ci_jobs.storage.s3 import S3Storage
 
 from ..harness import ServerThread
+from ..signing import form_fields
 from ..storage.conftest import s3_url
 from .conftest import BUCKET, COS_HOST, REGION, SECRET_ID, SECRET_KEY, ip_client, proxy_client
 
@@ -184,21 +183,6 @@ def test_copy_refusals(cos: CosS3Client, server: ServerThread) -> None:
 
 
 # --- form upload ----------------------------------------------------------------------------
-
-
-def form_fields(conditions: list[Any], *, secret_id: str = SECRET_ID, secret_key: str = SECRET_KEY,
-                expires_in: int = 600, key_time: str | None = None) -> dict[str, str]:
-    """A policy and its q-signature as COS documents POST Object (SignKey over KeyTime, SHA1 of the policy)."""
-    now = int(time.time())
-    key_time = key_time or f"{now - 60};{now + expires_in}"
-    expiration = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(now + expires_in))
-    policy = json.dumps({"expiration": expiration, "conditions": [
-        {"q-sign-algorithm": "sha1"}, {"q-ak": secret_id}, {"q-sign-time": key_time}, *conditions]})
-    sign_key = hmac.new(secret_key.encode(), key_time.encode(), hashlib.sha1).hexdigest()
-    string_to_sign = hashlib.sha1(policy.encode()).hexdigest()
-    signature = hmac.new(sign_key.encode(), string_to_sign.encode(), hashlib.sha1).hexdigest()
-    return {"policy": base64.b64encode(policy.encode()).decode(), "q-sign-algorithm": "sha1",
-            "q-ak": secret_id, "q-key-time": key_time, "q-signature": signature}
 
 
 def post(server: ServerThread, fields: dict[str, str], data: bytes, filename: str = "photo.jpg",
