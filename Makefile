@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_workflows.py
 	$(BIN)/python bench/bench_mps.py
 	$(BIN)/python bench/bench_tsc.py
+	$(BIN)/python bench/bench_quality.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache *.egg-info
