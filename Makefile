@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_mps.py
 	$(BIN)/python bench/bench_tsc.py
 	$(BIN)/python bench/bench_quality.py
+	$(BIN)/python bench/bench_speech.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache *.egg-info
