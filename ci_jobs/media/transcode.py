@@ -252,6 +252,9 @@ def _ended(lane: VideoLane | AudioLane, at: float, win: Window) -> bool:
     return lane.kind == "video" and lane.span is not None and at > lane.span + _OVERRUN
 
 
+_DTS_GAP = 1 << 32  # a DTS this far below its PTS is an encoder's garbage, not a reorder delay
+
+
 class VideoLane:
     """One output video stream: constant frame rate, size/aspect filters and the encoder."""
 
@@ -300,6 +303,7 @@ class VideoLane:
                                int(video.gop or 250)) if top_speed else None
         self.done = False
         self.pushed = 0
+        self._last_dts: int | None = None
         self.writer: Writer | None = None
         self.span: float | None = None  # seconds the output may last: the window, or the media
         self._last: float | None = None
@@ -346,7 +350,18 @@ class VideoLane:
         if self.tsc is not None:
             self.tsc.flush()
         else:
-            self.out.mux(self.stream.encode(None))
+            self.out.mux(self._sane(self.stream.encode(None)))
+
+    def _sane(self, packets: list[av.Packet[Any]]) -> list[av.Packet[Any]]:
+        """Packets with a usable DTS. libx265 gives the packets of a very short (2-frame) encode DTS values
+        about 2**38 below their PTS, which the mp4 muxer refuses ("pts/dts pair unsupported"): such a
+        DTS becomes the next one after the previous packet's, at most its own PTS."""
+        for packet in packets:
+            if packet.dts is not None and packet.pts is not None and packet.pts - packet.dts > _DTS_GAP:
+                packet.dts = min(packet.pts, self._last_dts + 1) if self._last_dts is not None else packet.pts
+            if packet.dts is not None:
+                self._last_dts = packet.dts
+        return packets
 
     def _encode(self, frames: list[av.VideoFrame]) -> None:
         if frames:
@@ -365,7 +380,7 @@ class VideoLane:
             if self.tsc is not None:
                 self.tsc.add(frame)
             else:
-                self.out.mux(self.stream.encode(frame))
+                self.out.mux(self._sane(self.stream.encode(frame)))
 
 
 @dataclass(frozen=True)
