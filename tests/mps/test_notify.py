@@ -22,6 +22,7 @@ from ..conftest import make_settings
 from ..harness import ServerThread
 from ..listener import Listener
 from ..notify.test_mq import AMQP_URL, _reachable
+from ..services import missing
 from .conftest import cos_input, detail, mps, process, request, wait_finish
 
 SHOT = {"SnapshotByTimeOffsetTaskSet": [{"Definition": 10, "ExtTimeOffsetSet": ["0.2s"]}]}
@@ -99,7 +100,7 @@ def test_session_id_dedups_and_context_is_echoed(client: mps_client.MpsClient, c
 @pytest.fixture(scope="module")
 def mq_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     if not _reachable(AMQP_URL):
-        pytest.skip(f"RabbitMQ is not reachable at {AMQP_URL}")
+        missing(f"RabbitMQ at {AMQP_URL}")  # skips loudly; fails under CI
     data = tmp_path_factory.mktemp("mpsmq")
     (data / "queues").mkdir()
     settings = dataclasses.replace(make_settings(data), mq=MqSettings(url=AMQP_URL))
