@@ -96,7 +96,7 @@ class Outbox:
             return
         self.on_attempt("delivered")
         log.info("callback %s of job %s delivered (%s)", cb.callback_id, cb.job_id, cb.target.get("type", "Url"))
-        await self.store.callback_done(cb.callback_id)
+        await self.store.callback_done(cb.callback_id, self.clock())
 
     async def close(self) -> None:
         """Close every sender."""

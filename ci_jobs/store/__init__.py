@@ -28,6 +28,7 @@ from .ports import (
 from .records import (
     Callback,
     CallbackFactory,
+    CallbackStatus,
     Claim,
     DeadLetter,
     JobFilter,
@@ -41,8 +42,8 @@ from .records import (
 from .wakeups import Wakeups
 
 __all__ = [
-    "FINAL_STATES", "Beat", "Callback", "CallbackFactory", "Claim", "DeadLetter", "JobFilter", "JobRecord", "JobRepo",
-    "JobState",
+    "FINAL_STATES", "Beat", "Callback", "CallbackFactory", "CallbackStatus", "Claim", "DeadLetter", "JobFilter",
+    "JobRecord", "JobRepo", "JobState",
     "Lifecycle", "Outcome", "OutboxRepo", "QueueRecord", "QueueRepo", "QueueState", "RunRepo", "StatsRepo", "Store",
     "StoreCounts", "TaskRecord", "TaskRepo", "TemplateRecord", "TemplateRepo", "Wakeups", "WorkSignal", "migrations",
 ]

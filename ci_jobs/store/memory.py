@@ -25,6 +25,7 @@ from .memory_flows import FlowRows
 from .records import (
     Callback,
     CallbackFactory,
+    CallbackStatus,
     Claim,
     DeadLetter,
     JobFilter,
@@ -54,6 +55,7 @@ class _Outgoing:
     next_at: float
     last_error: str = ""
     dead_at: float | None = None
+    delivered_at: float | None = None
 
 
 class MemoryStore(FlowRows, Wakeups, LocalEvents):
@@ -363,10 +365,13 @@ class MemoryStore(FlowRows, Wakeups, LocalEvents):
             o.next_at = now + CALLBACK_LEASE
         return [o.callback for o in due]
 
-    async def callback_done(self, callback_id: int) -> None:
-        """Forget a delivered (or abandoned) callback."""
+    async def callback_done(self, callback_id: int, now: float | None = None) -> None:
+        """Mark a callback delivered (kept with its attempts, never due again)."""
         self._check()
-        self._outbox.pop(callback_id, None)
+        o = self._outbox.get(callback_id)
+        if o is not None:
+            o.callback = dataclasses.replace(o.callback, attempts=o.callback.attempts + 1)
+            o.next_at, o.delivered_at = math.inf, time.time() if now is None else now
 
     async def callback_retry(self, callback_id: int, attempts: int, next_at: float, error: str) -> None:
         """Record a failed attempt and when to try again."""
@@ -405,7 +410,21 @@ class MemoryStore(FlowRows, Wakeups, LocalEvents):
         self._check()
         jobs = collections.Counter((j.bucket, j.queue_id, str(j.state)) for j in self._jobs.values())
         dead = sum(1 for o in self._outbox.values() if o.dead_at is not None)
-        return StoreCounts(tuple((*k, n) for k, n in sorted(jobs.items())), len(self._outbox) - dead, dead)
+        delivered = sum(1 for o in self._outbox.values() if o.delivered_at is not None)
+        return StoreCounts(tuple((*k, n) for k, n in sorted(jobs.items())), len(self._outbox) - dead - delivered, dead)
+
+    async def job_callbacks(self, job_ids: list[str]) -> list[CallbackStatus]:
+        """Every callback of these jobs, oldest first."""
+        self._check()
+        wanted = set(job_ids)
+        return [CallbackStatus(o.callback, _callback_state(o.dead_at, o.delivered_at), o.last_error,
+                               None if o.dead_at is not None or o.delivered_at is not None else o.next_at,
+                               o.delivered_at, o.dead_at)
+                for i, o in sorted(self._outbox.items()) if o.callback.job_id in wanted]
+
+
+def _callback_state(dead_at: float | None, delivered_at: float | None) -> str:
+    return "dead" if dead_at is not None else "delivered" if delivered_at is not None else "pending"
 
 
 def _matches(j: JobRecord, flt: JobFilter) -> bool:

@@ -14,6 +14,7 @@ from .flows import FlowStore
 from .records import (
     Callback,
     CallbackFactory,
+    CallbackStatus,
     Claim,
     DeadLetter,
     JobFilter,
@@ -138,8 +139,8 @@ class OutboxRepo(Protocol):
     async def due_callbacks(self, now: float, limit: int) -> list[Callback]:
         """Outbox entries whose next attempt is due, leased for a short while to this caller."""
 
-    async def callback_done(self, callback_id: int) -> None:
-        """Remove a delivered callback."""
+    async def callback_done(self, callback_id: int, now: float | None = None) -> None:
+        """Mark a callback delivered at `now` (one more attempt; kept, never due again)."""
 
     async def callback_retry(self, callback_id: int, attempts: int, next_at: float, error: str) -> None:
         """Schedule another attempt."""
@@ -152,6 +153,9 @@ class OutboxRepo(Protocol):
 
     async def resend_callback(self, callback_id: int, now: float) -> bool:
         """Make a dead letter due now with its attempts reset; False if there is no such dead letter."""
+
+    async def job_callbacks(self, job_ids: list[str]) -> list[CallbackStatus]:
+        """Every callback of these jobs (pending, delivered or dead), oldest first."""
 
 
 class StatsRepo(Protocol):

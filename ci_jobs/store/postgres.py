@@ -34,6 +34,7 @@ from .postgres_templates import TemplateRows
 from .records import (
     Callback,
     CallbackFactory,
+    CallbackStatus,
     Claim,
     DeadLetter,
     JobFilter,
@@ -375,9 +376,9 @@ class PostgresStore(FlowRows, TemplateRows, Wakeups):
         due.sort(key=lambda r: (r["was"], r["callback_id"]))
         return [rows.callback(r) for r in due]
 
-    async def callback_done(self, callback_id: int) -> None:
-        """Forget a delivered (or abandoned) callback."""
-        await self._fetch(sql.CALLBACK_DONE, callback_id)
+    async def callback_done(self, callback_id: int, now: float | None = None) -> None:
+        """Mark a callback delivered (kept with its attempts, never due again)."""
+        await self._fetch(sql.CALLBACK_DONE, callback_id, time.time() if now is None else now)
 
     async def callback_retry(self, callback_id: int, attempts: int, next_at: float, error: str) -> None:
         """Record a failed attempt and when to try again."""
@@ -395,6 +396,12 @@ class PostgresStore(FlowRows, TemplateRows, Wakeups):
     async def resend_callback(self, callback_id: int, now: float) -> bool:
         """Make a dead letter due now with its attempts reset."""
         return bool(await self._fetch(sql.RESEND_CALLBACK, callback_id, now))
+
+    async def job_callbacks(self, job_ids: list[str]) -> list[CallbackStatus]:
+        """Every callback of these jobs, oldest first."""
+        if not job_ids:
+            return []
+        return [rows.callback_status(r) for r in await self._fetch(sql.JOB_CALLBACKS, list(job_ids))]
 
     async def counts(self) -> StoreCounts:
         """Jobs per bucket, queue and state; outbox entries pending and dead."""

@@ -144,9 +144,12 @@ DEAD_CALLBACKS = (f"SELECT {CALLBACK_COLUMNS}, dead_at, last_error FROM callback
 RESEND_CALLBACK = ("UPDATE callbacks SET dead_at = NULL, attempts = 0, next_at = $2"
                    " WHERE callback_id = $1 AND dead_at IS NOT NULL RETURNING callback_id")
 JOB_COUNTS = "SELECT bucket, queue_id, state, count(*) AS n FROM jobs GROUP BY bucket, queue_id, state"
-OUTBOX_COUNTS = ("SELECT count(*) FILTER (WHERE dead_at IS NULL) AS pending,"
+OUTBOX_COUNTS = ("SELECT count(*) FILTER (WHERE dead_at IS NULL AND delivered_at IS NULL) AS pending,"
                  " count(*) FILTER (WHERE dead_at IS NOT NULL) AS dead FROM callbacks")
-CALLBACK_DONE = "DELETE FROM callbacks WHERE callback_id = $1"
+CALLBACK_DONE = (f"UPDATE callbacks SET attempts = attempts + 1, delivered_at = $2, next_at = {NEVER}"
+                 " WHERE callback_id = $1")
+JOB_CALLBACKS = (f"SELECT {CALLBACK_COLUMNS}, next_at, last_error, dead_at, delivered_at FROM callbacks"
+                 " WHERE job_id = ANY($1::text[]) ORDER BY callback_id")
 
 PUT_TEMPLATE = f"""
 INSERT INTO templates ({TEMPLATE_COLUMNS}) VALUES ($1, $2, $3, $4, $5::json, $6, $7)

@@ -87,6 +87,18 @@ class DeadLetter:
 
 
 @dataclass(frozen=True)
+class CallbackStatus:
+    """Where one of a job's callbacks stands: pending (next attempt at `next_at`), delivered or dead."""
+
+    callback: Callback
+    state: str  # "pending", "delivered" or "dead"
+    last_error: str
+    next_at: float | None = None
+    delivered_at: float | None = None
+    dead_at: float | None = None
+
+
+@dataclass(frozen=True)
 class StoreCounts:
     """What a metrics scrape reads: jobs per (bucket, queue_id, state) and the outbox's entries."""
 

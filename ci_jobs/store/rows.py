@@ -7,7 +7,7 @@ import json
 from typing import Any, NamedTuple, Protocol
 
 from ..errors import StoreError
-from .records import Callback, JobRecord, QueueRecord, TaskRecord, TemplateRecord
+from .records import Callback, CallbackStatus, JobRecord, QueueRecord, TaskRecord, TemplateRecord
 
 JOB_COLUMNS = ("seq, job_id, bucket, queue_id, tag, state, level, created, started, ended, progress, "
                "code, message, spec, result, attempts, cancel_requested, task_id")
@@ -100,6 +100,13 @@ def template(r: Row) -> TemplateRecord:
     """The TemplateRecord of a TEMPLATE_COLUMNS row."""
     return TemplateRecord(template_id=r["template_id"], bucket=r["bucket"], name=r["name"], tag=r["tag"],
                           params=json.loads(r["params"]), created=r["created"], updated=r["updated"])
+
+
+def callback_status(r: Row) -> CallbackStatus:
+    """The CallbackStatus of a CALLBACK_COLUMNS row with next_at, last_error, dead_at and delivered_at."""
+    state = "dead" if r["dead_at"] is not None else "delivered" if r["delivered_at"] is not None else "pending"
+    return CallbackStatus(callback(r), state, r["last_error"], r["next_at"] if state == "pending" else None,
+                          r["delivered_at"], r["dead_at"])
 
 
 def callback(r: Row) -> Callback:

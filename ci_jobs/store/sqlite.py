@@ -30,6 +30,7 @@ from .batching import GroupCommit
 from .records import (
     Callback,
     CallbackFactory,
+    CallbackStatus,
     Claim,
     DeadLetter,
     JobFilter,
@@ -324,10 +325,10 @@ class SqliteStore(FlowRows, TemplateRows, Wakeups, LocalEvents):
             return [rows.callback(r) for r in due]
         return await self._tx(run)
 
-    async def callback_done(self, callback_id: int) -> None:
-        """Forget a delivered (or abandoned) callback."""
+    async def callback_done(self, callback_id: int, now: float | None = None) -> None:
+        """Mark a callback delivered (kept with its attempts, never due again)."""
         async def run(db: aiosqlite.Connection) -> None:
-            await db.execute(sql.CALLBACK_DONE, (callback_id,))
+            await db.execute(sql.CALLBACK_DONE, (time.time() if now is None else now, callback_id))
         await self._tx(run)
 
     async def callback_retry(self, callback_id: int, attempts: int, next_at: float, error: str) -> None:
@@ -352,6 +353,13 @@ class SqliteStore(FlowRows, TemplateRows, Wakeups, LocalEvents):
         async def run(db: aiosqlite.Connection) -> bool:
             return await _one(db, sql.RESEND_CALLBACK, (now, callback_id)) is not None
         return await self._tx(run)
+
+    async def job_callbacks(self, job_ids: list[str]) -> list[CallbackStatus]:
+        """Every callback of these jobs, oldest first."""
+        if not job_ids:
+            return []
+        found = await self._read(sql.JOB_CALLBACKS.format(marks=sql.marks(len(job_ids))), tuple(job_ids))
+        return [rows.callback_status(r) for r in found]
 
     async def counts(self) -> StoreCounts:
         """Jobs per bucket, queue and state; outbox entries pending and dead."""

@@ -85,16 +85,18 @@ REQUEUE_JOB = (f"UPDATE jobs SET state=?, progress=0, lease_token=NULL, lease_un
 INSERT_CALLBACK = "INSERT INTO callbacks (job_id, target, body, content_type, next_at) VALUES (?, ?, ?, ?, ?)"
 DUE_CALLBACKS = f"SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE next_at<=? ORDER BY next_at, callback_id LIMIT ?"
 LEASE_CALLBACKS = "UPDATE callbacks SET next_at=? WHERE callback_id IN ({marks})"
-CALLBACK_DONE = "DELETE FROM callbacks WHERE callback_id=?"
 CALLBACK_RETRY = "UPDATE callbacks SET attempts=?, next_at=?, last_error=? WHERE callback_id=?"
 NEVER = 1e18  # next_at of a dead letter: never due
 CALLBACK_DEAD = f"UPDATE callbacks SET attempts=?, last_error=?, dead_at=?, next_at={NEVER} WHERE callback_id=?"
 DEAD_CALLBACKS = (f"SELECT {CALLBACK_COLUMNS}, dead_at, last_error FROM callbacks"
                   " WHERE dead_at IS NOT NULL AND callback_id>? ORDER BY callback_id LIMIT ?")
+CALLBACK_DONE = f"UPDATE callbacks SET attempts=attempts+1, delivered_at=?, next_at={NEVER} WHERE callback_id=?"
+JOB_CALLBACKS = (f"SELECT {CALLBACK_COLUMNS}, next_at, last_error, dead_at, delivered_at FROM callbacks"
+                 " WHERE job_id IN ({marks}) ORDER BY callback_id")
 RESEND_CALLBACK = ("UPDATE callbacks SET dead_at=NULL, attempts=0, next_at=?"
                    " WHERE callback_id=? AND dead_at IS NOT NULL RETURNING callback_id")
 JOB_COUNTS = "SELECT bucket, queue_id, state, count(*) AS n FROM jobs GROUP BY bucket, queue_id, state"
-OUTBOX_COUNTS = ("SELECT count(*) FILTER (WHERE dead_at IS NULL) AS pending,"
+OUTBOX_COUNTS = ("SELECT count(*) FILTER (WHERE dead_at IS NULL AND delivered_at IS NULL) AS pending,"
                  " count(*) FILTER (WHERE dead_at IS NOT NULL) AS dead FROM callbacks")
 
 # --- templates -------------------------------------------------------------------------------

@@ -512,3 +512,27 @@ async def test_a_dead_letter_is_never_due_until_resent_and_counted(store: Store)
     assert await store.dead_callbacks(10) == []
     (again,) = [c for c in await store.due_callbacks(300.0, 10) if c.callback_id == first.callback_id]
     assert again.attempts == 0 and again.body == b"one"
+
+
+async def test_a_jobs_callbacks_keep_their_attempts_delivered_or_dead(store: Store) -> None:
+    await store.add_callbacks([Callback({"type": "Url", "url": "http://a/"}, b"1", "text/xml", job_id="ja"),
+                               Callback({"type": "Url", "url": "http://b/"}, b"2", "text/xml", job_id="ja"),
+                               Callback({"type": "Url", "url": "http://c/"}, b"3", "text/xml", job_id="jb"),
+                               Callback({"type": "Url", "url": "http://d/"}, b"4", "text/xml", job_id="jc")], 100.0)
+    a, b, c, d = await store.due_callbacks(100.0, 10)
+    await store.callback_retry(a.callback_id, 1, 101.0, "callback answered HTTP 500")
+    (a,) = await store.due_callbacks(101.0, 10)
+    await store.callback_done(a.callback_id, 102.0)
+    await store.callback_dead(b.callback_id, 3, "connection refused", 103.0)
+    await store.callback_retry(c.callback_id, 1, 500.0, "timeout")
+    got = await store.job_callbacks(["ja", "jb"])
+    assert [(s.callback.callback_id, s.state, s.callback.attempts, s.last_error) for s in got] == [
+        (a.callback_id, "delivered", 2, "callback answered HTTP 500"), (b.callback_id, "dead", 3, "connection refused"),
+        (c.callback_id, "pending", 1, "timeout")]
+    assert (got[0].delivered_at, got[1].dead_at, got[2].next_at) == (102.0, 103.0, 500.0)
+    assert got[0].callback.target["url"] == "http://a/" and got[0].next_at is None
+    assert await store.job_callbacks([]) == [] and await store.job_callbacks(["nope"]) == []
+    counts = await store.counts()
+    assert (counts.outbox_pending, counts.outbox_dead) == (2, 1)  # c and d wait; a is delivered, b dead
+    due = await store.due_callbacks(10**12, 10)  # a delivered callback is never due again
+    assert sorted(x.callback_id for x in due) == sorted([c.callback_id, d.callback_id])
