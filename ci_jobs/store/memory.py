@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..domain import jobs as domain
+from ..domain import priority
 from ..domain.jobs import Beat, JobState, QueueState
 from ..errors import StoreError
 from .memory_flows import FlowRows
@@ -228,6 +229,8 @@ class MemoryStore(FlowRows, Wakeups, LocalEvents):
                 waiting.setdefault(j.queue_id, []).append(j)
         open_queues = [q for q in self._queues.values()
                        if q.queue_id in waiting and q.state == QueueState.ACTIVE and q.running < q.max_concurrent]
+        online = [q for q in open_queues if any(not priority.is_offline(j.level) for j in waiting[q.queue_id])]
+        open_queues = online or open_queues  # Offline work only while no open queue has Online work
         if not open_queues:
             return None
         q = min(open_queues, key=lambda q: (q.running, self._last_claim[q.queue_id]))

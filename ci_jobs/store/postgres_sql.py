@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..domain.priority import ONLINE_FLOOR
 from .records import JobFilter
 from .rows import CALLBACK_COLUMNS, JOB_COLUMNS, QUEUE_COLUMNS, TASK_COLUMNS, TEMPLATE_COLUMNS
 
@@ -34,11 +35,20 @@ RETURNING {QUEUE_COLUMNS}"""
 
 # A queue with a free slot and a waiting job, least-served first. NO KEY UPDATE (not UPDATE) so that
 # the foreign-key checks of concurrent job inserts (KEY SHARE) neither block a claim nor get skipped.
-PICK_QUEUE = """
+# A queue whose waiting jobs are all Offline (level <= ONLINE_FLOOR) qualifies only while no open queue
+# has an Online job waiting; that check is uncorrelated (one InitPlan) and reads without locking, so a
+# queue locked by another claimer still holds Offline work back.
+PICK_QUEUE = f"""
 SELECT q.queue_id FROM queues q
 WHERE q.state = 'Active' AND q.running < q.max_concurrent AND q.queue_id <> ALL($1::text[])
-  AND EXISTS (SELECT 1 FROM jobs j WHERE j.queue_id = q.queue_id AND j.state = 'Submitted'{tags})
-ORDER BY q.running, q.last_claim LIMIT 1 FOR NO KEY UPDATE{skip}"""
+  AND EXISTS (SELECT 1 FROM jobs j WHERE j.queue_id = q.queue_id AND j.state = 'Submitted'{{tags}})
+  AND (EXISTS (SELECT 1 FROM jobs j WHERE j.queue_id = q.queue_id AND j.state = 'Submitted'
+               AND j.level > {ONLINE_FLOOR}{{tags}})
+       OR NOT EXISTS (SELECT 1 FROM queues o
+                      WHERE o.state = 'Active' AND o.running < o.max_concurrent AND o.queue_id <> ALL($1::text[])
+                        AND EXISTS (SELECT 1 FROM jobs j WHERE j.queue_id = o.queue_id AND j.state = 'Submitted'
+                                    AND j.level > {ONLINE_FLOOR}{{tags}})))
+ORDER BY q.running, q.last_claim LIMIT 1 FOR NO KEY UPDATE{{skip}}"""
 
 TAKE_JOB = f"""
 UPDATE jobs SET state = 'Running', started = $2, attempts = attempts + 1, lease_token = $3,

@@ -256,7 +256,7 @@ class SqliteStore(FlowRows, TemplateRows, Wakeups, LocalEvents):
         tag_sql, tag_args = sql.tags_clause(tags)
 
         async def run(db: aiosqlite.Connection) -> Claim | None:
-            q = await _one(db, sql.PICK_QUEUE.format(tags=tag_sql), tag_args)
+            q = await _one(db, sql.PICK_QUEUE.format(tags=tag_sql), tag_args * 3)
             if q is None:
                 return None
             token, until = uuid.uuid4().hex, now + lease_seconds

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..domain.priority import ONLINE_FLOOR
 from .records import JobFilter
 from .rows import CALLBACK_COLUMNS, JOB_COLUMNS, JOB_VALUES, QUEUE_COLUMNS, TASK_COLUMNS, TASK_VALUES, TEMPLATE_COLUMNS
 
@@ -60,8 +61,15 @@ NO_SEQ = 2**63 - 1  # LIST_TASKS's `seq<?` for the first page
 
 # --- running ---------------------------------------------------------------------------------
 
+# A queue with a free slot and a waiting job, least-served first; one whose waiting jobs are all Offline
+# (level <= ONLINE_FLOOR) only while no open queue has an Online job waiting. {tags} three times.
 PICK_QUEUE = ("SELECT q.queue_id FROM queues q WHERE q.state='Active' AND q.running < q.max_concurrent"
               " AND EXISTS (SELECT 1 FROM jobs j WHERE j.queue_id=q.queue_id AND j.state='Submitted'{tags})"
+              " AND (EXISTS (SELECT 1 FROM jobs j WHERE j.queue_id=q.queue_id AND j.state='Submitted'"
+              f" AND j.level>{ONLINE_FLOOR}{{tags}})"
+              " OR NOT EXISTS (SELECT 1 FROM queues o WHERE o.state='Active' AND o.running < o.max_concurrent"
+              " AND EXISTS (SELECT 1 FROM jobs j WHERE j.queue_id=o.queue_id AND j.state='Submitted'"
+              f" AND j.level>{ONLINE_FLOOR}{{tags}})))"
               " ORDER BY q.running, q.last_claim LIMIT 1")
 TAKE_JOB = ("UPDATE jobs SET state='Running', started=?, attempts=attempts+1, lease_token=?, lease_until=?,"
             " node=?, progress=0 WHERE job_id=(SELECT j.job_id FROM jobs j WHERE j.queue_id=?"

@@ -168,7 +168,7 @@ REFUSALS = [
     (_refused(TasksPriority=11), "InvalidParameterValue", "TasksPriority"),
     (_refused(SessionId="s" * 51), "InvalidParameterValue.SessionIdTooLong", "SessionId"),
     (_refused(SessionContext="c" * 1001), "InvalidParameterValue.SessionContextTooLong", "SessionContext"),
-    (_refused(TaskType="Offline"), "InvalidParameterValue", "Offline"),
+    (_refused(TaskType="Idle"), "InvalidParameterValue", "TaskType"),
     (_refused(InputInfo={"Type": "URL", "UrlInputInfo": {"Url": "http://169.254.169.254/a.mp4"}}),
      "InvalidParameterValue.InputInfo", "UrlInputInfo"),
     (_refused(InputInfo={"Type": "COS", "CosInputInfo": {"Bucket": "other-1250000001", "Region": REGION,
@@ -208,3 +208,14 @@ def test_unknown_and_malformed_task_ids(client: mps_client.MpsClient) -> None:
         with pytest.raises(TencentCloudSDKException) as info:
             detail(client, task_id)
         assert info.value.get_code() == code
+
+
+def test_an_offline_task_runs_when_nothing_else_waits(client: mps_client.MpsClient, clip: str) -> None:
+    """TaskType Offline is the idle-time lane (the order against Online work: tests/unit/test_mps_priority.py
+    and the store contract); with nothing else waiting it runs like any task."""
+    task_id = process(client, {"InputInfo": cos_input(clip), "TaskType": "Offline", "MediaProcessTask": {
+        "SnapshotByTimeOffsetTaskSet": [{"Definition": 10, "ExtTimeOffsetSet": ["0.5s"]}]}})
+    resp = wait_finish(client, task_id)
+    task = resp.WorkflowTask.MediaProcessResultSet[0].SnapshotByTimeOffsetTask
+    assert (resp.Status, task.Status) == ("FINISH", "SUCCESS"), task.Message
+    assert [p.TimeOffset for p in task.Output.PicInfoSet] == [0.5]

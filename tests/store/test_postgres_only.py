@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 
 from ci_jobs import ids
+from ci_jobs.domain import priority
 from ci_jobs.errors import StoreError
 from ci_jobs.store import Beat, Callback, JobRecord, JobState, Outcome, migrations
 from ci_jobs.store import postgres_sql as sql
@@ -336,3 +337,28 @@ async def test_domain_events_cross_nodes_as_typed_payloads(pg_dsn: str) -> None:
 
 async def _keep(into: list[object], event: object) -> None:
     into.append(event)
+
+
+async def test_offline_work_waits_while_a_queue_with_online_work_is_locked(pg_dsn: str) -> None:
+    """A claimer that skips a queue locked by another claimer still sees its Online jobs: no Offline job
+    is taken meanwhile; the claim waits for the lock and then takes the Online job."""
+    async with nodes(pg_dsn, 1) as (store,):
+        busy = await store.ensure_queue(B, "queue-busy", 10)
+        quiet = await store.ensure_queue(B, "queue-offline", 10)
+        online, idle = job(busy.queue_id), job(quiet.queue_id, priority.from_tasks_priority(0, offline=True))
+        await store.insert_jobs([online, idle])
+        other = await asyncpg.connect(pg_dsn)
+        try:
+            tx = other.transaction()
+            await tx.start()
+            await other.execute("SELECT 1 FROM queues WHERE queue_id = $1 FOR NO KEY UPDATE", busy.queue_id)
+            pending = asyncio.create_task(store.claim("n", time.time(), 30))
+            await asyncio.wait_for(_lock_waiters(other, 1), 10)
+            assert not pending.done()
+            await tx.rollback()
+            first = await asyncio.wait_for(pending, 10)
+            assert first is not None and first.job.job_id == online.job_id
+            second = await store.claim("n", time.time(), 30)
+            assert second is not None and second.job.job_id == idle.job_id
+        finally:
+            await other.close()

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from ci_jobs import ids
+from ci_jobs.domain import priority
 from ci_jobs.domain.failures import CANCELLED_MESSAGE, Failure
 from ci_jobs.domain.jobs import worker_lost
 from ci_jobs.domain.tasks import TASK_ID_PREFIX, TaskKind
@@ -536,3 +537,47 @@ async def test_a_jobs_callbacks_keep_their_attempts_delivered_or_dead(store: Sto
     assert (counts.outbox_pending, counts.outbox_dead) == (2, 1)  # c and d wait; a is delivered, b dead
     due = await store.due_callbacks(10**12, 10)  # a delivered callback is never due again
     assert sorted(x.callback_id for x in due) == sorted([c.callback_id, d.callback_id])
+
+
+# --- the Offline lane (MPS TaskType Offline): claimed only while no open queue has Online work ----------
+
+def offline(queue_id: str, tasks_priority: int = 0, tag: str = "Transcode") -> JobRecord:
+    return job(queue_id, priority.from_tasks_priority(tasks_priority, offline=True), tag)
+
+
+async def test_offline_waits_for_online_work_of_every_open_queue(store: Store) -> None:
+    quiet = await store.ensure_queue(B, "queue-offline", 10)
+    busy = await store.ensure_queue(B, "queue-busy", 10)
+    idle_first = offline(quiet.queue_id)
+    await store.insert_jobs([idle_first])
+    first = await store.claim("n1", time.time(), 30)  # nothing else waits: the Offline job runs
+    assert first is not None and first.job.job_id == idle_first.job_id
+    # The Offline queue is now the least-served one (busy has run nothing), and yet busy's Online jobs,
+    # even at the lowest Online priority, go first; the Offline jobs only after all of them.
+    late = [offline(quiet.queue_id, 10), offline(quiet.queue_id, -10)]
+    online = [job(busy.queue_id, priority.from_tasks_priority(-10)), job(busy.queue_id, 2)]
+    await store.insert_jobs([*late, *online])
+    assert await claim_all(store) == [online[1].job_id, online[0].job_id, late[0].job_id, late[1].job_id]
+
+
+async def test_offline_after_online_inside_one_queue(store: Store) -> None:
+    q = await store.ensure_queue(B, "queue-1", 10)
+    idle, low = offline(q.queue_id, 10), job(q.queue_id, priority.from_tasks_priority(-10))
+    await store.insert_jobs([idle, low])
+    assert await claim_all(store) == [low.job_id, idle.job_id]
+
+
+async def test_online_work_a_claimer_cannot_take_does_not_hold_offline_back(store: Store) -> None:
+    """Online jobs of a paused or full queue, or of a Tag this worker does not run, are not runnable now."""
+    quiet = await store.ensure_queue(B, "queue-offline", 10)
+    full = await store.ensure_queue(B, "queue-full", 1)
+    paused = await store.ensure_queue(B, "queue-paused", 10)
+    await store.insert_jobs([job(full.queue_id), job(full.queue_id)])
+    running = await store.claim("n1", time.time(), 30)
+    assert running is not None and running.job.queue_id == full.queue_id
+    await store.update_queue(B, paused.queue_id, "queue-paused", "Paused", {}, time.time())
+    await store.insert_jobs([job(paused.queue_id, 10), job(quiet.queue_id, tag="Snapshot")])
+    idle = offline(quiet.queue_id)
+    await store.insert_jobs([idle])
+    # full's second job waits for its slot, paused's for the queue, Snapshot for a worker that runs it
+    assert await claim_all(store, tags=frozenset({"Transcode"})) == [idle.job_id]

@@ -112,7 +112,8 @@ def process_media(body: Any, account: Account, settings: Settings, library: Libr
         callback["NotifyTarget"] = {"type": notify.TARGET, "format": "JSON"}
     return JobRequest(bucket=source.bucket, input_key=source.key, input_url=source.url, operations=tuple(operations),
                       callback=callback, origin="mps", kind=TaskKind.MPS_TASK, detail=detail,
-                      level=priority.from_tasks_priority(req.get("TasksPriority", 0)))
+                      level=priority.from_tasks_priority(req.get("TasksPriority", 0),
+                                                         offline=req.get("TaskType", "Online") == "Offline"))
 
 
 def _check_request(req: dict[str, Any]) -> None:
@@ -124,12 +125,7 @@ def _check_request(req: dict[str, Any]) -> None:
     if len(req.get("SessionContext", "")) > MAX_SESSION_CONTEXT:
         raise InvalidParameterValue(f"SessionContext is longer than {MAX_SESSION_CONTEXT} characters.",
                                     sub="SessionContextTooLong")
-    if req.get("TaskType", "Online") == "Offline":
-        raise InvalidParameterValue("TaskType Offline is not supported: the store claims from the least-served "
-                                    "queue first and orders by priority only inside a queue, so an idle-time "
-                                    "task could still take a worker while another queue's jobs wait. Give "
-                                    "Online with a negative TasksPriority to run after the rest of its queue.")
-    if req.get("TaskType", "Online") != "Online":
+    if req.get("TaskType", "Online") not in ("Online", "Offline"):
         raise InvalidParameterValue(f"TaskType {req['TaskType']} must be Online or Offline.")
     if req.get("SkipMateData", 0) not in (0, 1):
         raise InvalidParameterValue("SkipMateData must be 0 or 1.")
