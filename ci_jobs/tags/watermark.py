@@ -152,7 +152,7 @@ class DigitalMark:
     ignore_error: bool = False
 
 
-DIGITAL_MAX_BYTES = 18  # what one frame's grid carries here (media.digitalmark.MAX_BYTES)
+DIGITAL_MAX_BYTES = 64  # what one frame's finest grid carries here (media.digitalmark.MAX_BYTES)
 _DIGITAL_CHARS = re.compile(r"[\w\-*\u4e00-\u9fff]+")
 
 
