@@ -32,6 +32,7 @@ from . import (
     transcode,
     tts,
     videoenhance,
+    videomontage,
     videoprocess,
     voiceseparate,
     watermark,
@@ -47,7 +48,7 @@ REGISTRY: dict[str, TagSpec] = {s.name: s for s in (
     videoenhance.SPEC, videoprocess.SPEC, superresolution.SPEC, sdrtohdr.SPEC, qualityestimate.SPEC,
     digitalwatermark.SPEC, extractdigitalwatermark.SPEC,
     noisereduction.SPEC, voiceseparate.SPEC, tts.SPEC, speechrecognition.SPEC,
-    smartcover.SPEC)}
+    smartcover.SPEC, videomontage.SPEC)}
 
 # Every Tag a template can be made for: the job Tags that have a kind, and template-only kinds.
 TEMPLATE_KINDS: dict[str, TemplateKind] = {

@@ -86,7 +86,7 @@ def parse(op: Mapping[str, Any]) -> TranscodeOp:
     seconds = (num(section(section(params, "Container"), "ClipConfig"), "Duration")
                or num(section(params, "Video"), "HlsTsTime") or SEGMENT_SECONDS)
     return TranscodeOp(spec, parse_video(params, spec, f"{WHERE}.Video"), parse_audio(params, spec),
-                       parse_trans(params), parse_interval(params), seconds, _mixes(params),
+                       parse_trans(params), parse_interval(params), seconds, parse_mixes(params),
                        tuple(_subtitle(s) for s in many(section(op, "Subtitles").get("Subtitle"))),
                        watermark.parse_marks(op), parse_output(op), watermark.parse_digital(op))
 
@@ -98,7 +98,8 @@ def _subtitle(sub: Mapping[str, Any]) -> Subtitle:
                     parse_color(text(sub, "OutlineColor", "0x000000")) or (0, 0, 0), num(sub, "VMargin"))
 
 
-def _mixes(params: Mapping[str, Any]) -> tuple[AudioMix, ...]:
+def parse_mixes(params: Mapping[str, Any]) -> tuple[AudioMix, ...]:
+    """The AudioMix, then AudioMixArray, elements of a checked parameter container."""
     mixes = many(params.get("AudioMix")) + many(params.get("AudioMixArray"))
     return tuple(_mix(m) for m in mixes)
 
@@ -154,7 +155,7 @@ def check_extras(op: Mapping[str, Any], params: Mapping[str, Any], where: str) -
                               "a video stream in the output")
     _remove_watermark(section(op, "RemoveWatermark"), codec)
     _subtitles(section(op, "Subtitles"), spec)
-    _audio_mix(params)
+    check_audio_mix(params)
     _transcode_mode(params, codec, has_video)
 
 
@@ -185,9 +186,9 @@ def _subtitles(params: Mapping[str, Any], spec: ContainerSpec) -> None:
         color(sub, "OutlineColor", where)
 
 
-def _audio_mix(params: Mapping[str, Any]) -> None:
+def check_audio_mix(params: Mapping[str, Any], where: str = WHERE) -> None:
+    """AudioMix (once) and AudioMixArray (at most 2) of the parameter container at `where`."""
     single, array = many(params.get("AudioMix")), many(params.get("AudioMixArray"))
-    where = "Request.Operation.Transcode"
     if len(single) > 1:
         raise InvalidArgument(f"{where}.AudioMix may occur at most once")
     if len(array) > 2:
