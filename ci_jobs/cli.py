@@ -96,7 +96,9 @@ def banner(settings: config.Settings) -> str:
             f"  SDK: CosS3Client(CosConfig(Region='{bucket.region}', SecretId='{account.secret_id}', "
             f"SecretKey='{key}', IP='{s.host}', Port={s.port}, Scheme='http'))",
         ]
-    lines.append(f"  console: http://{s.host}:{s.port}/console/  (sign in with a SecretId and SecretKey)")
+    how = "a SecretId and SecretKey" + (f", or the console password as APPID {settings.console_account.appid}"
+                                         if settings.console_account else "")
+    lines.append(f"  console: http://{s.host}:{s.port}/console/  (sign in with {how})")
     return "\n".join(lines)
 
 
@@ -108,9 +110,10 @@ def secret(key: str) -> str:
 def effective(settings: config.Settings) -> str:
     """`check-config`'s view of the settings: every value, secret keys masked."""
     masked = dataclasses.replace(settings, accounts=tuple(
-        dataclasses.replace(a, secret_key=secret(a.secret_key)) for a in settings.accounts))
+        dataclasses.replace(a, secret_key=secret(a.secret_key)) for a in settings.accounts),
+        console=dataclasses.replace(settings.console, password="********" if settings.console.password else ""))
     lines = []
-    for table in ("server", "scheduler", "callbacks", "mq"):
+    for table in ("server", "scheduler", "callbacks", "mq", "console"):
         lines.append(f"[{table}]")
         lines += [f"{k} = {v!r}" for k, v in dataclasses.asdict(getattr(masked, table)).items()]
     for a in masked.accounts:

@@ -136,6 +136,14 @@ class MqSettings:
 
 
 @dataclass(frozen=True, config=_STRICT)
+class ConsoleSettings:
+    """The [console] table: an optional password that signs in to the web console as one configured account."""
+
+    password: str = ""  # "" = sign in only with a SecretId and SecretKey; else at least 8 characters
+    account: str = ""   # the SecretId of the account the password signs in as ("" = the first [[accounts]])
+
+
+@dataclass(frozen=True, config=_STRICT)
 class Settings:
     """Everything the composition root needs to build a server."""
 
@@ -143,6 +151,7 @@ class Settings:
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     callbacks: CallbackSettings = field(default_factory=CallbackSettings)
     mq: MqSettings = field(default_factory=MqSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
     accounts: tuple[Account, ...] = ()
     buckets: tuple[Bucket, ...] = ()
 
@@ -166,12 +175,22 @@ class Settings:
         return None
 
     @property
+    def console_account(self) -> Account | None:
+        """The account the console password signs in as (None without a password)."""
+        if not self.console.password:
+            return None
+        if self.console.account:
+            return self.account(self.console.account)
+        return self.accounts[0] if self.accounts else None
+
+    @property
     def uses_demo_key(self) -> bool:
         """True while the shipped demo key pair is configured."""
         return any(a.secret_key == DEMO_SECRET_KEY for a in self.accounts)
 
 
-_TABLES = {"server": ServerSettings, "scheduler": SchedulerSettings, "callbacks": CallbackSettings}
+_TABLES = {"server": ServerSettings, "scheduler": SchedulerSettings, "callbacks": CallbackSettings,
+           "console": ConsoleSettings}
 
 
 def load(path: str | Path | None = None, overrides: dict[str, Any] | None = None,
@@ -236,7 +255,21 @@ def _build(raw: dict[str, Any]) -> Settings:
             raise InvalidArgument(f"unknown setting mq.{extra[0]}")
     except ValidationError as exc:
         raise InvalidArgument(_problem(exc)) from None
+    _check_console(settings)
     return replace(settings, mq=_mq(mq))
+
+
+def _check_console(settings: Settings) -> None:
+    """A console password needs 8 characters and an account to sign in as."""
+    c = settings.console
+    if c.account and settings.account(c.account) is None:
+        raise InvalidArgument(f"setting console.account = {c.account!r}: no [[accounts]] has this secret_id")
+    if not c.password:
+        return
+    if len(c.password) < 8:
+        raise InvalidArgument("setting console.password: must be at least 8 characters (or \"\" for none)")
+    if settings.console_account is None:
+        raise InvalidArgument("setting console.password: needs an [[accounts]] entry to sign in as")
 
 
 def _problem(exc: ValidationError) -> str:

@@ -1,32 +1,41 @@
-"""Playback of HLS outputs in a browser without a JavaScript player: the playlist remuxed to one MP4.
+"""Playback of HLS and DASH outputs in a browser without a JavaScript player: remuxed to one MP4.
 
-The playlist and the segments it names (the first variant of a master playlist) are copied from
-storage into a scratch folder, remuxed (packets copied) by PyAV in the synchronous pool's worker
-processes, and the MP4 kept in a small cache keyed by the playlist's ETag, so seeking (HTTP Range)
-and replays cost nothing more. DASH manifests are not remuxed: FFmpeg here has no DASH demuxer.
+HLS: the playlist and the segments it names (the first variant of a master playlist) are copied from
+storage into a scratch folder and remuxed (packets copied) by PyAV in the synchronous pool's worker
+processes. DASH: FFmpeg here has no DASH demuxer, so the manifest is read here (`dash_tracks`): the
+first Representation of the first video and of the first audio AdaptationSet, its segments named by a
+SegmentTemplate (SegmentTimeline or a fixed duration, $RepresentationID$/$Number%0Nd$/$Time$/$Bandwidth$),
+a SegmentList or one BaseURL file; each track's init segment and media segments are written end to end
+(a fragmented MP4) and both tracks remuxed into one MP4. The MP4 is kept in a small cache keyed by the
+manifest's ETag, so seeking (HTTP Range) and replays cost nothing more.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import posixpath
 import re
 import shutil
 import tempfile
 from contextlib import aclosing
 from pathlib import Path
+from typing import Any
 
+from .. import xmlio
 from ..engine.procpool import ProcPool
-from ..errors import InvalidArgument
+from ..errors import CiJobsError, InvalidArgument
 from ..storage import Storage, safe_key
 
 MAX_PLAYLIST = 4 * 1024**2
+MAX_MANIFEST = 1024**2  # what xmlio parses
+MAX_SEGMENTS = 20_000
 _URI_ATTR = re.compile(r'URI="([^"]+)"')
 
 
 class Playback:
-    """MP4 renditions of HLS playlists, made once per playlist version."""
+    """MP4 renditions of HLS playlists and DASH manifests, made once per version."""
 
     def __init__(self, storage: Storage, pool: ProcPool, cache_dir: Path, keep: int = 16) -> None:
         self.storage = storage
@@ -36,7 +45,7 @@ class Playback:
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def mp4_of(self, bucket: str, key: str) -> Path:
-        """A local MP4 of HLS playlist `key` (made now, or taken from the cache)."""
+        """A local MP4 of HLS playlist or DASH manifest `key` (made now, or taken from the cache)."""
         meta = await self.storage.head(bucket, key)
         name = hashlib.sha256(f"{bucket}/{key}/{meta.etag}".encode()).hexdigest()[:32] + ".mp4"
         out = self.cache_dir / name
@@ -49,12 +58,18 @@ class Playback:
 
     async def _make(self, bucket: str, key: str, out: Path) -> None:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix="console-hls-", dir=self.cache_dir))
+        scratch = Path(tempfile.mkdtemp(prefix="console-play-", dir=self.cache_dir))
         try:
-            local = await self._fetch_playlist(bucket, key, scratch, depth=0)
             part = out.with_suffix(".part")
             try:
-                await self.pool.call(_remux, str(local), str(part))
+                if key.lower().endswith(".mpd"):
+                    tracks = await self._fetch_dash(bucket, key, scratch)
+                    await self.pool.call(_remux_tracks, [str(t) for t in tracks], str(part))
+                else:
+                    local = await self._fetch_playlist(bucket, key, scratch, depth=0)
+                    await self.pool.call(_remux, str(local), str(part))
+            except CiJobsError:
+                raise
             except Exception as exc:
                 raise InvalidArgument(f"{key} cannot be remuxed for playback: {exc}") from exc
             part.replace(out)
@@ -81,9 +96,22 @@ class Playback:
         local.write_text(text, encoding="utf-8")
         return local
 
-    async def _copy(self, bucket: str, key: str, path: Path) -> None:
+    async def _fetch_dash(self, bucket: str, key: str, scratch: Path) -> list[Path]:
+        """Each picked Representation of the manifest as one local file: its init and media segments in order."""
+        manifest = await self._read(bucket, key, MAX_MANIFEST)
+        folder = posixpath.dirname(key)
+        paths = []
+        for n, names in enumerate(dash_tracks(manifest)):
+            path = scratch / f"track-{n}.mp4"
+            path.write_bytes(b"")
+            for name in names:
+                await self._copy(bucket, safe_key(posixpath.normpath(posixpath.join(folder, name))), path, append=True)
+            paths.append(path)
+        return paths
+
+    async def _copy(self, bucket: str, key: str, path: Path, append: bool = False) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as fh:
+        with path.open("ab" if append else "wb") as fh:
             meta = await self.storage.head(bucket, key)
             if meta.size:
                 async with aclosing(self.storage.read(bucket, key, 0, meta.size - 1)) as chunks:
@@ -127,6 +155,136 @@ def _local(uri: str) -> str:
     if clean.startswith("..") or clean.startswith("/"):
         raise InvalidArgument(f"segment {uri} lies outside the playlist's folder")
     return clean
+
+
+def dash_tracks(manifest: bytes) -> list[list[str]]:
+    """The relative names of the segments (init first) of the first Representation of the first video and
+    the first audio AdaptationSet of a static DASH manifest; InvalidArgument for what cannot be played."""
+    try:
+        root = xmlio.parse(manifest)
+    except CiJobsError as exc:
+        raise InvalidArgument(f"the DASH manifest cannot be read: {exc.message}") from exc
+    if root.tag != "MPD":
+        raise InvalidArgument("the DASH manifest has no MPD root")
+    if root.get("type", "static") != "static":
+        raise InvalidArgument("only static (on-demand) DASH manifests are played")
+    period = root.find("Period")
+    if period is None:
+        raise InvalidArgument("the DASH manifest has no Period")
+    total = _iso_seconds(period.get("duration") or root.get("mediaPresentationDuration") or "")
+    tracks = []
+    for kind in ("video", "audio"):
+        for aset in period.findall("AdaptationSet"):
+            rep = aset.find("Representation")
+            if rep is None or _content(aset, rep) != kind:
+                continue
+            base = "".join(_base(e) for e in (root, period, aset, rep))
+            tracks.append([base + n for n in _segments(rep, aset, period, total)])
+            break
+    if not tracks:
+        raise InvalidArgument("the DASH manifest has no video or audio Representation")
+    for names in tracks:
+        for name in names:
+            if "://" in name or name.startswith("/") or posixpath.normpath(name).startswith(".."):
+                raise InvalidArgument(f"the DASH manifest names {name}: only relative segment names are played")
+    return tracks
+
+
+def _content(aset: Any, rep: Any) -> str:
+    kind = aset.get("contentType") or (aset.get("mimeType") or rep.get("mimeType") or "").split("/")[0]
+    return str(kind)
+
+
+def _base(el: Any) -> str:
+    found = el.find("BaseURL")
+    return (found.text or "").strip() if found is not None else ""
+
+
+def _segments(rep: Any, aset: Any, period: Any, total: float | None) -> list[str]:
+    """The segment names of one Representation (init first)."""
+    seg_list = rep.find("SegmentList")
+    if seg_list is None:
+        seg_list = aset.find("SegmentList")
+    if seg_list is not None:
+        init = seg_list.find("Initialization")
+        names = [init.get("sourceURL", "")] if init is not None and init.get("sourceURL") else []
+        for url in seg_list.findall("SegmentURL"):
+            if url.get("mediaRange") or not url.get("media"):
+                raise InvalidArgument("DASH SegmentURLs with byte ranges are not played")
+            names.append(url.get("media"))
+        return names
+    attrs: dict[str, str] = {}
+    timeline = None
+    for level in (period, aset, rep):  # the nearer level overrides the farther one
+        template = level.find("SegmentTemplate")
+        if template is not None:
+            attrs.update(template.attrib)
+            timeline = template.find("SegmentTimeline") if template.find("SegmentTimeline") is not None else timeline
+    if not attrs:
+        if rep.find("BaseURL") is not None:
+            return [""]  # one file: the Representation's BaseURL
+        raise InvalidArgument("a DASH Representation has no SegmentTemplate, SegmentList or BaseURL")
+    media = attrs.get("media", "")
+    if not media:
+        raise InvalidArgument("a DASH SegmentTemplate has no media attribute")
+    start = int(attrs.get("startNumber", "1"))
+    numbered = [(start + i, t) for i, t in enumerate(_times(timeline, attrs, total))]
+    if len(numbered) > MAX_SEGMENTS:
+        raise InvalidArgument(f"the DASH manifest names more than {MAX_SEGMENTS} segments")
+    ident, bandwidth = rep.get("id", ""), rep.get("bandwidth", "")
+    names = [_fill(attrs["initialization"], ident, bandwidth, 0, 0)] if attrs.get("initialization") else []
+    return names + [_fill(media, ident, bandwidth, number, t) for number, t in numbered]
+
+
+def _times(timeline: Any, attrs: dict[str, str], total: float | None) -> list[int]:
+    """Each segment's start time (in the template's timescale)."""
+    if timeline is not None:
+        out: list[int] = []
+        now = 0
+        for s in timeline.findall("S"):
+            now = int(s.get("t", now))
+            d, r = int(s.get("d", "0")), int(s.get("r", "0"))
+            if d <= 0 or r < 0:
+                raise InvalidArgument("DASH SegmentTimeline entries need a positive d and r >= 0")
+            for _ in range(r + 1):
+                out.append(now)
+                now += d
+                if len(out) > MAX_SEGMENTS:
+                    return out
+        return out
+    duration, timescale = int(attrs.get("duration", "0")), int(attrs.get("timescale", "1"))
+    if duration <= 0 or not total:
+        raise InvalidArgument("a DASH SegmentTemplate needs a SegmentTimeline, or a duration and the length")
+    count = math.ceil(total * timescale / duration - 1e-9)
+    return [i * duration for i in range(min(count, MAX_SEGMENTS + 1))]
+
+
+_VAR = re.compile(r"\$(RepresentationID|Number|Time|Bandwidth|)(%0(\d+)d)?\$")
+
+
+def _fill(template: str, ident: str, bandwidth: str, number: int, time: int) -> str:
+    def one(m: re.Match[str]) -> str:
+        name, width = m.group(1), int(m.group(3) or 0)
+        if name == "":
+            return "$"
+        value = {"RepresentationID": ident, "Bandwidth": bandwidth, "Number": str(number), "Time": str(time)}[name]
+        return value.zfill(width) if name != "RepresentationID" else value
+    return _VAR.sub(one, template)
+
+
+def _iso_seconds(text: str) -> float | None:
+    m = re.fullmatch(r"P(?:(\d+)D)?T?(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?", text.strip())
+    if not text or m is None:
+        return None
+    d, h, mi, sec = (float(g) if g else 0.0 for g in m.groups())
+    return d * 86400 + h * 3600 + mi * 60 + sec
+
+
+def _remux_tracks(tracks: list[str], out: str) -> int:
+    """In a worker: DASH tracks remuxed (media/remux.py)."""
+    from ..media import remux  # noqa: PLC0415 - PyAV in the worker processes only
+
+    return remux.tracks_to_mp4(tracks, out)
 
 
 def _remux(playlist: str, out: str) -> int:

@@ -1,4 +1,4 @@
-"""The console's object API: list and upload objects, stream one (HTTP Range), play HLS as MP4,
+"""The console's object API: list and upload objects, stream one (HTTP Range), play HLS and DASH as MP4,
 MediaInfo, and several outputs as one zip streamed as it is written."""
 
 from __future__ import annotations
@@ -93,14 +93,15 @@ def _range(request: web.Request, size: int) -> tuple[int, int]:
 
 
 async def play(call: Call) -> web.StreamResponse:
-    """GET /console/api/play/<bucket>?key=: an HLS playlist as one MP4 (remuxed once, then cached)."""
+    """GET /console/api/play/<bucket>?key=: an HLS playlist or DASH manifest as one MP4 (remuxed once, then cached)."""
     bucket = call.bucket()
     key = safe_key(call.request.query.get("key", ""))
     playback = call.console.playback
     if playback is None:
-        raise ServiceUnavailable("This node runs without the synchronous media pool: HLS cannot be remuxed here.")
-    if media_kind(key) != "hls":
-        raise InvalidArgument(f"{key} is not an HLS playlist; play it directly")
+        raise ServiceUnavailable("This node runs without the synchronous media pool: HLS and DASH cannot be "
+                                 "remuxed here.")
+    if media_kind(key) not in ("hls", "dash"):
+        raise InvalidArgument(f"{key} is neither an HLS playlist nor a DASH manifest; play it directly")
     path = await playback.mp4_of(bucket.name, key)
     return _file_response(call.request, path)
 

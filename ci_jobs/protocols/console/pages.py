@@ -44,16 +44,26 @@ def _file(path: Path, headers: dict[str, str]) -> web.Response:
                         "application/octet-stream"), **headers})
 
 
+async def sign_in_options(request: web.Request, console: Console) -> web.StreamResponse:
+    """GET /console/api/signin: which ways to sign in the form offers (the console password when configured)."""
+    return web.json_response({"Password": console.settings.console_account is not None})
+
+
 async def sign_in(request: web.Request, console: Console) -> web.StreamResponse:
-    """POST /console/api/signin {"secretId", "secretKey"} (JSON only: a cross-site form cannot send it)."""
+    """POST /console/api/signin {"secretId", "secretKey"} or {"password"} (JSON only: a cross-site form cannot
+    send it)."""
     session.check_origin(request)
     if request.content_type != "application/json":
         raise InvalidArgument("sign in with a JSON body")
     body = await request.json()
     if not isinstance(body, dict):
         raise InvalidArgument("sign in with a JSON object")
-    account = await session.sign_in(request, request.app[SETTINGS], str(body.get("secretId", "")),
-                                    str(body.get("secretKey", "")))
+    settings = request.app[SETTINGS]
+    if "password" in body:
+        account = await session.sign_in_with_password(request, settings, str(body["password"]))
+    else:
+        account = await session.sign_in(request, settings, str(body.get("secretId", "")),
+                                        str(body.get("secretKey", "")))
     return web.json_response({"AppId": account.appid})
 
 
@@ -74,6 +84,7 @@ async def me(request: web.Request, console: Console) -> web.StreamResponse:
 
 
 ACCOUNT_FREE: dict[tuple[str, str], Callable[[web.Request, Console], Awaitable[web.StreamResponse]]] = {
+    ("GET", "/console/api/signin"): sign_in_options,
     ("POST", "/console/api/signin"): sign_in,
     ("POST", "/console/api/signout"): sign_out,
     ("GET", "/console/api/me"): me,

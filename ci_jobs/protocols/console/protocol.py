@@ -51,6 +51,7 @@ ROUTES = (
     _r("POST", "/tasks/<bucket>/<task>/restart", tasks_api.restart),
     _r("POST", "/tasks/<bucket>/<task>/end", tasks_api.end),
     _r("POST", "/bulk/<bucket>", tasks_api.bulk),
+    _r("POST", "/callbacks/<bucket>/<job>/<callback>/resend", tasks_api.resend_callback),
     _r("GET", "/options/<bucket>", tasks_api.options),
     _r("GET", "/chart/<bucket>", tasks_api.throughput),
     _r("GET", "/objects/<bucket>", media_api.list_objects),

@@ -1,10 +1,13 @@
 """Console sessions: an encrypted HttpOnly SameSite=Strict cookie (aiohttp-session + Fernet) and CSRF tokens.
 
-Sign-in takes an account's SecretId and SecretKey. The session holds the SecretId and a random CSRF
-token; every state change must echo the token in `X-CSRF-Token` (a cross-site page can neither read
-it nor set the header without CORS, which this server never grants). The Fernet key is derived from
-the configured secret keys, so every node of a cluster reads every node's cookies, and changing a
-key signs everybody out.
+Sign-in takes an account's SecretId and SecretKey, or the console password of the config
+(`[console] password`), which signs in as the account `[console] account` names (the first
+[[accounts]] when it names none): that account's APPID and buckets, as if its keys were typed.
+The session holds the SecretId and a random CSRF token; every state change must echo the token in
+`X-CSRF-Token` (a cross-site page can neither read it nor set the header without CORS, which this
+server never grants). The Fernet key is derived from the configured secret keys and the console
+password, so every node of a cluster reads every node's cookies, and changing a key or the password
+signs everybody out.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ CSRF_HEADER = "X-CSRF-Token"
 
 def fernet_key(settings: Settings) -> bytes:
     """The 32 raw bytes of the Fernet key (aiohttp-session base64-encodes them), from every SecretKey."""
-    material = "\0".join(sorted(a.secret_key for a in settings.accounts))
+    material = "\0".join(sorted(a.secret_key for a in settings.accounts)) + "\0" + settings.console.password
     return hashlib.sha256(b"ci-jobs console session\0" + material.encode()).digest()
 
 
@@ -56,6 +59,20 @@ async def sign_in(request: web.Request, settings: Settings, secret_id: str, secr
     account = settings.account(secret_id.strip())
     if account is None or not hmac.compare_digest(account.secret_key.encode(), secret_key.encode()):
         raise BadCredentials()
+    return await _start(request, account)
+
+
+async def sign_in_with_password(request: web.Request, settings: Settings, password: str) -> Account:
+    """Check the console password (in constant time) and start a session as its configured account."""
+    account = settings.console_account
+    if account is None:
+        raise BadCredentials("No console password is configured: sign in with a SecretId and SecretKey.")
+    if not hmac.compare_digest(settings.console.password.encode(), password.encode()):
+        raise BadCredentials("The console password is wrong.")
+    return await _start(request, account)
+
+
+async def _start(request: web.Request, account: Account) -> Account:
     session = await new_session(request)
     session["sid"] = account.secret_id
     session["csrf"] = secrets.token_urlsafe(24)

@@ -58,7 +58,23 @@ async def get_task(call: Call) -> web.StreamResponse:
     view = await call.console.service.jobs.task(call.bucket(), call.params["task"])
     if view is None:
         raise NoSuchResource(f"task {call.params['task']} does not exist")
-    return web.json_response(views.task_detail(view))
+    callbacks = await call.console.service.store.job_callbacks([j.job_id for j in view.jobs])
+    return web.json_response(views.task_detail(view, callbacks))
+
+
+async def resend_callback(call: Call) -> web.StreamResponse:
+    """POST /console/api/callbacks/<bucket>/<job>/<id>/resend: a dead letter of this job is sent again now."""
+    store = call.console.service.store
+    job_id, raw = call.params["job"], call.params["callback"]
+    if not await store.get_jobs(call.bucket().name, [job_id]):
+        raise NoSuchResource(f"job {job_id} does not exist")
+    mine = {str(c.callback.callback_id): c for c in await store.job_callbacks([job_id])}
+    found = mine.get(raw)
+    if found is None:
+        raise NoSuchResource(f"job {job_id} has no callback {raw}")
+    if found.state != "dead" or not await store.resend_callback(found.callback.callback_id, time.time()):
+        raise InvalidArgument(f"callback {raw} is no dead letter: only those are re-sent")
+    return web.json_response({"Id": found.callback.callback_id, "State": "Waiting"})
 
 
 async def create_task(call: Call) -> web.StreamResponse:

@@ -8,7 +8,7 @@ from ...app.jobs import TaskView
 from ...domain.jobs import JobState
 from ...domain.results import JobResult
 from ...domain.tasks import TaskState
-from ...store import JobRecord
+from ...store import CallbackStatus, JobRecord
 from ..ci import presenter
 
 TASK_STATES = {TaskState.WAITING: "Waiting", TaskState.PROCESSING: "In progress", TaskState.FINISHED: "Completed"}
@@ -36,12 +36,39 @@ def task_row(view: TaskView) -> dict[str, Any]:
             "Seq": view.task.seq}
 
 
-def task_detail(view: TaskView) -> dict[str, Any]:
-    """The task with its subtask list (numbered from 1, in the task's order)."""
+def task_detail(view: TaskView, callbacks: list[CallbackStatus] | None = None) -> dict[str, Any]:
+    """The task with its subtask list (numbered from 1, in the task's order), each with its callbacks."""
     row = task_row(view)
     row["Detail"] = view.task.detail
     row["SubtaskList"] = [subtask(n, j) for n, j in enumerate(view.jobs, 1)]
+    by_job: dict[str, list[dict[str, Any]]] = {}
+    for c in callbacks or []:
+        by_job.setdefault(c.callback.job_id, []).append(callback_row(c))
+    for s in row["SubtaskList"]:
+        s["Callbacks"] = by_job.get(s["JobId"], [])
     return row
+
+
+CALLBACK_STATES = {"pending": "Retrying", "delivered": "Delivered", "dead": "Dead letter"}
+
+
+def callback_row(c: CallbackStatus) -> dict[str, Any]:
+    """One callback of a subtask: where it goes, how many attempts, the last error, delivered or dead."""
+    target = c.callback.target
+    kind = str(target.get("type", "Url"))
+    if kind == "TDMQ":
+        mq = target.get("mq") or {}
+        where = f"TDMQ {mq.get('MqRegion', '')} {mq.get('MqMode', 'Queue')} {mq.get('MqName', '')}".strip()
+    else:
+        where = str(target.get("url", "")) or kind
+    state = c.state
+    if state == "pending" and not c.callback.attempts:
+        label = "Waiting"
+    else:
+        label = CALLBACK_STATES.get(state, state)
+    return {"Id": c.callback.callback_id, "Type": kind, "Target": where, "Format": target.get("format", ""),
+            "Attempts": c.callback.attempts, "State": label, "LastError": c.last_error, "NextAt": c.next_at,
+            "DeliveredAt": c.delivered_at, "DeadAt": c.dead_at}
 
 
 def subtask(number: int, job: JobRecord) -> dict[str, Any]:

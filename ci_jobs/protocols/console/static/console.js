@@ -48,6 +48,20 @@ function signInView() {
   el("input", { id: "secretKey", name: "secretKey", type: "password", placeholder: "SecretKey", autocomplete: "current-password", required: true }),
   el("button", { class: "primary", type: "submit", text: "Sign in" }));
   $("#main").replaceChildren(el("section", {}, form));
+  call("GET", "/signin").then((o) => { if (o.Password) $("#main section").append(passwordForm()); }).catch(() => {});
+}
+function passwordForm() {
+  return el("form", { class: "card signin", id: "signin-password", onsubmit: async (ev) => {
+    ev.preventDefault();
+    try {
+      await call("POST", "/signin", { password: $("#consolePassword").value });
+      history.replaceState(null, "", "/console/"); await start();
+    } catch (e) { toast(e.message); }
+  } },
+  el("h2", { text: "Or with the console password" }),
+  el("p", { class: "muted", text: "The [console] password of the server's configuration: it signs in as the account [console] account names." }),
+  el("input", { id: "consolePassword", name: "password", type: "password", placeholder: "Console password", autocomplete: "current-password", required: true }),
+  el("button", { class: "primary", type: "submit", text: "Sign in with the password" }));
 }
 
 async function start() {
@@ -88,8 +102,8 @@ async function listView() {
   const bulk = el("div", { class: "row" },
     el("button", { type: "button", id: "bulk-end", text: "End selected", onclick: () => bulkAction("end", false) }),
     el("button", { type: "button", id: "bulk-restart", text: "Restart selected", onclick: () => bulkAction("restart", false) }),
-    el("button", { type: "button", text: "End all filtered", onclick: () => bulkAction("end", true) }),
-    el("button", { type: "button", text: "Restart all filtered", onclick: () => bulkAction("restart", true) }),
+    el("button", { type: "button", id: "bulk-end-all", text: "End all filtered", onclick: () => bulkAction("end", true) }),
+    el("button", { type: "button", id: "bulk-restart-all", text: "Restart all filtered", onclick: () => bulkAction("restart", true) }),
     el("span", { class: "muted", id: "timing" }));
   const table = el("div", { class: "table-wrap" }, el("table", { id: "tasks" },
     el("thead", {}, el("tr", {}, el("th", {}, el("input", { type: "checkbox", id: "sel-all", "aria-label": "Select all", onchange: (ev) => document.querySelectorAll(".sel").forEach((c) => { c.checked = ev.target.checked; }) })),
@@ -157,9 +171,11 @@ async function act(taskId, action) {
 async function bulkAction(action, all) {
   const ids = [...document.querySelectorAll(".sel:checked")].map((c) => c.value);
   if (!all && !ids.length) return toast("Select tasks first");
+  if (all && !confirm(`${action === "end" ? "End" : "Restart"} every task matching the filter (up to 500)?`)) return;
   const r = await call("POST", `/bulk/${encodeURIComponent(state.bucket)}`, all ? { action, all: true, filter: state.filter } : { action, ids });
   const failed = Object.values(r.Results).filter((v) => v).length;
   toast(`${action}: ${Object.keys(r.Results).length - failed} done, ${failed} refused`);
+  document.querySelectorAll(".sel, #sel-all").forEach((c) => { c.checked = false; });
   loadTasks();
 }
 
@@ -231,7 +247,7 @@ async function detailView(taskId) {
 }
 async function renderDetail(taskId) {
   const t = await call("GET", `/tasks/${encodeURIComponent(state.bucket)}/${taskId}`);
-  state.busy = t.Status !== "Completed";
+  state.busy = t.Status !== "Completed" || t.SubtaskList.some((s) => (s.Callbacks || []).some((c) => c.State === "Waiting" || c.State === "Retrying"));
   const open = new Set([...document.querySelectorAll("tr.sub-detail")].map((r) => r.dataset.for));
   const rows = [];
   for (const s of t.SubtaskList) {
@@ -264,7 +280,8 @@ function subRow(t, s) {
       if (next && next.classList.contains("sub-detail")) next.remove(); else tr.after(subDetail(s)); } }),
     first ? el("button", { type: "button", class: "view", text: "Play/View", onclick: () => view(s) }) : null,
     first ? el("a", { class: "download", href: obj(first.Key, { download: 1 }), text: "Download" }) : null,
-    images.length > 1 ? el("a", { class: "zip", href: `${API}/zip/${encodeURIComponent(state.bucket)}?${q({ job: s.JobId })}`, text: `Download all (${images.length}) as zip` }) : null);
+    images.length > 1 ? el("a", { class: "zip", href: `${API}/zip/${encodeURIComponent(state.bucket)}?${q({ job: s.JobId })}`, text: `Download all (${images.length}) as zip` }) : null,
+    first && (first.Kind === "hls" || first.Kind === "dash") ? el("a", { class: "zip package", href: `${API}/zip/${encodeURIComponent(state.bucket)}?${q({ job: s.JobId })}`, text: "Download with segments (zip)" }) : null);
   return el("tr", { "data-sub": s.No, "data-status": s.Status },
     el("td", { text: s.No }), el("td", { class: `status s-${s.Status.replace(" ", "-")}` }, s.Status,
       s.Status === "In progress" ? el("span", {}, " ", el("span", { class: "bar" }, el("i", { style: `width:${s.Progress}%` })), ` ${s.Progress}%`) : null),
@@ -280,8 +297,21 @@ function subDetail(s) {
     el("h3", { text: "Parameters and result (as DescribeMediaJob shows them)" }), el("pre", { text: JSON.stringify(s.Detail, null, 2) }),
     s.Input ? el("button", { type: "button", text: "MediaInfo of the input", onclick: async (ev) => {
       try { ev.target.after(el("pre", { class: "mediainfo", text: JSON.stringify(await call("GET", `/mediainfo/${encodeURIComponent(state.bucket)}?${q({ key: s.Input })}`), null, 2) })); } catch (e) { toast(e.message); } } }) : null,
-    el("p", { class: "muted", text: "Callbacks: their delivery attempts are listed by `ci-jobs callbacks dead` once they run out of retries." }));
+    callbackTable(s));
   return el("tr", { class: "sub-detail", "data-for": s.No }, box);
+}
+function callbackTable(s) {
+  const cbs = s.Callbacks || [];
+  if (!cbs.length) return el("p", { class: "muted callbacks-none", text: "Callbacks: none for this subtask." });
+  const when = (c) => c.DeliveredAt ? `delivered ${fmt(c.DeliveredAt)}` : c.DeadAt ? `dead since ${fmt(c.DeadAt)}` : c.NextAt ? `next attempt ${fmt(c.NextAt)}` : "-";
+  return el("div", {}, el("h3", { text: "Callbacks" }), el("div", { class: "table-wrap" }, el("table", { class: "callbacks" },
+    el("thead", {}, el("tr", {}, ["Target", "Attempts", "State", "Last error", "When", ""].map((h) => el("th", { text: h })))),
+    el("tbody", {}, cbs.map((c) => el("tr", { "data-callback": c.Id, "data-state": c.State },
+      el("td", { class: "mono cb-target", text: `${c.Type === "Url" ? "" : c.Type + " "}${c.Target}${c.Format ? " (" + c.Format + ")" : ""}` }),
+      el("td", { class: "cb-attempts", text: c.Attempts }), el("td", { class: "cb-state", text: c.State }),
+      el("td", { class: "cb-error", text: c.LastError || "-" }), el("td", { text: when(c) }),
+      el("td", {}, c.State === "Dead letter" ? el("button", { type: "button", class: "cb-resend", text: "Resend", onclick: async () => {
+        try { await call("POST", `/callbacks/${encodeURIComponent(state.bucket)}/${s.JobId}/${c.Id}/resend`); toast(`Callback ${c.Id} queued again`); if (state.refresh) state.refresh(); } catch (e) { toast(e.message); } } }) : null)))))));
 }
 function view(s) {
   const outs = s.Outputs.filter((o) => o.Role !== "segment");
@@ -297,11 +327,11 @@ function view(s) {
   player.scrollIntoView({ block: "nearest" });
 }
 function mediaElement(key, kind) {
-  if (kind === "dash") return el("p", { class: "muted", text: `${key}: DASH has no player here (FFmpeg has no DASH demuxer to remux it); download it instead.` });
-  const src = kind === "hls" ? `${API}/play/${encodeURIComponent(state.bucket)}?${q({ key })}` : obj(key);
+  const remuxed = kind === "hls" || kind === "dash";
+  const src = remuxed ? `${API}/play/${encodeURIComponent(state.bucket)}?${q({ key })}` : obj(key);
   const audio = kind === "audio";
   return el(audio ? "audio" : "video", { src, controls: true, preload: "metadata", id: "media", "data-key": key,
-    title: kind === "hls" ? "HLS remuxed to MP4 by the server" : key });
+    "data-kind": kind, title: remuxed ? `${kind.toUpperCase()} remuxed to MP4 by the server` : key });
 }
 function playInline(key, kind) {
   let player = $("#player");
