@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_tsc.py
 	$(BIN)/python bench/bench_quality.py
 	$(BIN)/python bench/bench_speech.py
+	$(BIN)/python bench/bench_montage.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache *.egg-info
