@@ -34,6 +34,7 @@ from . import (
     videoenhance,
     videomontage,
     videoprocess,
+    videotag,
     voiceseparate,
     watermark,
 )
@@ -48,7 +49,7 @@ REGISTRY: dict[str, TagSpec] = {s.name: s for s in (
     videoenhance.SPEC, videoprocess.SPEC, superresolution.SPEC, sdrtohdr.SPEC, qualityestimate.SPEC,
     digitalwatermark.SPEC, extractdigitalwatermark.SPEC,
     noisereduction.SPEC, voiceseparate.SPEC, tts.SPEC, speechrecognition.SPEC,
-    smartcover.SPEC, videomontage.SPEC)}
+    smartcover.SPEC, videomontage.SPEC, videotag.SPEC)}
 
 # Every Tag a template can be made for: the job Tags that have a kind, and template-only kinds.
 TEMPLATE_KINDS: dict[str, TemplateKind] = {
