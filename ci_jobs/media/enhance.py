@@ -79,7 +79,15 @@ class Enhancer:
         """Filters after the constant-rate filter (at `rate`, the doubled one): motion-compensated frames."""
         if not self.e.frame_doubling:
             return []
-        return [("minterpolate", f"fps={rate}:mi_mode=mci:mc_mode=aobmc:me_mode=bidir:vsbmc=1")]
+        # minterpolate lets out 2N-3 frames of N: two clones of the last frame make it 2N+1, and the lane
+        # drops the one past the end (pads_tail), so the output has exactly twice the frames
+        return [("tpad", "stop_mode=clone:stop=2"),
+                ("minterpolate", f"fps={rate}:mi_mode=mci:mc_mode=aobmc:me_mode=bidir:vsbmc=1")]
+
+    @property
+    def pads_tail(self) -> bool:
+        """Whether the filters let out one frame past the end, for the lane to drop."""
+        return self.e.frame_doubling
 
     def scale(self, src: tuple[int, int], dst: tuple[int, int]) -> Filters | None:
         """The scaling filters from `src` to `dst` when super-resolving (None: the lane's own). The

@@ -303,6 +303,7 @@ class VideoLane:
                                int(video.gop or 250)) if top_speed else None
         self.done = False
         self.pushed = 0
+        self._held: list[av.VideoFrame] = []  # the latest filtered frame, while it may be the padding's
         self._last_dts: int | None = None
         self.writer: Writer | None = None
         self.span: float | None = None  # seconds the output may last: the window, or the media
@@ -338,12 +339,18 @@ class VideoLane:
             filters += [*self.geometry.after(), ("format", "yuv420p" if painted else self.pix_fmt)]
             self.chain = Chain(frame, tb, self.src.sample_aspect_ratio, filters)
         self.pushed += 1
-        self._encode(self.chain.push(frame))
+        frames = self.chain.push(frame)
+        if self.enhancer is not None and self.enhancer.pads_tail:
+            frames, self._held = [*self._held, *frames][:-1], [*self._held, *frames][-1:]
+        self._encode(frames)
 
     def flush(self) -> None:
         """Drain the filters and the encoder."""
         if self.chain is not None:
-            self._encode(self.chain.push(None))
+            frames = [*self._held, *self.chain.push(None)]
+            if self.enhancer is not None and self.enhancer.pads_tail:
+                frames = frames[:-1]  # the interpolation's padding gives one frame past the end
+            self._encode(frames)
         _later(self.writer, self._flush_encoder)
 
     def _flush_encoder(self) -> None:

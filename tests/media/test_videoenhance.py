@@ -155,12 +155,31 @@ def test_frame_doubling_interpolates_better_than_repetition(process: Run, tmp_pa
                                                      "FrameEnhance": {"FrameDoubling": "true"}}, "Output": OUT}, src)
     with av.open(done.path()) as c:
         assert c.streams.video[0].average_rate == 50
+        times = [float(f.time) for f in c.decode(video=0)]
     out, kept = P.decode(done.path()), P.decode(src)
-    middles = range(1, min(len(out), 2 * len(kept)) - 2, 2)
+    print(f"FrameDoubling: {len(kept)} frames in, {len(out)} out")
+    assert len(out) == 2 * len(kept) == 20  # exactly double: none lost at the end
+    assert np.allclose(np.diff(times), 1 / 50), times
+    middles = range(1, len(out) - 2, 2)  # the last one has no later frame to interpolate from
     interpolated = np.mean([P.psnr(out[i], truth[i]) for i in middles])
     repeated = np.mean([P.psnr(kept[i // 2], truth[i]) for i in middles])
     print(f"FrameDoubling: interpolated {interpolated:.2f} dB, repeated {repeated:.2f} dB")
     assert interpolated >= repeated + 1.0
+
+
+@pytest.mark.parametrize(("count", "start"), [(37, None), (50, "1")])
+def test_frame_doubling_gives_exactly_twice_the_frames(process: Run, tmp_path: Path, count: int,
+                                                      start: str | None) -> None:
+    src = P.write(tmp_path / "odd.mp4", P.frames(128, 96, count, step=1.0), audio=True)
+    trans = transcode()
+    if start is not None:
+        trans["TimeInterval"] = {"Start": start}
+    done = process("VideoEnhance", {"VideoEnhance": {"Transcode": trans, "FrameEnhance": {"FrameDoubling": "true"}},
+                                    "Output": OUT}, src)
+    kept = count - (25 * int(start) if start else 0)
+    with av.open(done.path()) as c:
+        times = [float(f.time) for f in c.decode(video=0)]
+    assert len(times) == 2 * kept and np.allclose(np.diff(times), 1 / 50)
 
 
 def test_video_process_applies_only_enabled_parts(process: Run, dull: str) -> None:
