@@ -152,7 +152,10 @@ def _refused(**change: Any) -> dict[str, Any]:
 
 
 REFUSALS = [
-    (SEED_1, "InvalidParameterValue", "AiQualityControlTask"),
+    ({**SEED_1, "AiQualityControlTask": {"Definition": 31}}, "InvalidParameterValue.Definition", "31"),
+    ({**SEED_1, "AiQualityControlTask": {"Definition": 30, "ChannelExtPara": "x"}}, "InvalidParameterValue",
+     "ChannelExtPara"),
+    ({**SEED_1, "AiQualityControlTask": {}}, "MissingParameter", "AiQualityControlTask.Definition"),
     (_refused(AiAnalysisTask={"Definition": 10}), "InvalidParameterValue", "AiAnalysisTask"),
     (_refused(TaskNotifyConfig={"NotifyType": "URL", "NotifyUrl": "http://169.254.169.254/"}),
      "InvalidParameterValue", "link-local"),

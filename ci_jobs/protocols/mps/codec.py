@@ -95,7 +95,10 @@ def process_media(body: Any, account: Account, settings: Settings, library: Libr
     source = _source(req["InputInfo"], account, settings, req.get("OutputStorage"))
     place = Place(_storage(req.get("OutputStorage"), source.bucket, account, settings, "OutputStorage"),
                   _directory(req, source))
-    subtasks = _subtasks(req.get("MediaProcessTask") or {}, source, place, account, settings, library)
+    subtasks = _subtasks(req.get("MediaProcessTask") or {}, source, place, account, settings, library,
+                         required="AiQualityControlTask" not in req)
+    if "AiQualityControlTask" in req:
+        subtasks.append(_quality_control(req["AiQualityControlTask"], "AiQualityControlTask"))
     operations = [op for s in subtasks for op in s.operations]
     if len(operations) > MAX_OPERATIONS:
         raise LimitExceeded(f"MediaProcessTask asks for {len(operations)} jobs; ci-jobs runs at most "
@@ -235,7 +238,7 @@ Builder = Callable[[dict[str, Any], Source, Place, str, Library], Subtask]
 
 
 def _subtasks(task: dict[str, Any], source: Source, place: Place, account: Account,
-              settings: Settings, library: Library) -> list[Subtask]:
+              settings: Settings, library: Library, required: bool = True) -> list[Subtask]:
     sets: tuple[tuple[str, Builder], ...] = (
         ("TranscodeTaskSet", _transcode), ("AnimatedGraphicTaskSet", _animated_graphic),
         ("SnapshotByTimeOffsetTaskSet", _snapshot_by_time_offset), ("SampleSnapshotTaskSet", _sample_snapshot),
@@ -247,9 +250,24 @@ def _subtasks(task: dict[str, Any], source: Source, place: Place, account: Accou
             bucket = _storage(item.get("OutputStorage"), place.bucket, account, settings, f"{where}.OutputStorage")
             _number_format(item.get("ObjectNumberFormat"), f"{where}.ObjectNumberFormat")
             out.append(build(item, source, Place(bucket, place.directory), where, library))
-    if not out:
-        raise MissingParameter(f"MediaProcessTask needs at least one of {', '.join(n for n, _ in sets)}.")
+    if not out and required:
+        raise MissingParameter(f"MediaProcessTask needs at least one of {', '.join(n for n, _ in sets)} "
+                               "(or give AiQualityControlTask).")
     return out
+
+
+def _quality_control(item: dict[str, Any], where: str) -> Subtask:
+    """AiQualityControlTask: one QualityEstimate job in vqaPlus (the no-reference score and the defects found,
+    presets.QUALITY_CONTROL); its result is WorkflowTask.AiQualityControlTaskResult (presenter.py)."""
+    if "Definition" not in item:
+        raise MissingParameter(f"{where}.Definition is required.")
+    definition = int(item["Definition"])
+    if definition not in presets.QUALITY_CONTROL:
+        raise InvalidParameterValue(f"{where}.Definition {definition} is not a quality-control template of "
+                                    f"ci-jobs: the presets are {', '.join(map(str, presets.QUALITY_CONTROL))} "
+                                    "(custom quality-control templates are not supported).", sub="Definition")
+    op = {"QualityEstimateConfig": {"Mode": "vqaPlus"}}
+    return Subtask("AiQualityControl", item, [Operation("QualityEstimate", op)], {"Definition": definition})
 
 
 def _number_format(value: dict[str, Any] | None, where: str) -> None:

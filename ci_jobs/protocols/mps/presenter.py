@@ -77,8 +77,11 @@ def workflow_task(view: TaskView, appid: str) -> dict[str, Any]:
     out = {"TaskId": task_id(appid, view.task.task_id),
            "Status": "FINISH" if view.state == TaskState.FINISHED else "PROCESSING",
            "ErrCode": 0, "Message": "", "InputInfo": detail.get("InputInfo", {}),
-           "MediaProcessResultSet": [_result(s, jobs) for s, jobs in subtasks(view)],
+           "MediaProcessResultSet": [_result(s, jobs) for s, jobs in subtasks(view) if s["Type"] != QUALITY_CONTROL],
            "AiContentReviewResultSet": [], "AiAnalysisResultSet": [], "AiRecognitionResultSet": []}
+    quality = [(s, jobs) for s, jobs in subtasks(view) if s["Type"] == QUALITY_CONTROL]
+    if quality:
+        out["AiQualityControlTaskResult"] = _quality_control(*quality[0])
     if detail.get("MetaData"):
         out["MetaData"] = detail["MetaData"]
     return out
@@ -120,6 +123,35 @@ def _status(jobs: list[JobRecord]) -> str:
     if not jobs or any(j.state not in _FINAL for j in jobs):
         return "PROCESSING"
     return "SUCCESS" if all(j.state == JobState.SUCCESS for j in jobs) else "FAIL"
+
+
+QUALITY_CONTROL = "AiQualityControl"  # the subtask of AiQualityControlTask (codec.py)
+# QualityEstimate's finding types that are MPS QualityControlResult Types (its Freeze, a ci-jobs name, is not)
+QUALITY_TYPES = ("SolidColorScreen", "LowLighting", "HighLighting", "Blur")
+
+
+def _quality_control(sub: dict[str, Any], jobs: list[JobRecord]) -> dict[str, Any]:
+    """WorkflowTask.AiQualityControlTaskResult (ScheduleQualityControlTaskResult) of the QualityEstimate job."""
+    status = _status(jobs)
+    failed = next((j for j in jobs if j.state in (JobState.FAILED, JobState.CANCEL)), None)
+    body: dict[str, Any] = {"Status": status, "ErrCodeExt": failed.code if failed else "",
+                            "ErrCode": FAILED_ERRCODE if failed else 0, "Message": failed.message if failed else "",
+                            "Input": sub["Input"], "Progress": 100 if status != "PROCESSING" else
+                            (jobs[0].progress if jobs else 0)}
+    if status == "SUCCESS":
+        data = _job_result(jobs[0]).data or {}
+        vqa = data.get("VqaPlusResult") or {}
+        found = {d.get("Type"): d.get("Items") or [] for d in vqa.get("DetailedResult") or []}
+        body["Output"] = {
+            "NoAudio": vqa.get("NoAudio") == "true", "NoVideo": vqa.get("NoVideo") == "true",
+            "QualityEvaluationScore": int(round(_number(data, "Score"))),
+            "QualityControlResultSet": [
+                {"Type": kind, "QualityControlItems": [
+                    {"Confidence": int(_number(i, "Confidence")), "StartTimeOffset": _number(i, "StartTimeOffset"),
+                     "EndTimeOffset": _number(i, "EndTimeOffset"), "AreaCoordSet": []} for i in found[kind]]}
+                for kind in QUALITY_TYPES if found.get(kind)],
+            "ContainerDiagnoseResultSet": []}
+    return body
 
 
 _KEYS = {"Transcode": "TranscodeTask", "AnimatedGraphics": "AnimatedGraphicTask",

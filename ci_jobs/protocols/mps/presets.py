@@ -132,3 +132,7 @@ class AdaptivePreset:
 # 20 is ci-jobs's own DASH ladder of the same rungs (MPS has no DASH preset).
 ADAPTIVE = {10: AdaptivePreset("hls", (100210, 100220, 100230)), 20: AdaptivePreset("dash", (100210, 100220, 100230))}
 PACKAGES = {"hls": "HLS", "dash": "MPEG-DASH"}
+
+# AiQualityControlTask: 30, the Definition of the reference's quality-inspection example (seed 001), runs
+# QualityEstimate vqaPlus: the no-reference score (100 - BRISQUE) and the content defects it detects.
+QUALITY_CONTROL = {30: "content inspection and no-reference score"}

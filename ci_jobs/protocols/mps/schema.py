@@ -166,6 +166,9 @@ TASK_NOTIFY_CONFIG = model(
     "TaskNotifyConfig", NotifyType=STR, NotifyMode=STR, NotifyUrl=STR, CmqModel=STR, CmqRegion=STR, TopicName=STR,
     QueueName=STR, AwsSQS=NotYet("is not supported: ci-jobs sends URL callbacks and TDMQ-CMQ/CMQ messages"),
     NotifyKey=STR)
+AI_QUALITY_CONTROL_TASK = model(
+    "AiQualityControlTaskInput", Definition=INT,
+    ChannelExtPara=NotYet("is not supported: ci-jobs's quality inspection has no channel extensions"))
 MEDIA_PROCESS_TASK = model(
     "MediaProcessTaskInput", TranscodeTaskSet=ListOf(TRANSCODE_TASK),
     AnimatedGraphicTaskSet=ListOf(ANIMATED_GRAPHIC_TASK),
@@ -177,7 +180,7 @@ PROCESS_MEDIA = model(
     ScheduleId=NotYet("is not supported yet: orchestrations (schedules) are not implemented"),
     MediaProcessTask=MEDIA_PROCESS_TASK,
     AiContentReviewTask=NotYet(_AI), AiAnalysisTask=NotYet(_AI), AiRecognitionTask=NotYet(_AI),
-    AiQualityControlTask=NotYet("is not supported yet: it runs once the QualityEstimate Tag exists"),
+    AiQualityControlTask=AI_QUALITY_CONTROL_TASK,
     SmartSubtitlesTask=NotYet(_AI), SmartEraseTask=NotYet(_AI), AIDubbingTask=NotYet(_AI),
     TaskNotifyConfig=TASK_NOTIFY_CONFIG,
     TasksPriority=INT, SessionId=STR, SessionContext=STR, TaskType=STR, ResourceId=STR,
@@ -197,5 +200,6 @@ DESCRIBE_MEDIA_META_DATA = model("DescribeMediaMetaDataRequest", InputInfo=MEDIA
 MODELS = (COS_INPUT, URL_INPUT, MEDIA_INPUT, COS_OUTPUT, OUTPUT_STORAGE, NUMBER_FORMAT, VIDEO_TEMPLATE,
           AUDIO_TEMPLATE, RAW_TRANSCODE, VIDEO_UPDATE, AUDIO_UPDATE, OVERRIDE, RAW_IMAGE_WATERMARK, RAW_WATERMARK,
           WATERMARK_INPUT, TRANSCODE_TASK, ANIMATED_GRAPHIC_TASK, SNAPSHOT_BY_TIME_OFFSET_TASK,
-          SAMPLE_SNAPSHOT_TASK, IMAGE_SPRITE_TASK, ADAPTIVE_TASK, MEDIA_PROCESS_TASK, TASK_NOTIFY_CONFIG, PROCESS_MEDIA,
+          SAMPLE_SNAPSHOT_TASK, IMAGE_SPRITE_TASK, ADAPTIVE_TASK, MEDIA_PROCESS_TASK, AI_QUALITY_CONTROL_TASK,
+          TASK_NOTIFY_CONFIG, PROCESS_MEDIA,
           DESCRIBE_TASK_DETAIL, DESCRIBE_TASKS, PARSE_NOTIFICATION, MANAGE_TASK, DESCRIBE_MEDIA_META_DATA)
