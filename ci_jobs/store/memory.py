@@ -416,6 +416,14 @@ class MemoryStore(FlowRows, Wakeups, LocalEvents):
         delivered = sum(1 for o in self._outbox.values() if o.delivered_at is not None)
         return StoreCounts(tuple((*k, n) for k, n in sorted(jobs.items())), len(self._outbox) - dead - delivered, dead)
 
+    async def ended_per_minute(self, bucket: str, since: float, until: float) -> list[tuple[int, str, int]]:
+        """Jobs of the bucket that ended Success or Failed in [since, until), per minute after `since`."""
+        self._check()
+        found = collections.Counter((int((j.ended - since) // 60), str(j.state)) for j in self._jobs.values()
+                                    if j.bucket == bucket and j.state in (JobState.SUCCESS, JobState.FAILED)
+                                    and j.ended is not None and since <= j.ended < until)
+        return sorted((m, s, n) for (m, s), n in found.items())
+
     async def job_callbacks(self, job_ids: list[str]) -> list[CallbackStatus]:
         """Every callback of these jobs, oldest first."""
         self._check()

@@ -164,6 +164,9 @@ class StatsRepo(Protocol):
     async def counts(self) -> StoreCounts:
         """Jobs per bucket, queue and state; outbox entries pending and dead."""
 
+    async def ended_per_minute(self, bucket: str, since: float, until: float) -> list[tuple[int, str, int]]:
+        """(minute after `since`, Success or Failed, jobs) of the bucket's jobs that ended in [since, until)."""
+
 
 class WorkSignal(Protocol):
     """Wake-ups for schedulers: new job, resumed queue, freed slot (on this node or, where shared, any)."""

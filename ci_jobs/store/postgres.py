@@ -403,6 +403,11 @@ class PostgresStore(FlowRows, TemplateRows, Wakeups):
             return []
         return [rows.callback_status(r) for r in await self._fetch(sql.JOB_CALLBACKS, list(job_ids))]
 
+    async def ended_per_minute(self, bucket: str, since: float, until: float) -> list[tuple[int, str, int]]:
+        """Jobs of the bucket that ended Success or Failed in [since, until), per minute after `since`."""
+        found = await self._fetch(sql.ENDED_PER_MINUTE, bucket, since, until)
+        return sorted((int(r["minute"]), str(r["state"]), int(r["n"])) for r in found)
+
     async def counts(self) -> StoreCounts:
         """Jobs per bucket, queue and state; outbox entries pending and dead."""
         jobs = await self._fetch(sql.JOB_COUNTS)

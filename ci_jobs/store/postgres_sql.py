@@ -153,6 +153,9 @@ DEAD_CALLBACKS = (f"SELECT {CALLBACK_COLUMNS}, dead_at, last_error FROM callback
                   " WHERE dead_at IS NOT NULL AND callback_id > $1 ORDER BY callback_id LIMIT $2")
 RESEND_CALLBACK = ("UPDATE callbacks SET dead_at = NULL, attempts = 0, next_at = $2"
                    " WHERE callback_id = $1 AND dead_at IS NOT NULL RETURNING callback_id")
+ENDED_PER_MINUTE = ("SELECT floor((ended - $2) / 60)::int AS minute, state, count(*) AS n FROM jobs"
+                    " WHERE bucket = $1 AND state IN ('Success', 'Failed') AND ended >= $2 AND ended < $3"
+                    " GROUP BY 1, 2")
 JOB_COUNTS = "SELECT bucket, queue_id, state, count(*) AS n FROM jobs GROUP BY bucket, queue_id, state"
 OUTBOX_COUNTS = ("SELECT count(*) FILTER (WHERE dead_at IS NULL AND delivered_at IS NULL) AS pending,"
                  " count(*) FILTER (WHERE dead_at IS NOT NULL) AS dead FROM callbacks")

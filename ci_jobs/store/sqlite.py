@@ -361,6 +361,11 @@ class SqliteStore(FlowRows, TemplateRows, Wakeups, LocalEvents):
         found = await self._read(sql.JOB_CALLBACKS.format(marks=sql.marks(len(job_ids))), tuple(job_ids))
         return [rows.callback_status(r) for r in found]
 
+    async def ended_per_minute(self, bucket: str, since: float, until: float) -> list[tuple[int, str, int]]:
+        """Jobs of the bucket that ended Success or Failed in [since, until), per minute after `since`."""
+        found = await self._read(sql.ENDED_PER_MINUTE, (since, bucket, since, until))
+        return sorted((int(r["minute"]), str(r["state"]), int(r["n"])) for r in found)
+
     async def counts(self) -> StoreCounts:
         """Jobs per bucket, queue and state; outbox entries pending and dead."""
         jobs = await self._read(sql.JOB_COUNTS)

@@ -103,6 +103,9 @@ JOB_CALLBACKS = (f"SELECT {CALLBACK_COLUMNS}, next_at, last_error, dead_at, deli
                  " WHERE job_id IN ({marks}) ORDER BY callback_id")
 RESEND_CALLBACK = ("UPDATE callbacks SET dead_at=NULL, attempts=0, next_at=?"
                    " WHERE callback_id=? AND dead_at IS NOT NULL RETURNING callback_id")
+ENDED_PER_MINUTE = ("SELECT CAST((ended - ?) / 60 AS INTEGER) AS minute, state, count(*) AS n FROM jobs"
+                    " WHERE bucket=? AND state IN ('Success', 'Failed') AND ended >= ? AND ended < ?"
+                    " GROUP BY minute, state")
 JOB_COUNTS = "SELECT bucket, queue_id, state, count(*) AS n FROM jobs GROUP BY bucket, queue_id, state"
 OUTBOX_COUNTS = ("SELECT count(*) FILTER (WHERE dead_at IS NULL AND delivered_at IS NULL) AS pending,"
                  " count(*) FILTER (WHERE dead_at IS NOT NULL) AS dead FROM callbacks")

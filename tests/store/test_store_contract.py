@@ -7,6 +7,7 @@ Run against every adapter (memory, sqlite, postgres: see conftest.py).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
 import pytest
@@ -581,3 +582,25 @@ async def test_online_work_a_claimer_cannot_take_does_not_hold_offline_back(stor
     await store.insert_jobs([idle])
     # full's second job waits for its slot, paused's for the queue, Snapshot for a worker that runs it
     assert await claim_all(store, tags=frozenset({"Transcode"})) == [idle.job_id]
+
+
+async def test_ended_per_minute_counts_successes_and_failures_of_one_bucket(store: Store) -> None:
+    q = await store.ensure_queue(B, "queue-1", 100)
+    other = await store.ensure_queue("otherbucket-1250000000", "queue-1", 100)
+    ends = [(JobState.SUCCESS, 1000.0), (JobState.SUCCESS, 1030.0), (JobState.FAILED, 1059.0),
+            (JobState.SUCCESS, 1075.0), (JobState.SUCCESS, 999.0), (JobState.SUCCESS, 4600.0)]
+    mine = [job(q.queue_id) for _ in ends]
+    theirs = dataclasses.replace(job(other.queue_id), bucket="otherbucket-1250000000")
+    cancelled = job(q.queue_id)
+    await store.insert_jobs([*mine, theirs, cancelled])
+    assert await store.cancel_job(B, cancelled.job_id, 1010.0) is not None
+    by_id = {j.job_id: end for j, end in zip(mine, ends, strict=True)}
+    by_id[theirs.job_id] = (JobState.SUCCESS, 1020.0)
+    for _ in by_id:
+        c = await store.claim("n1", time.time(), 30)
+        assert c is not None
+        state, at = by_id[c.job.job_id]
+        assert await store.finish(c.job.job_id, c.token, at, Outcome(state, "Success" if state == JobState.SUCCESS
+                                                                     else "X"))
+    got = await store.ended_per_minute(B, 1000.0, 4600.0)
+    assert got == [(0, "Failed", 1), (0, "Success", 2), (1, "Success", 1)]
