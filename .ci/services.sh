@@ -57,3 +57,8 @@ fi
 if ! command -v espeak-ng >/dev/null 2>&1; then
   echo "services: installing espeak-ng"; apt_install espeak-ng || echo "services: espeak-ng not installed"
 fi
+
+# VideoTag's OpenCV (opencv-python, which rapidocr-onnxruntime requires) loads libGL and libglib at import.
+if ! ldconfig -p | grep -q 'libGL.so.1' || ! ldconfig -p | grep -q 'libglib-2.0.so.0'; then
+  echo "services: installing libgl1 and libglib2.0-0"; apt_install libgl1 libglib2.0-0 || echo "services: not installed"
+fi
