@@ -33,6 +33,7 @@ from ..harness import ServerThread, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 OTHER_BUCKET, OTHER_ID, OTHER_KEY = "otherbucket-1250000001", "AKIDOTHER", "OTHERKEY"
+ALT_BUCKET = "altbucket-1250000000"  # a second bucket of the first account (the bucket selector)
 CONSOLE_PASSWORD = "console-pass-2026"  # [console] password: signs in as the second account (APPID 1250000001)
 SHOTS = Path("/tmp/console-shots")
 
@@ -78,6 +79,10 @@ region = "{REGION}"
 [[buckets]]
 name = "{OTHER_BUCKET}"
 region = "{REGION}"
+
+[[buckets]]
+name = "{ALT_BUCKET}"
+region = "{REGION}"
 """
 
 
@@ -86,6 +91,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     """A server with two accounts (two APPIDs, a bucket each) and fast heartbeats."""
     data = tmp_path_factory.mktemp("console")
     (data / "queues").mkdir()
+    (data / "queues" / f"{BUCKET}.toml").write_text('[[queues]]\nname = "urgent"\nmax_concurrent = 2\n')
     (data / "ci-jobs.toml").write_text(CONFIG)
     env = {"CI_JOBS_SCHEDULER_HEARTBEAT_SECONDS": "0.3", "CI_JOBS_SCHEDULER_WORKERS": "2",
            "CI_JOBS_SCHEDULER_POLL_SECONDS": "0.5", "CI_JOBS_SCHEDULER_STOP_GRACE_SECONDS": "1",
@@ -549,3 +555,60 @@ def test_the_page_itself_cannot_change_state_without_its_token(page: Page) -> No
         return [r.status, (await r.json()).error.code]; }""", f"/console/api/queues/{BUCKET}/{queues[0]['Id']}")
     assert status == [403, "CsrfRefused"]
     assert page.request.get(f"/console/api/queues/{BUCKET}").json()["Queues"][0]["State"] == "Active"
+
+
+def _local_time(page: Page, offset_seconds: float) -> str:
+    """A datetime-local input's value (the browser's time zone) `offset_seconds` from now."""
+    return str(page.evaluate("""(off) => { const d = new Date(Date.now() + off * 1000);
+        d.setMinutes(d.getMinutes() - d.getTimezoneOffset()); return d.toISOString().slice(0, 16); }""",
+                             offset_seconds))
+
+
+def test_filter_by_queue_time_range_and_bucket(page: Page, server: ServerThread) -> None:
+    page.goto("/console/")
+    urgent = page.locator("#queues tr[data-name='urgent']").get_attribute("data-queue")
+    assert urgent
+    page.click("#create-box summary")  # a task created from the page into the second queue
+    page.select_option("#c-input", "in/short.mp4")
+    page.select_option("#c-tag", "MediaInfo")
+    page.select_option("#c-queue", urgent)
+    page.click("#c-submit")
+    expect(page.locator("#created")).to_have_text(re.compile(r"^k[0-9a-f]{32}$"), timeout=10_000)
+    task = page.locator("#created").inner_text()
+    wait_task(page, task, "Completed")
+    rows = page.locator("#tasks tbody tr[data-task]")
+    page.select_option("#f-queue", urgent)
+    page.click("#f-apply")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-task", task)
+    page.select_option("#f-queue", label="queue-1")
+    page.click("#f-apply")
+    expect(page.locator(f"#tasks tbody tr[data-task='{task}']")).to_have_count(0)
+    assert rows.count() > 1
+    page.select_option("#f-queue", "")
+    page.fill("#f-from", _local_time(page, 3600))  # created from an hour ahead: nothing
+    page.click("#f-apply")
+    expect(page.locator("#tasks tbody td.muted")).to_have_text("No tasks match.")
+    expect(rows).to_have_count(0)
+    page.fill("#f-from", _local_time(page, -3600))
+    page.fill("#f-to", _local_time(page, 3600))
+    page.click("#f-apply")
+    expect(page.locator(f"#tasks tbody tr[data-task='{task}']")).to_have_count(1)
+    page.fill("#f-to", _local_time(page, -3600))  # up to an hour ago: nothing
+    page.click("#f-apply")
+    expect(rows).to_have_count(0)
+    # the bucket selector: the account's other bucket lists only its own tasks
+    client = sdk(server.port)
+    client.put_object(Bucket=ALT_BUCKET, Key="in/alt.mp4", Body=page.request.get(
+        f"/console/api/object/{BUCKET}?key=in/short.mp4").body())
+    alt_job = client.ci_create_media_jobs(Bucket=ALT_BUCKET, Jobs=job_body("MediaInfo", "in/alt.mp4", {}))
+    page.select_option("#bucket", ALT_BUCKET)
+    expect(page.locator("#bucket")).to_have_value(ALT_BUCKET)
+    expect(rows).to_have_count(1)
+    alt_task = page.request.get(f"/console/api/tasks?bucket={ALT_BUCKET}").json()["Tasks"][0]
+    assert alt_task["TaskId"] == rows.first.get_attribute("data-task")
+    assert alt_job["JobsDetail"][0]["JobId"] in page.request.get(
+        f"/console/api/tasks/{ALT_BUCKET}/{alt_task['TaskId']}").text()
+    page.select_option("#bucket", BUCKET)
+    expect(page.locator("#bucket")).to_have_value(BUCKET)
+    expect(page.locator(f"#tasks tbody tr[data-task='{task}']")).to_have_count(1)
