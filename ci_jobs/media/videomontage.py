@@ -1,25 +1,26 @@
 """The VideoMontage Tag: a highlight reel of about Duration seconds from the input's most interesting
 stretches, kept in source order and re-encoded so that every cut starts on a fresh key frame.
 
-Analysis, one decoding pass, in 0.5 s windows:
+Analysis, one decoding pass, in 0.25 s windows:
 - motion: mean absolute difference of 64x36 grey thumbnails sampled 8 times a second;
 - loudness: RMS level (dBFS) of the sound, mixed to mono at 16 kHz, per window;
-- sharpness: log10(1 + Laplacian variance) of a 160 px wide grey copy, twice a second;
-- faces: the share of the picture covered by OpenCV Haar frontal faces, twice a second, counted
+- sharpness: log10(1 + Laplacian variance) of a 160 px wide grey copy, 4 times a second;
+- faces: the share of the picture covered by OpenCV Haar frontal faces, 4 times a second, counted
   only where an OpenCV with its Haar cascades is installed (opencv-python < 5; 5.x ships none).
-Each signal is scaled to 0-1 between its 10th and 95th percentile over the clip; a signal whose
-spread is under its floor (motion 1 grey level, loudness 6 dB, sharpness 0.3, faces 1 % of the
+A window without a sample (a low frame rate) takes its neighbours' value. Each signal is scaled to
+0-1 between its 10th and 95th percentile over the clip; a signal whose
+spread is under its floor (motion 0.5 grey level, loudness 6 dB, sharpness 0.3, faces 1 % of the
 picture) carries nothing and scores 0, so a steady picture or a constant hum does not pick windows.
 
 Scene Video: score = 0.35 motion + 0.35 loudness + 0.1 sharpness + 0.2 faces (the weights of the
-signals present, renormalised), averaged over 3 windows (1.5 s).
+signals present, renormalised), averaged over 3 windows (0.75 s).
 Scene Soccer (there is no ball or goal detector offline): a highlight is a crowd-noise peak and a
 burst of motion over the match's own level, so loudness and motion count as their excess over a
 21 s running median (what is loud for this match, not loud at all; a commentator's steady voice
 is not a peak), score = 0.5 loudness peak + 0.4 motion burst + 0.1 sharpness, and each window
 takes at least 0.8 x the best score of the 2 s after it: the build-up before the roar comes along.
 
-Choice: the best round(Duration / 0.5) windows; gaps of at most 1 s between chosen stretches are
+Choice: the best round(Duration / 0.25) windows; gaps of at most 0.5 s between chosen stretches are
 filled and stretches under 1.5 s dropped; then stretches grow at their best neighbouring window
 or shrink at their worst edge window until the count is met again, and the last stretch's end
 takes up the remainder, so the reel lasts Duration (all of the input when it is shorter).
@@ -55,15 +56,15 @@ from .common import Resampler, Ticker, decodable, decoded, duration, open_input,
 from .streaming import SEGMENT_SECONDS, Package, finish, open_hls, stem
 from .transcode import AudioLane, VideoLane
 
-WINDOW = 0.5  # seconds of one scored window
-_MOTION_STEP, _DETAIL_STEP = 0.125, 0.5  # seconds between motion samples, sharpness/face samples
+WINDOW = 0.25  # seconds of one scored window
+_MOTION_STEP, _DETAIL_STEP = 0.125, 0.25  # seconds between motion samples, sharpness/face samples
 _RATE = 16000  # Hz of the mono copy the loudness is measured on
-_FLOOR = {"motion": 1.0, "loudness": 6.0, "sharpness": 0.3, "faces": 0.01}
+_FLOOR = {"motion": 0.5, "loudness": 6.0, "sharpness": 0.3, "faces": 0.01}
 _WEIGHTS = {"motion": 0.35, "loudness": 0.35, "sharpness": 0.1, "faces": 0.2}
 _SOCCER = {"loudness": 0.5, "motion": 0.4, "sharpness": 0.1}
-_BASELINE = 21  # windows of Soccer's running median
-_LEAD, _LEAD_SHARE = 4, 0.8  # Soccer: windows of build-up before a peak, and the share they take
-_MIN_RUN, _MAX_GAP = 3, 2  # windows: shortest stretch kept, longest gap filled
+_BASELINE = 85  # windows of Soccer's running median (21 s)
+_LEAD, _LEAD_SHARE = 8, 0.8  # Soccer: windows of build-up before a peak (2 s), and the share they take
+_MIN_RUN, _MAX_GAP = 6, 2  # windows: shortest stretch kept (1.5 s), longest gap filled (0.5 s)
 _DECLICK = 0.005  # seconds of sound fade either side of a cut
 _AUTO_MIN = 5.0
 
@@ -241,12 +242,17 @@ def _face_detector() -> Any:
 # --- scoring and choice ---------------------------------------------------------------------
 
 
+def filled(values: np.ndarray) -> np.ndarray:
+    """`values` with each NaN (a window without a sample) replaced by its neighbours' value."""
+    known = np.flatnonzero(np.isfinite(values))
+    if not len(known):
+        return np.zeros(len(values))
+    return np.asarray(np.interp(np.arange(len(values)), known, values[known]))
+
+
 def normalised(values: np.ndarray, floor: float) -> np.ndarray:
     """`values` scaled to 0-1 between their 10th and 95th percentile (zeros when they hardly vary)."""
-    filled = np.where(np.isfinite(values), values, np.nan)
-    if not np.isfinite(filled).any():
-        return np.zeros(len(values))
-    base = np.nan_to_num(filled, nan=float(np.nanmin(filled)))
+    base = filled(values)
     lo, hi = np.percentile(base, 10), np.percentile(base, 95)
     if hi - lo < floor:
         return np.zeros(len(values))
@@ -255,10 +261,10 @@ def normalised(values: np.ndarray, floor: float) -> np.ndarray:
 
 def _excess(values: np.ndarray) -> np.ndarray:
     """How far each window lies above the running median of the windows around it."""
-    base = np.nan_to_num(values, nan=float(np.nanmin(values)) if np.isfinite(values).any() else 0.0)
+    base = filled(values)
     half = _BASELINE // 2
     padded = np.pad(base, half, mode="edge")
-    median = np.asarray([np.median(padded[i:i + _BASELINE]) for i in range(len(base))])
+    median = np.median(np.lib.stride_tricks.sliding_window_view(padded, _BASELINE), axis=1)
     return np.asarray(np.maximum(0.0, base - median))
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from ci_jobs.errors import InvalidArgument
-from ci_jobs.media.videomontage import WINDOW, choose
+from ci_jobs.media.videomontage import WINDOW, choose, filled, normalised
 from ci_jobs.tags import check_operation
 
 from . import montage_clips as M
@@ -103,6 +103,13 @@ def test_choice_fills_short_gaps_and_meets_the_count_exactly() -> None:
     runs = choose(scores, 10 * WINDOW, 40 * WINDOW)
     assert sum(b - a for a, b in runs) == pytest.approx(10 * WINDOW)
     assert len(runs) == 1 and runs[0][0] <= 4 * WINDOW and runs[0][1] >= 12 * WINDOW  # gap filled, loner gone
+
+
+def test_windows_without_a_sample_take_their_neighbours_value() -> None:
+    nan = float("nan")
+    assert filled(np.array([nan, 2.0, nan, 4.0, nan])).tolist() == [2.0, 2.0, 3.0, 4.0, 4.0]
+    assert normalised(np.array([nan, 0.0, nan, 10.0] * 10), 1.0).max() == 1.0
+    assert not normalised(np.array([5.0, 5.2, 5.1] * 10), 1.0).any()  # under its floor: no information
 
 
 @pytest.mark.parametrize("fmt,muxer", [("flv", "flv"), ("ts", "mpegts"), ("mkv", "matroska"), ("mp4", "mov")])
@@ -235,3 +242,24 @@ def test_an_input_without_pictures_or_sound_fails(process: Run, tmp_path: Path) 
     path.write_bytes(b"\x00" * 4096)
     with pytest.raises(JobFailed):
         montage(process, str(path), Duration="3")
+
+
+def test_inputs_without_sound_or_pictures_and_turned_ones(process: Run, clip: Callable[..., str],
+                                                          tmp_path: Path) -> None:
+    from ci_jobs.errors import JobFailed
+
+    sound = clip(video=False, seconds=8.0)
+    done = montage(process, sound, Duration="3")
+    with av.open(done.path()) as c:
+        assert not c.streams.video and c.streams.audio
+    assert abs(M.decode_clean(done.path()).length - 3) <= 0.3
+    silent = clip(audio=False, seconds=6.0, w=160, h=96)
+    reel = M.decode_clean(montage(process, silent, Duration="3").path())
+    assert abs(reel.length - 3) <= 0.3 and reel.audio_samples == 0
+    music = tone(tmp_path / "bgm.m4a", 1000, 2.0)
+    with pytest.raises(JobFailed) as err:
+        montage(process, silent, Duration="3", AudioMix={"AudioSource": "bgm.m4a"}, objects={"bgm.m4a": music})
+    assert "VideoMontage.AudioMix" in err.value.message
+    turned = clip(seconds=4.0, w=160, h=96, rotation=90)
+    with av.open(montage(process, turned, Duration="2").path()) as c:
+        assert (c.streams.video[0].width, c.streams.video[0].height) == (96, 160)  # stood upright
