@@ -98,7 +98,16 @@ def test_presets_of_reference_are_listed(client: mps_client.MpsClient) -> None:
 REFUSED = [
     ("CreateTranscodeTemplate", {**CREATES["Transcode"], "Colour": 1}, "UnknownParameter", "Colour"),
     ("CreateTranscodeTemplate", {**CREATES["Transcode"], "TEHDConfig": {"Type": "TEHD-100"}},
-     "InvalidParameterValue", "TEHDConfig"),
+     "InvalidParameterValue.VideoBitrate", "MaxVideoBitrate"),
+    ("CreateTranscodeTemplate", {**CREATES["Transcode"], "TEHDConfig": {"Type": "TEHD-200"}},
+     "InvalidParameterValue.TEHDType", "TEHD-200"),
+    ("CreateTranscodeTemplate", {**CREATES["Transcode"], "TEHDConfig": {"MaxVideoBitrate": 500}},
+     "InvalidParameterValue.TEHDType", "MaxVideoBitrate"),
+    ("CreateTranscodeTemplate", {"Container": "mp4", "VideoTemplate": {"Codec": "h265"}, "AudioTemplate": {
+        "Codec": "aac"}, "TEHDConfig": {"Type": "TEHD-100"}}, "InvalidParameterValue.TEHDType", "h264"),
+    ("CreateTranscodeTemplate", {"Container": "mp4", "VideoTemplate": {"Codec": "h264"}, "AudioTemplate": {
+        "Codec": "aac"}, "TEHDConfig": {"Type": "TEHD-100", "MaxVideoBitrate": 5}},
+     "InvalidParameterValue.VideoBitrate", "MaxVideoBitrate 5"),
     ("CreateTranscodeTemplate", {"Container": "mp4", "VideoTemplate": {"Codec": "h264", "Bframes": 2},
                                  "AudioTemplate": {"Codec": "aac"}}, "InvalidParameterValue", "Bframes"),
     ("CreateWatermarkTemplate", {"Type": "svg", "SvgTemplate": {"Width": "10px"}}, "InvalidParameterValue",

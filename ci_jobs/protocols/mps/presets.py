@@ -38,6 +38,8 @@ class TranscodePreset:
             out["VideoTemplate"] = {"Codec": "h264", "Fps": int(self.video["Fps"]),
                                     "Bitrate": int(self.video.get("Bitrate", 0)), "ResolutionAdaptive": "close",
                                     "Width": 0, "Height": int(self.video["Height"])}
+        if self.trans.get("TranscodeMode") == "TSC":
+            out["TEHDConfig"] = {"Type": "TEHD-100", "MaxVideoBitrate": 0}
         return out
 
     def transcode(self) -> dict[str, Any]:

@@ -125,14 +125,16 @@ VIDEO_TEMPLATE = model(
     CompressType=NO)
 AUDIO_TEMPLATE = model("AudioTemplateInfo", Codec=STR, Bitrate=INT, SampleRate=INT, AudioChannel=INT,
                        TrackChannelInfo=NO, AudioLanguage=NO, AudioName=NO, DefaultTrack=NO)
+TEHD_CONFIG = model("TEHDConfig", Type=STR, MaxVideoBitrate=INT)
+TEHD_UPDATE = model("TEHDConfigForUpdate", Type=STR, MaxVideoBitrate=INT)
 RAW_TRANSCODE = model("RawTranscodeParameter", Container=STR, RemoveVideo=INT, RemoveAudio=INT,
-                      VideoTemplate=VIDEO_TEMPLATE, AudioTemplate=AUDIO_TEMPLATE, TEHDConfig=NO, StdExtInfo=NO,
+                      VideoTemplate=VIDEO_TEMPLATE, AudioTemplate=AUDIO_TEMPLATE, TEHDConfig=TEHD_CONFIG, StdExtInfo=NO,
                       EnhanceConfig=NO, SubtitleTemplate=NO)
 VIDEO_UPDATE = model("VideoTemplateInfoForUpdate", **{**VIDEO_TEMPLATE.fields, "ContentAdaptStream": NO})
 AUDIO_UPDATE = model("AudioTemplateInfoForUpdate", Codec=STR, Bitrate=INT, SampleRate=INT, AudioChannel=INT,
                      StreamSelects=NO)
 OVERRIDE = model("OverrideTranscodeParameter", Container=STR, RemoveVideo=INT, RemoveAudio=INT,
-                 VideoTemplate=VIDEO_UPDATE, AudioTemplate=AUDIO_UPDATE, TEHDConfig=NO, SubtitleTemplate=NO,
+                 VideoTemplate=VIDEO_UPDATE, AudioTemplate=AUDIO_UPDATE, TEHDConfig=TEHD_UPDATE, SubtitleTemplate=NO,
                  AddonAudioStream=NO, StdExtInfo=NO, AddOnSubtitles=NO)
 RAW_IMAGE_WATERMARK = model("RawImageWatermarkInput", ImageContent=MEDIA_INPUT, Width=STR, Height=STR,
                             RepeatType=NO)
@@ -197,7 +199,8 @@ PARSE_NOTIFICATION = model("ParseNotificationRequest", Content=STR)
 MANAGE_TASK = model("ManageTaskRequest", OperationType=STR, TaskId=STR)
 DESCRIBE_MEDIA_META_DATA = model("DescribeMediaMetaDataRequest", InputInfo=MEDIA_INPUT, Mode=INT)
 
-MODELS = (COS_INPUT, URL_INPUT, MEDIA_INPUT, COS_OUTPUT, OUTPUT_STORAGE, NUMBER_FORMAT, VIDEO_TEMPLATE,
+MODELS = (COS_INPUT, URL_INPUT, MEDIA_INPUT, COS_OUTPUT, OUTPUT_STORAGE, NUMBER_FORMAT, VIDEO_TEMPLATE, TEHD_CONFIG,
+          TEHD_UPDATE,
           AUDIO_TEMPLATE, RAW_TRANSCODE, VIDEO_UPDATE, AUDIO_UPDATE, OVERRIDE, RAW_IMAGE_WATERMARK, RAW_WATERMARK,
           WATERMARK_INPUT, TRANSCODE_TASK, ANIMATED_GRAPHIC_TASK, SNAPSHOT_BY_TIME_OFFSET_TASK,
           SAMPLE_SNAPSHOT_TASK, IMAGE_SPRITE_TASK, ADAPTIVE_TASK, MEDIA_PROCESS_TASK, AI_QUALITY_CONTROL_TASK,

@@ -14,6 +14,8 @@ from .schema import (
     MEDIA_INPUT,
     NO,
     STR,
+    TEHD_CONFIG,
+    TEHD_UPDATE,
     VIDEO_TEMPLATE,
     VIDEO_UPDATE,
     Kind,
@@ -22,8 +24,6 @@ from .schema import (
     model,
 )
 
-_TEHD = NotYet("is not supported yet: custom templates are Common transcodes (TESHD runs as the presets "
-               "100810...100840)")
 _ENHANCE = NotYet("is not supported yet: use CI's VideoEnhance templates")
 _SVG = NotYet("is not supported: ci-jobs draws image and text watermarks")
 
@@ -43,7 +43,8 @@ _SAMPLE: dict[str, Kind] = {"SampleType": STR, "SampleInterval": INT}
 
 # Each kind's fields as its Create request has them; Modify adds Definition (and may differ: see below).
 TRANSCODE: dict[str, Kind] = {**_COMMON, "Container": STR, "RemoveVideo": INT, "RemoveAudio": INT,
-                              "VideoTemplate": VIDEO_TEMPLATE, "AudioTemplate": AUDIO_TEMPLATE, "TEHDConfig": _TEHD,
+                              "VideoTemplate": VIDEO_TEMPLATE, "AudioTemplate": AUDIO_TEMPLATE,
+                              "TEHDConfig": TEHD_CONFIG,
                               "EnhanceConfig": _ENHANCE, "StdExtInfo": NO}
 ANIMATED: dict[str, Kind] = {**_COMMON, "Fps": INT, "Width": INT, "Height": INT, "ResolutionAdaptive": STR,
                              "Format": STR, "Quality": FLOAT}
@@ -69,7 +70,8 @@ CREATE = {
     "Watermark": model("CreateWatermarkTemplateRequest", **WATERMARK),
 }
 _TRANSCODE_UPDATE: dict[str, Kind] = {**{k: v for k, v in TRANSCODE.items() if k != "StdExtInfo"},
-                                      "VideoTemplate": VIDEO_UPDATE, "AudioTemplate": AUDIO_UPDATE}
+                                      "VideoTemplate": VIDEO_UPDATE, "AudioTemplate": AUDIO_UPDATE,
+                                      "TEHDConfig": TEHD_UPDATE}
 _WATERMARK_UPDATE: dict[str, Kind] = {**{k: v for k, v in WATERMARK.items() if k != "Type"},
                                       "ImageTemplate": IMAGE_WATERMARK_UPDATE, "TextTemplate": TEXT_WATERMARK_UPDATE}
 MODIFY = {

@@ -165,7 +165,6 @@ def _transcode_presets() -> dict[int, dict[str, Any]]:
         label = f"{p.container.upper()}-{what}"
         if p.trans:
             label = "TESHD-" + label
-            raw["TEHDConfig"] = {"Type": "TEHD-100", "MaxVideoBitrate": 0}
         out[definition] = _named(label, raw)
     return out
 

@@ -233,7 +233,7 @@ def _view(kind: Kind, definition: int, template: dict[str, Any], kind_type: str,
     if kind.name == "Transcode":
         audio_only = bool(template.get("RemoveVideo")) or template.get("Container") in ("mp3", "flac", "m4a", "wav")
         view.update(Definition=str(definition), ContainerType="PureAudio" if audio_only else "Video", AliasName="",
-                    TEHDConfig=template.get("TEHDConfig") or {"Type": "", "MaxVideoBitrate": 0})
+                    TEHDConfig={"Type": "", "MaxVideoBitrate": 0, **(template.get("TEHDConfig") or {})})
     if kind.name == "Watermark" and template.get("ImageTemplate"):
         image = {k: v for k, v in template["ImageTemplate"].items() if k != "ImageContent"}
         view["ImageTemplate"] = {"ImageUrl": _image_url(template), "Width": "10%", "Height": "0px", **image}

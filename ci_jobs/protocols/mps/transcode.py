@@ -5,6 +5,7 @@ Codec (h264 h265 av1 vp8 vp9), Fps, Bitrate (kbps), Width/Height with Resolution
 Gop in frames, FillType stretch/black, Vcrf with Mode VBR/VCRF, VideoProfile; Audio Codec (aac mp3
 flac pcm16), Bitrate, SampleRate, AudioChannel. ResolutionAdaptive open (MPS's default: Width is the
 long edge) needs the Transcode Tag's LongShortMode, which it refuses today, so a size needs `close`.
+TEHDConfig Type TEHD-100 (TESHD) is the Transcode Tag's TSC mode, MaxVideoBitrate its Video.Maxrate.
 Anything else that is set is refused by name.
 """
 
@@ -19,6 +20,8 @@ AUDIO_ONLY = ("mp3", "flac", "m4a", "wav")
 VIDEO_CODECS = {"h264": "H.264", "h265": "H.265", "av1": "AV1", "vp8": "VP8", "vp9": "VP9"}
 AUDIO_CODECS = {"aac": "aac", "mp3": "mp3", "flac": "flac", "pcm16": "pcm_s16le"}
 FILL_TYPES = {"stretch": "scale", "black": "pad"}
+MIN_TEHD_KBPS, MAX_TEHD_KBPS = 10, 50000  # the Transcode Tag's Video.Maxrate range
+MIN_VBV_KBIT = 1000  # its least Video.Bufsize
 
 
 def raw_transcode(raw: dict[str, Any], where: str) -> dict[str, Any]:
@@ -49,9 +52,41 @@ def raw_transcode(raw: dict[str, Any], where: str) -> dict[str, Any]:
         if "AudioTemplate" not in raw:
             raise MissingParameter(f"{where}.AudioTemplate is required when RemoveAudio is 0.")
         out["Audio"] = _audio(raw["AudioTemplate"], f"{where}.AudioTemplate")
+    _tehd(raw, out, trans, where)
     if trans:
         out["TransConfig"] = trans
     return out
+
+
+def _tehd(raw: dict[str, Any], out: dict[str, Any], trans: dict[str, str], where: str) -> None:
+    """TEHDConfig: Type TEHD-100 runs the Transcode Tag's TSC mode (the content-adaptive H.264 encoder of CI's
+    HighSpeedHd templates); MaxVideoBitrate (kbps, 0: none) caps it as the Video's Maxrate with a one-second
+    VBV buffer (at least the Tag's 1000 kbit). Type empty is a Common transcode."""
+    config = raw.get("TEHDConfig") or {}
+    kind, cap = str(config.get("Type", "")), int(config.get("MaxVideoBitrate", 0))
+    where = f"{where}.TEHDConfig"
+    if not kind:
+        if cap:
+            raise InvalidParameterValue(f"{where}.MaxVideoBitrate applies to a TESHD transcode: give Type TEHD-100.",
+                                        sub="TEHDType")
+        return
+    if kind != "TEHD-100":
+        raise InvalidParameterValue(f"{where}.Type {kind} is not supported: ci-jobs runs TEHD-100 (video TESHD); "
+                                    "TEHD-200 (audio) has no encoder here.", sub="TEHDType")
+    video = out.get("Video") or {}
+    if video.get("Remove") or video.get("Codec") != "H.264":
+        raise InvalidParameterValue(f"{where}.Type TEHD-100 needs a video stream with VideoTemplate.Codec h264.",
+                                    sub="TEHDType")
+    if "Bitrate" in video:
+        raise InvalidParameterValue(f"{where}: VideoTemplate.Bitrate is not taken with TEHD-100 (TESHD picks each "
+                                    "scene's bitrate for the quality of a plain encode); cap it with "
+                                    "TEHDConfig.MaxVideoBitrate.", sub="VideoBitrate")
+    if cap < 0 or cap > MAX_TEHD_KBPS or 0 < cap < MIN_TEHD_KBPS:
+        raise InvalidParameterValue(f"{where}.MaxVideoBitrate {cap} must be 0 (no cap) or within "
+                                    f"[{MIN_TEHD_KBPS}, {MAX_TEHD_KBPS}] kbps.", sub="VideoBitrate")
+    trans["TranscodeMode"] = "TSC"
+    if cap:
+        video["Maxrate"], video["Bufsize"] = str(cap), str(max(cap, MIN_VBV_KBIT))
 
 
 def _flag(raw: dict[str, Any], name: str, where: str) -> bool:
@@ -138,12 +173,12 @@ def _positive(params: dict[str, Any], name: str, where: str, out: dict[str, str]
 
 def override(raw: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     """OverrideParameter over a template's RawTranscodeParameter: a field given replaces the template's,
-    VideoTemplate and AudioTemplate field by field; an audio-only Container drops the template's video."""
+    VideoTemplate, AudioTemplate and TEHDConfig field by field; an audio-only Container drops the template's video."""
     out = dict(raw)
     if changes.get("Container") in AUDIO_ONLY and "VideoTemplate" not in changes:
         out.pop("VideoTemplate", None)
     for name, value in changes.items():
-        if name in ("VideoTemplate", "AudioTemplate") and isinstance(out.get(name), dict):
+        if name in ("VideoTemplate", "AudioTemplate", "TEHDConfig") and isinstance(out.get(name), dict):
             out[name] = {**out[name], **value}
         else:
             out[name] = value
