@@ -373,7 +373,7 @@ class MemoryStore(FlowRows, Wakeups, LocalEvents):
         self._check()
         o = self._outbox.get(callback_id)
         if o is not None:
-            o.callback = dataclasses.replace(o.callback, attempts=o.callback.attempts + 1)
+            o.callback = dataclasses.replace(o.callback, attempts=o.callback.attempts + 1, body=b"")
             o.next_at, o.delivered_at = math.inf, time.time() if now is None else now
 
     async def callback_retry(self, callback_id: int, attempts: int, next_at: float, error: str) -> None:

@@ -140,7 +140,7 @@ class OutboxRepo(Protocol):
         """Outbox entries whose next attempt is due, leased for a short while to this caller."""
 
     async def callback_done(self, callback_id: int, now: float | None = None) -> None:
-        """Mark a callback delivered at `now` (one more attempt; kept, never due again)."""
+        """Mark a callback delivered at `now` (one more attempt; kept without its body, never due again)."""
 
     async def callback_retry(self, callback_id: int, attempts: int, next_at: float, error: str) -> None:
         """Schedule another attempt."""

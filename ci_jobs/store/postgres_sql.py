@@ -159,8 +159,9 @@ ENDED_PER_MINUTE = ("SELECT floor((ended - $2) / 60)::int AS minute, state, coun
 JOB_COUNTS = "SELECT bucket, queue_id, state, count(*) AS n FROM jobs GROUP BY bucket, queue_id, state"
 OUTBOX_COUNTS = ("SELECT count(*) FILTER (WHERE dead_at IS NULL AND delivered_at IS NULL) AS pending,"
                  " count(*) FILTER (WHERE dead_at IS NOT NULL) AS dead FROM callbacks")
-CALLBACK_DONE = (f"UPDATE callbacks SET attempts = attempts + 1, delivered_at = $2, next_at = {NEVER}"
-                 " WHERE callback_id = $1")
+# a delivered callback keeps its row (target, attempts, last error) but not its body
+CALLBACK_DONE = (f"UPDATE callbacks SET attempts = attempts + 1, delivered_at = $2, next_at = {NEVER},"
+                 " body = ''::bytea WHERE callback_id = $1")
 JOB_CALLBACKS = (f"SELECT {CALLBACK_COLUMNS}, next_at, last_error, dead_at, delivered_at FROM callbacks"
                  " WHERE job_id = ANY($1::text[]) ORDER BY callback_id")
 

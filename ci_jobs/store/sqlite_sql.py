@@ -98,7 +98,9 @@ NEVER = 1e18  # next_at of a dead letter: never due
 CALLBACK_DEAD = f"UPDATE callbacks SET attempts=?, last_error=?, dead_at=?, next_at={NEVER} WHERE callback_id=?"
 DEAD_CALLBACKS = (f"SELECT {CALLBACK_COLUMNS}, dead_at, last_error FROM callbacks"
                   " WHERE dead_at IS NOT NULL AND callback_id>? ORDER BY callback_id LIMIT ?")
-CALLBACK_DONE = f"UPDATE callbacks SET attempts=attempts+1, delivered_at=?, next_at={NEVER} WHERE callback_id=?"
+# a delivered callback keeps its row (target, attempts, last error) but not its body
+CALLBACK_DONE = (f"UPDATE callbacks SET attempts=attempts+1, delivered_at=?, next_at={NEVER}, body=X''"
+                 " WHERE callback_id=?")
 JOB_CALLBACKS = (f"SELECT {CALLBACK_COLUMNS}, next_at, last_error, dead_at, delivered_at FROM callbacks"
                  " WHERE job_id IN ({marks}) ORDER BY callback_id")
 RESEND_CALLBACK = ("UPDATE callbacks SET dead_at=NULL, attempts=0, next_at=?"

@@ -533,6 +533,7 @@ async def test_a_jobs_callbacks_keep_their_attempts_delivered_or_dead(store: Sto
         (c.callback_id, "pending", 1, "timeout")]
     assert (got[0].delivered_at, got[1].dead_at, got[2].next_at) == (102.0, 103.0, 500.0)
     assert got[0].callback.target["url"] == "http://a/" and got[0].next_at is None
+    assert (got[0].callback.body, got[1].callback.body) == (b"", b"2")  # a delivered body is not kept
     assert await store.job_callbacks([]) == [] and await store.job_callbacks(["nope"]) == []
     counts = await store.counts()
     assert (counts.outbox_pending, counts.outbox_dead) == (2, 1)  # c and d wait; a is delivered, b dead
