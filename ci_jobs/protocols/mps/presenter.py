@@ -127,7 +127,7 @@ def _status(jobs: list[JobRecord]) -> str:
 
 QUALITY_CONTROL = "AiQualityControl"  # the subtask of AiQualityControlTask (codec.py)
 # QualityEstimate's finding types that are MPS QualityControlResult Types (its Freeze, a ci-jobs name, is not)
-QUALITY_TYPES = ("SolidColorScreen", "LowLighting", "HighLighting", "Blur")
+QUALITY_TYPES = ("Jitter", "Blur", "LowLighting", "HighLighting", "SolidColorScreen", "Noise", "Mosaic")
 
 
 def _quality_control(sub: dict[str, Any], jobs: list[JobRecord]) -> dict[str, Any]:
