@@ -86,17 +86,23 @@ IMAGE_EXTS = {"jpg": "mjpeg", "jpeg": "mjpeg", "png": "png", "webp": "libwebp"}
 def section(parent: Any, key: str) -> dict[str, Any]:
     """Return the child container `key` of a parsed XML dict ({} when absent or empty)."""
     value = parent.get(key) if isinstance(parent, dict) else None
-    if isinstance(value, list):
+    if value.__class__ is list:
         value = value[0] if value else None
     return dict(value) if isinstance(value, dict) else {}
 
 
 def text(parent: Mapping[str, Any], key: str, default: str = "") -> str:
     """Return the stripped text of leaf `key` (the first when repeated)."""
+    # Called tens of times per submitted job: one strip, exact-type checks first.
     value = parent.get(key)
-    if isinstance(value, list):
+    if value is None:
+        return default
+    if value.__class__ is list:
         value = value[0] if value else None
-    return value.strip() if isinstance(value, str) and value.strip() else default
+    if isinstance(value, str):
+        value = value.strip()
+        return value or default
+    return default
 
 
 def num(parent: Mapping[str, Any], key: str, default: float | None = None) -> float | None:

@@ -7,6 +7,7 @@ shapes them: a leaf is its text, repeated children become a list, attributes are
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -58,21 +59,40 @@ def _strip_namespaces(root: etree._Element) -> None:
 
 def to_dict(el: etree._Element) -> Any:
     """Turn an element into str (leaf) or dict (children; repeated names become lists)."""
-    children = list(el.iterchildren(etree.Element))
-    if not children:
-        return (el.text or "").strip()
-    out: dict[str, Any] = {}
-    for c in children:
-        value = to_dict(c)
-        if c.tag in out:
-            prev = out[c.tag]
-            if isinstance(prev, list):
-                prev.append(value)
+    # On the submit path: plain iteration and len() (no filtered iterator per element) halve its cost.
+    if len(el):
+        out: dict[str, Any] = {}
+        for c in el:
+            tag = c.tag
+            if tag.__class__ is not str:  # a comment, PI or entity node carries no data
+                continue
+            value = to_dict(c)
+            if tag in out:
+                prev = out[tag]
+                if prev.__class__ is list:
+                    prev.append(value)
+                else:
+                    out[tag] = [prev, value]
             else:
-                out[c.tag] = [prev, value]
-        else:
-            out[c.tag] = value
-    return out
+                out[tag] = value
+        if out:
+            return out
+    text = el.text
+    return text.strip() if text else ""
+
+
+def copy_tree(value: Any) -> Any:
+    """A deep copy of a parsed request value (dicts, lists, leaves), much cheaper than copy.deepcopy."""
+    if value.__class__ is dict:
+        return {k: copy_tree(v) for k, v in value.items()}
+    if value.__class__ is list:
+        return [copy_tree(v) for v in value]
+    if value is None or value.__class__ in _IMMUTABLE:
+        return value
+    return copy.deepcopy(value)
+
+
+_IMMUTABLE = frozenset({str, int, float, bool, bytes})
 
 
 def build(tag: str, value: Any) -> etree._Element:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
-import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -91,15 +89,13 @@ class Jobs:
         task_id = request.task_id or ids.new_id(TASK_ID_PREFIX)
         jobs = []
         for op in request.operations:  # each checked as a whole before the next: its error comes first
-            job = await self._prepare(request, op)
-            queue = await self.queues.resolve(request.bucket, request.queue_id)
-            self._check_callback(request.callback)
-            jobs.append(dataclasses.replace(job, queue_id=queue.queue_id, task_id=task_id))
+            jobs.append(await self._prepare(request, op, task_id))
         return jobs
 
-    async def _prepare(self, request: JobRequest, op: Operation) -> JobRecord:
+    async def _prepare(self, request: JobRequest, op: Operation, task_id: str) -> JobRecord:
+        """The operation checked, then the queue and the callback; the job in `task_id`."""
         bucket, spec = request.bucket, tags.spec(op.tag)
-        operation = copy.deepcopy(op.params)
+        operation = xmlio.copy_tree(op.params)
         resolved = await self._resolve_templates(bucket, op.tag, operation)
         self._check_operation(bucket, op.tag, resolved)
         raw_key = request.input_key
@@ -120,9 +116,10 @@ class Jobs:
             stored["Origin"] = request.origin
         level = request.level if request.level is not None else \
             priority.from_job_level(int(operation.get("JobLevel") or 0))
-        prefix = tags.spec(op.tag).id_prefix
-        return JobRecord(job_id=ids.new_id(prefix), bucket=bucket.name, queue_id="", tag=op.tag,
-                         state=JobState.SUBMITTED, level=level, created=time.time(), spec=stored)
+        queue = await self.queues.resolve(bucket, request.queue_id)
+        self._check_callback(request.callback)
+        return JobRecord(job_id=ids.new_id(spec.id_prefix), bucket=bucket.name, queue_id=queue.queue_id, tag=op.tag,
+                         state=JobState.SUBMITTED, level=level, created=time.time(), spec=stored, task_id=task_id)
 
     async def _resolve_templates(self, bucket: Bucket, tag: str, operation: dict[str, Any]) -> dict[str, Any]:
         """The operation the driver runs: TemplateId wins over inline parameters, and
@@ -132,7 +129,7 @@ class Jobs:
         tc_id = str(operation.get("TranscodeTemplateId") or "").strip()
         if not template_id and not wm_ids and not tc_id:
             return operation
-        resolved = copy.deepcopy(operation)
+        resolved = xmlio.copy_tree(operation)
         if tc_id:  # the enhancement Tags' transcode, over an inline Transcode
             t = await self.templates.get(bucket, tc_id)
             kind = tags.TEMPLATE_KINDS[t.tag]

@@ -5,6 +5,7 @@ Each raises InvalidArgument naming the element by its dotted path (`Request.Oper
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,7 +26,7 @@ def number_range(parent: Mapping[str, Any], key: str, where: str, lo: float, hi:
     raw = text(parent, key)
     if not raw:
         return
-    value = num(parent, key)
+    value = _number(raw)
     name = f"{where}.{key} {raw}"
     if value is None:
         raise InvalidArgument(f"{name} is not a number")
@@ -36,6 +37,15 @@ def number_range(parent: Mapping[str, Any], key: str, where: str, lo: float, hi:
     if value < lo or value > hi or (lo_open and value == lo) or (hi_open and value == hi):
         left, right = "(" if lo_open else "[", ")" if hi_open else "]"
         raise InvalidArgument(f"{name} is out of range {left}{lo:g}, {hi:g}{right}")
+
+
+def _number(raw: str) -> float | None:
+    """A finite number, as `num` reads it, from already-stripped text."""
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def choice(parent: Mapping[str, Any], key: str, where: str, allowed: tuple[str, ...]) -> None:

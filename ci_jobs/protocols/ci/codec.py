@@ -47,8 +47,10 @@ def job_request(bucket: Bucket, body: bytes, validator: Validator) -> JobRequest
 
 def _split_operations(root: etree._Element) -> list[etree._Element]:
     """One Request per job: the body itself, or one per tagged Operation of the multi-job form."""
-    ops = [c for c in root if c.tag == "Operation"]
-    if root.find("Tag") is not None or not ops or all(op.find("Tag") is None for op in ops):
+    if next(root.iterchildren("Tag"), None) is not None:  # iterchildren: no ElementPath parse per call
+        return [root]
+    ops = list(root.iterchildren("Operation"))
+    if not ops or all(next(op.iterchildren("Tag"), None) is None for op in ops):
         return [root]
     if len(ops) > MAX_OPERATIONS:
         raise InvalidArgument(f"Request.Operation may occur at most {MAX_OPERATIONS} times")
