@@ -152,3 +152,14 @@ def test_digital_watermark_round_trip_over_the_api(client: CosS3Client, tmp_path
     found = wait_job(client, submit(client, job_body("ExtractDigitalWatermark", "dw/marked.mp4", {
         "ExtractDigitalWatermark": {"Type": "Text", "Version": "V1"}}))["JobId"])
     assert found["Operation"]["ExtractDigitalWatermark"]["Message"] == "123456789ab"
+
+
+def test_denoise_is_refused_by_name(client: CosS3Client, small: str) -> None:
+    """No CI document or SDK names a VideoEnhance denoise option (reference section 2.7): ci-jobs refuses
+    one rather than accept and ignore it."""
+    body = {"VideoEnhance": {"Transcode": {"Container": {"Format": "mp4"}}, "MsSharpen": {"SharpenLevel": "3"},
+                             "Denoise": {"Enable": "true"}}, "Output": output("ve/dn.mp4")}
+    with pytest.raises(CosServiceError) as err:
+        submit(client, job_body("VideoEnhance", small, body))
+    assert err.value.get_status_code() == 400 and err.value.get_error_code() == "InvalidArgument"
+    assert "Denoise" in str(err.value.get_error_msg())

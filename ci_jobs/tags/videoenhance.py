@@ -108,14 +108,21 @@ def transcode_of(op: Mapping[str, Any], inner: Mapping[str, Any]) -> TranscodeOp
     return transcode.parse({**op, "Transcode": params})
 
 
+def _on(params: Mapping[str, Any], part: str) -> bool:
+    """Whether a ColorEnhance or MsSharpen container is there and not switched off: VideoEnhance's
+    containers need no Enable (CI's VideoEnhance lists none), but Enable false, as VideoProcess takes
+    it, turns the part off."""
+    return part in params and text(section(params, part), "Enable", "true").lower() != "false"
+
+
 def parse(op: Mapping[str, Any]) -> EnhanceOp:
     """The typed operation of a checked VideoEnhance Operation."""
     params = section(op, "VideoEnhance")
     sr = section(params, "SuperResolution")
     hdr = text(section(params, "SDRtoHDR"), "HdrMode").lower()
     enhancement = Enhancement(parse_super_resolution(sr) if sr else None,
-                              parse_color(section(params, "ColorEnhance")) if "ColorEnhance" in params else None,
-                              parse_sharpen(section(params, "MsSharpen")) if "MsSharpen" in params else None,
+                              parse_color(section(params, "ColorEnhance")) if _on(params, "ColorEnhance") else None,
+                              parse_sharpen(section(params, "MsSharpen")) if _on(params, "MsSharpen") else None,
                               hdr, flag(section(params, "FrameEnhance"), "FrameDoubling"))
     return EnhanceOp(transcode_of(op, section(params, "Transcode")), enhancement)
 
@@ -162,6 +169,8 @@ def check(op: Mapping[str, Any], params: dict[str, Any], where: str) -> None:
         raise InvalidArgument(f"{where} needs at least one of {', '.join(_PARTS)}")
     if "SuperResolution" in params:
         check_super_resolution(section(params, "SuperResolution"), f"{where}.SuperResolution")
+    for part in ("ColorEnhance", "MsSharpen"):
+        choice(section(params, part), "Enable", f"{where}.{part}", ("true", "false"))
     check_color(section(params, "ColorEnhance"), f"{where}.ColorEnhance")
     check_sharpen(section(params, "MsSharpen"), f"{where}.MsSharpen")
     if "SDRtoHDR" in params:

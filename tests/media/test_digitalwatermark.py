@@ -116,3 +116,15 @@ def test_ignore_error_lets_an_unmarkable_job_go_on(process: Run, tmp_path: Path)
 def test_refusals_name_the_parameter(process: Run, source: str, mark: dict[str, str], message: str) -> None:
     with pytest.raises(JobFailed, match=message):
         process("DigitalWatermark", {"DigitalWatermark": mark, "Output": OUT}, source)
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"Type": "Image", "Version": "V1"}, "Type Image must be one of Text"),
+    ({"Type": "Text", "Version": "V2"}, "Version V2 must be one of V1"),
+    ({"Version": "V1"}, "Type is required"),
+    ({"Type": "Text"}, "Version is required"),
+])
+def test_extraction_refusals_name_the_parameter(process: Run, source: str, params: dict[str, str],
+                                                message: str) -> None:
+    with pytest.raises(JobFailed, match=message):
+        process("ExtractDigitalWatermark", {"ExtractDigitalWatermark": params}, source)

@@ -6,9 +6,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 import pytest
 from PIL import Image, ImageFilter
+
+from ci_jobs.media.qualityestimate import _samples
+from ci_jobs.tags.qualityestimate import parse
 
 from . import pictures as P
 from .conftest import Outcome
@@ -62,6 +66,18 @@ def test_rotate_is_accepted_and_scores(process: Run, tmp_path: Path) -> None:
     path = P.write(tmp_path / "s.mp4", P.frames(160, 120, 2))
     upright, turned = (float(estimate(process, path, Rotate=r)["Score"]) for r in ("0", "90"))
     assert abs(upright - turned) < 15  # BRISQUE is near rotation-invariant; both are scored
+
+
+@pytest.mark.parametrize("rotate", [0, 90, 180, 270])
+def test_rotate_turns_the_scored_frames_clockwise(tmp_path: Path, rotate: int) -> None:
+    picture = P.frames(160, 120, 1)[0]
+    path = P.write(tmp_path / "s.mp4", [picture])
+    op = parse({"QualityEstimateConfig": {"Rotate": str(rotate)}})
+    with av.open(path) as inp:
+        scored = next(iter(_samples(inp, 0.04, op))).rgb
+    decoded = P.decode(path)[0]
+    assert P.psnr(scored, np.rot90(decoded, -rotate // 90)) == 99.0  # clockwise, as CI's Rotate
+    assert parse({"QualityEstimateConfig": {"Mode": "vqaPlus", "Rotate": "90"}}).rotate == 0  # ignored, as CI says
 
 
 def test_vqa_plus_finds_injected_defects_at_their_time(process: Run, tmp_path: Path) -> None:

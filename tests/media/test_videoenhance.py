@@ -203,6 +203,49 @@ def test_legacy_super_resolution_and_sdr_to_hdr(process: Run, tmp_path: Path) ->
         assert c.streams.video[0].codec_context.pix_fmt == "yuv420p10le"
 
 
+def test_video_enhance_enable_false_switches_a_part_off(process: Run, dull: str) -> None:
+    colour = {"Contrast": "100", "Saturation": "300"}
+    colour_only = enhance(process, dull, {"ColorEnhance": colour})[1]
+    sharpen_only = enhance(process, dull, {"MsSharpen": {"SharpenLevel": "10"}})[1]
+    colour_off = enhance(process, dull, {"ColorEnhance": {"Enable": "false", **colour},
+                                         "MsSharpen": {"SharpenLevel": "10"}})[1]
+    sharpen_off = enhance(process, dull, {"ColorEnhance": {"Enable": "true", **colour},
+                                          "MsSharpen": {"Enable": "false", "SharpenLevel": "10"}})[1]
+    assert P.psnr(colour_off, sharpen_only) > 45 and P.psnr(sharpen_off, colour_only) > 45
+    assert P.psnr(colour_only, sharpen_only) < 30  # the parts do change the picture
+
+
+def test_frame_doubling_false_keeps_the_frame_rate(process: Run, tmp_path: Path) -> None:
+    src = P.write(tmp_path / "s.mp4", P.frames(128, 96, 10))
+    done = process("VideoEnhance", {"VideoEnhance": {"Transcode": transcode(), "MsSharpen": {"SharpenLevel": "1"},
+                                                     "FrameEnhance": {"FrameDoubling": "false"}}, "Output": OUT}, src)
+    with av.open(done.path()) as c:
+        assert c.streams.video[0].average_rate == 25 and len(list(c.decode(video=0))) == 10
+
+
+def test_legacy_tags_take_every_field(process: Run, tmp_path: Path) -> None:
+    src = P.write(tmp_path / "s.mp4", P.frames(160, 120, 1))
+    up = process("SuperResolution", {"SuperResolution": {"Resolution": "sdtohd", "EnableScaleUp": "true",
+                                                         "Version": "Base"}, "Transcode": transcode(), "Output": OUT},
+                 src)
+    assert P.decode(up.path())[0].shape == (1080, 1440, 3)
+    hlg = process("SDRtoHDR", {"SDRtoHDR": {"HdrMode": "HLG"}, "Transcode": transcode(), "Output": OUT}, src)
+    with av.open(hlg.path()) as c:
+        assert (c.streams.video[0].codec_context.pix_fmt, c.streams.video[0].codec_context.color_trc) == (
+            "yuv420p10le", 18)
+
+
+def test_video_enhance_embeds_a_digital_watermark(process: Run, tmp_path: Path) -> None:
+    src = P.write(tmp_path / "s.mp4", P.frames(192, 144, 25))
+    mark = {"Type": "Text", "Message": "enhanced_1", "Version": "V1", "IgnoreError": "false"}
+    done = process("VideoEnhance", {"VideoEnhance": {"Transcode": transcode(), "ColorEnhance": {"Contrast": "30"}},
+                                    "DigitalWatermark": mark, "Output": OUT}, src)
+    assert done.result.data is not None and done.result.data["State"] == "Success"
+    found = process("ExtractDigitalWatermark", {"ExtractDigitalWatermark": {"Type": "Text", "Version": "V1"}},
+                    done.path()).result.data
+    assert found is not None and found["Message"] == "enhanced_1"
+
+
 @pytest.mark.parametrize(("tag", "op", "message"), [
     ("SuperResolution", {"SuperResolution": {"Resolution": "sdtohd"}}, "TranscodeTemplateId or"),
     ("VideoEnhance", {"VideoEnhance": {"Transcode": transcode()}}, "needs at least one of"),
@@ -216,6 +259,23 @@ def test_legacy_super_resolution_and_sdr_to_hdr(process: Run, tmp_path: Path) ->
     ("VideoEnhance", {"VideoEnhance": {"Transcode": {"Container": {"Format": "webm"}},
                                        "SDRtoHDR": {"HdrMode": "HDR10"}}}, "carries HEVC"),
     ("VideoProcess", {"VideoProcess": {}}, "needs ColorEnhance or MsSharpen"),
+    ("VideoEnhance", {"VideoEnhance": {"Transcode": transcode(), "ColorEnhance": {"Enable": "yes"}}},
+     "ColorEnhance.Enable yes must be one of"),
+    ("VideoEnhance", {"VideoEnhance": {"Transcode": transcode(), "FrameEnhance": {"FrameDoubling": "1"}}},
+     "FrameDoubling 1 must be one of"),
+    ("VideoEnhance", {"VideoEnhance": {"Transcode": transcode(), "SuperResolution": {"Resolution": "sdtohd",
+                                                                                   "Version": "Pro"}}},
+     "Version Pro must be one of"),
+    ("VideoEnhance", {"VideoEnhance": {"Transcode": transcode(), "SDRtoHDR": {"HdrMode": "PQ"}}},
+     "HdrMode PQ must be one of"),
+    ("VideoEnhance", {"VideoEnhance": {"Transcode": transcode(), "SDRtoHDR": {"HdrMode": "HLG"}},
+                      "DigitalWatermark": {"Type": "Text", "Message": "a", "Version": "V1"}},
+     "cannot be combined with SDRtoHDR"),
+    ("SuperResolution", {"SuperResolution": {"Resolution": "sdtohd", "EnableScaleUp": "maybe"},
+                         "Transcode": transcode()}, "EnableScaleUp maybe must be one of"),
+    ("SDRtoHDR", {"SDRtoHDR": {}, "Transcode": transcode()}, "HdrMode is required"),
+    ("VideoProcess", {"VideoProcess": {"MsSharpen": {"Enable": "on"}}, "Transcode": transcode()},
+     "MsSharpen.Enable on must be one of"),
 ])
 def test_refusals_name_the_parameter(process: Run, tmp_path: Path, tag: str, op: dict[str, Any], message: str) -> None:
     src = P.write(tmp_path / "s.mp4", P.frames(160, 120, 1))
