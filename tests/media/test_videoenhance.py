@@ -246,6 +246,35 @@ def test_video_enhance_embeds_a_digital_watermark(process: Run, tmp_path: Path) 
     assert found is not None and found["Message"] == "enhanced_1"
 
 
+def test_video_enhance_applies_its_transcode_fields(process: Run, tmp_path: Path) -> None:
+    src = P.write(tmp_path / "s.mp4", P.frames(160, 120, 50), audio=True)
+    trans = {"Container": {"Format": "mkv"}, "Video": {"Codec": "H.264", "Fps": "10", "Crf": "20"},
+             "Audio": {"Codec": "mp3", "Samplerate": "22050", "Channels": "1"},
+             "TimeInterval": {"Start": "0.5", "Duration": "1"}}
+    done = process("VideoEnhance", {"VideoEnhance": {"Transcode": trans, "MsSharpen": {"SharpenLevel": "2"}},
+                                    "Output": OUT}, src)
+    assert done.path().endswith(".mkv")
+    with av.open(done.path()) as c:
+        video, audio = c.streams.video[0], c.streams.audio[0]
+        assert (video.average_rate, audio.codec_context.name[:3], audio.rate, audio.channels) == (10, "mp3", 22050, 1)
+        assert len(list(c.decode(video=0))) == 10
+
+
+def test_video_enhance_draws_and_removes_watermarks(process: Run, tmp_path: Path) -> None:
+    src = P.write(tmp_path / "s.mp4", P.frames(192, 144, 5))
+    parts = {"Transcode": transcode(), "MsSharpen": {"SharpenLevel": "0"}}
+    plain = P.decode(process("VideoEnhance", {"VideoEnhance": parts, "Output": OUT}, src).path())[2]
+    mark = {"Type": "Text", "Pos": "TopLeft", "LocMode": "Absolute", "Dx": "4", "Dy": "4",
+            "Text": {"Text": "MARK", "FontSize": "24", "FontColor": "0xFF0000", "Transparency": "100"}}
+    box = {"Dx": "120", "Dy": "90", "Width": "48", "Height": "40"}
+    marked = P.decode(process("VideoEnhance", {"VideoEnhance": parts, "Watermark": mark, "RemoveWatermark": box,
+                                               "Output": OUT}, src).path())[2]
+    diff = np.abs(marked.astype(int) - plain.astype(int)).max(axis=2)
+    assert diff[4:30, 4:60].mean() > 20  # the red text
+    assert diff[92:128, 122:166].mean() > 5  # the erased box
+    assert diff[40:80, 40:110].max() < 8  # elsewhere unchanged
+
+
 @pytest.mark.parametrize(("tag", "op", "message"), [
     ("SuperResolution", {"SuperResolution": {"Resolution": "sdtohd"}}, "TranscodeTemplateId or"),
     ("VideoEnhance", {"VideoEnhance": {"Transcode": transcode()}}, "needs at least one of"),
