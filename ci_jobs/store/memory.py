@@ -72,6 +72,7 @@ class MemoryStore(FlowRows, Wakeups, LocalEvents):
         self._leases: dict[str, _Lease] = {}
         self._templates: dict[str, TemplateRecord] = {}
         self._outbox: dict[int, _Outgoing] = {}
+        self._nonces: dict[str, float] = {}
         self._seq = itertools.count(1)
         self._task_seq = itertools.count(1)
         self._callback_ids = itertools.count(1)
@@ -94,6 +95,7 @@ class MemoryStore(FlowRows, Wakeups, LocalEvents):
         self._leases.clear()
         self._outbox.clear()
         self._templates.clear()
+        self._nonces.clear()
         for queue_id, q in self._queues.items():
             self._queues[queue_id] = dataclasses.replace(q, state=QueueState.ACTIVE, notify={}, running=0)
 
@@ -415,6 +417,16 @@ class MemoryStore(FlowRows, Wakeups, LocalEvents):
         dead = sum(1 for o in self._outbox.values() if o.dead_at is not None)
         delivered = sum(1 for o in self._outbox.values() if o.delivered_at is not None)
         return StoreCounts(tuple((*k, n) for k, n in sorted(jobs.items())), len(self._outbox) - dead - delivered, dead)
+
+    async def first_use(self, nonce: str, until: float, now: float) -> bool:
+        """Record `nonce` as used until `until`; False when it is recorded and live."""
+        self._check()
+        for key in [k for k, t in self._nonces.items() if t < now]:
+            del self._nonces[key]
+        if nonce in self._nonces:
+            return False
+        self._nonces[nonce] = until
+        return True
 
     async def ended_per_minute(self, bucket: str, since: float, until: float) -> list[tuple[int, str, int]]:
         """Jobs of the bucket that ended Success or Failed in [since, until), per minute after `since`."""

@@ -168,6 +168,14 @@ class StatsRepo(Protocol):
         """(minute after `since`, Success or Failed, jobs) of the bucket's jobs that ended in [since, until)."""
 
 
+class NonceRepo(Protocol):
+    """Keys used once while live (replayed signatures), shared by every node of the store."""
+
+    async def first_use(self, nonce: str, until: float, now: float) -> bool:
+        """Record `nonce` as used until `until`; False when it is recorded already and still live (until >= now).
+        Expired keys are forgotten (purged now and then)."""
+
+
 class WorkSignal(Protocol):
     """Wake-ups for schedulers: new job, resumed queue, freed slot (on this node or, where shared, any)."""
 
@@ -189,6 +197,6 @@ class EventChannel(Protocol):
 
 
 class Store(FlowStore,
-            Lifecycle, QueueRepo, JobRepo, TaskRepo, RunRepo, TemplateRepo, OutboxRepo, StatsRepo, WorkSignal,
-            EventChannel, Protocol):
+            Lifecycle, QueueRepo, JobRepo, TaskRepo, RunRepo, TemplateRepo, OutboxRepo, StatsRepo, NonceRepo,
+            WorkSignal, EventChannel, Protocol):
     """What the service, scheduler and callback delivery need from durable state: every repo."""

@@ -56,6 +56,7 @@ MIGRATION_LOCK = 0x63695F6A6F6273  # "ci_jobs": every node's migrate() takes thi
 CLAIM_TRIES = 8
 CALLBACK_LEASE = 60.0
 LISTEN_PING_SECONDS = 30.0
+NONCE_PURGE_SECONDS = 60.0
 SUBMIT_RULE = ([str(k) for k in domain.SUBMIT_INTO], [str(v) for v in domain.SUBMIT_INTO.values()])
 
 
@@ -107,6 +108,7 @@ class PostgresStore(FlowRows, TemplateRows, Wakeups):
         self._listener: asyncio.Task[None] | None = None
         self._work = asyncio.Event()
         self._receivers: list[Callable[[str], None]] = []
+        self._nonces_purged = 0.0
         self._inserts: GroupCommit[JobInsert, list[JobRecord]] = GroupCommit(
             self._commit_jobs, "postgres-group-commit")
 
@@ -407,6 +409,14 @@ class PostgresStore(FlowRows, TemplateRows, Wakeups):
         """Jobs of the bucket that ended Success or Failed in [since, until), per minute after `since`."""
         found = await self._fetch(sql.ENDED_PER_MINUTE, bucket, since, until)
         return sorted((int(r["minute"]), str(r["state"]), int(r["n"])) for r in found)
+
+    async def first_use(self, nonce: str, until: float, now: float) -> bool:
+        """Record `nonce` as used until `until`; False when it is recorded and live (by any node). Expired ones are
+        purged by each node once a minute."""
+        if now - self._nonces_purged >= NONCE_PURGE_SECONDS:
+            self._nonces_purged = now
+            await self._fetch(sql.PURGE_NONCES, now)
+        return bool(await self._fetch(sql.USE_NONCE, nonce, until, now))
 
     async def counts(self) -> StoreCounts:
         """Jobs per bucket, queue and state; outbox entries pending and dead."""

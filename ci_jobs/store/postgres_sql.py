@@ -25,7 +25,8 @@ SCHEMA_TABLE = """
 CREATE TABLE IF NOT EXISTS ci_jobs_schema (
     version integer PRIMARY KEY, name text NOT NULL, applied timestamptz NOT NULL DEFAULT now())"""
 
-RESET = ("TRUNCATE jobs, tasks, callbacks, templates", "UPDATE queues SET state = 'Active', notify = '{}', running = 0")
+RESET = ("TRUNCATE jobs, tasks, callbacks, templates, nonces",
+         "UPDATE queues SET state = 'Active', notify = '{}', running = 0")
 
 ENSURE_QUEUE = f"""
 INSERT INTO queues (queue_id, bucket, name, max_concurrent, category, created, updated)
@@ -164,6 +165,13 @@ CALLBACK_DONE = (f"UPDATE callbacks SET attempts = attempts + 1, delivered_at = 
                  " body = ''::bytea WHERE callback_id = $1")
 JOB_CALLBACKS = (f"SELECT {CALLBACK_COLUMNS}, next_at, last_error, dead_at, delivered_at FROM callbacks"
                  " WHERE job_id = ANY($1::text[]) ORDER BY callback_id")
+
+# A live nonce is not taken again (no row returned); an expired one is taken anew.
+USE_NONCE = """
+INSERT INTO nonces (nonce, until) VALUES ($1, $2)
+ON CONFLICT (nonce) DO UPDATE SET until = EXCLUDED.until WHERE nonces.until < $3
+RETURNING nonce"""
+PURGE_NONCES = "DELETE FROM nonces WHERE until < $1"
 
 PUT_TEMPLATE = f"""
 INSERT INTO templates ({TEMPLATE_COLUMNS}) VALUES ($1, $2, $3, $4, $5::json, $6, $7)

@@ -48,6 +48,7 @@ from .wakeups import LocalEvents, Wakeups
 T = TypeVar("T")
 Stored = list[tuple[str, int]]  # (state, seq) of each inserted job, as committed
 STATE = rows.JOB_VALUES.index("state")
+NONCE_PURGE_SECONDS = 60.0
 
 
 class SqliteStore(FlowRows, TemplateRows, Wakeups, LocalEvents):
@@ -60,6 +61,7 @@ class SqliteStore(FlowRows, TemplateRows, Wakeups, LocalEvents):
         self._r: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._work = asyncio.Event()
+        self._nonces_purged = 0.0
         self._inserts: GroupCommit[JobInsert, list[JobRecord]] = GroupCommit(
             self._commit_jobs, "sqlite-group-commit", linger=0.001, full=64)
         # Job inserts are the hot path: one thread hop per group-committed batch (a whole
@@ -365,6 +367,19 @@ class SqliteStore(FlowRows, TemplateRows, Wakeups, LocalEvents):
         """Jobs of the bucket that ended Success or Failed in [since, until), per minute after `since`."""
         found = await self._read(sql.ENDED_PER_MINUTE, (since, bucket, since, until))
         return sorted((int(r["minute"]), str(r["state"]), int(r["n"])) for r in found)
+
+    async def first_use(self, nonce: str, until: float, now: float) -> bool:
+        """Record `nonce` as used until `until`; False when it is recorded and live. Expired ones purged each minute."""
+        purge = now - self._nonces_purged >= NONCE_PURGE_SECONDS
+
+        async def run(db: aiosqlite.Connection) -> bool:
+            if purge:
+                await db.execute(sql.PURGE_NONCES, (now,))
+            return await _one(db, sql.USE_NONCE, (nonce, until, now)) is not None
+        fresh = await self._tx(run)
+        if purge:
+            self._nonces_purged = now
+        return fresh
 
     async def counts(self) -> StoreCounts:
         """Jobs per bucket, queue and state; outbox entries pending and dead."""

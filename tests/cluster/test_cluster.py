@@ -196,3 +196,20 @@ def test_cancel_from_another_node_and_progress(cluster: Cluster, tmp_path: Path)
     assert final["State"] == "Cancel" and time.monotonic() - started < 5
     rows = cluster.rows([job_id])
     assert rows[job_id]["state"] == "Cancel"
+
+
+def test_a_tc3_signature_replayed_to_the_other_api_node_is_refused(cluster: Cluster, cluster_clip: str) -> None:
+    """The replay check is the store's (the nonces table on PostgreSQL), not only each node's memory."""
+    from ..mps.conftest import cos_input, mps, wait_finish  # noqa: PLC0415 - the MPS helpers, used here only
+    from ..mps.test_transport import error, post, signed  # noqa: PLC0415
+
+    first_node, other_node = cluster.api_ports
+    body = json.dumps({"InputInfo": cos_input(cluster_clip), "MediaProcessTask": {
+        "SnapshotByTimeOffsetTaskSet": [{"Definition": 10, "ExtTimeOffsetSet": ["0.5s"]}]}}).encode()
+    headers = signed(first_node, "ProcessMedia", body)  # Host is the first node's: the signature covers it
+    status, _, accepted = post(first_node, headers, body)
+    assert status == 200 and accepted["Response"].get("TaskId"), accepted
+    code, message = error(other_node, headers, body)
+    assert code == "AuthFailure.SignatureFailure" and "used already" in message
+    done = wait_finish(mps(first_node), accepted["Response"]["TaskId"])  # the first one ran, once
+    assert done.WorkflowTask.MediaProcessResultSet[0].SnapshotByTimeOffsetTask.Status == "SUCCESS"

@@ -362,3 +362,12 @@ async def test_offline_work_waits_while_a_queue_with_online_work_is_locked(pg_ds
             assert second is not None and second.job.job_id == idle.job_id
         finally:
             await other.close()
+
+
+async def test_a_nonce_used_on_one_node_is_refused_on_another(pg_dsn: str) -> None:
+    async with nodes(pg_dsn, 2) as (a, b):
+        now = time.time()
+        assert await a.first_use("tc3:sig", now + 300, now)
+        assert not await b.first_use("tc3:sig", now + 300, now)
+        racing = await asyncio.gather(*(s.first_use("tc3:race", now + 300, now) for s in (a, b, a, b)))
+        assert sorted(racing) == [False, False, False, True]   # exactly one node's use wins

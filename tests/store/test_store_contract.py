@@ -605,3 +605,13 @@ async def test_ended_per_minute_counts_successes_and_failures_of_one_bucket(stor
                                                                      else "X"))
     got = await store.ended_per_minute(B, 1000.0, 4600.0)
     assert got == [(0, "Failed", 1), (0, "Success", 2), (1, "Success", 1)]
+
+
+async def test_a_nonce_is_used_once_while_live_and_anew_after(store: Store) -> None:
+    now = 1_000_000.0
+    assert await store.first_use("tc3:abc", now + 300, now)
+    assert not await store.first_use("tc3:abc", now + 400, now + 10)       # a replay inside its window
+    assert await store.first_use("tc3:other", now + 300, now + 10)
+    assert await store.first_use("tc3:abc", now + 1000, now + 301)          # its window closed: a new use
+    assert not await store.first_use("tc3:abc", now + 1000, now + 900)
+    assert await store.first_use("tc3:abc", now + 2000, now + 1500)         # purged (a minute on) or expired

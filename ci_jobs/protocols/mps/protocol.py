@@ -41,6 +41,7 @@ from .replay import ReplayCache
 log = logging.getLogger(__name__)
 VERSION = "2019-06-12"
 MAX_BODY = 10 * 1024 * 1024  # Tencent Cloud API 3.0: a TC3-signed POST body is at most 10 MB
+NONCE_PREFIX = "tc3:"  # the store's nonce key of a TC3 signature
 
 
 class MpsProtocol:
@@ -50,6 +51,15 @@ class MpsProtocol:
 
     def __init__(self) -> None:
         self.replays = ReplayCache()
+
+    async def _first_use(self, request: web.Request, signature: str, until: float, now: float) -> bool:
+        """Whether this is the signature's first use while live: this node's cache first (a replay to the same
+        node costs no store round trip), then the store every node shares, so a replay to another node fails too."""
+        if not self.replays.first_use(signature, until, now):
+            return False
+        if SERVICE not in request.app:
+            return True  # no job service, no state-changing action to run: _settings refuses it next
+        return await request.app[SERVICE].store.first_use(NONCE_PREFIX + signature, until, now)
 
     def claims(self, request: web.Request) -> bool:
         """MPS's hosts, or an X-TC-Action request signed with TC3-HMAC-SHA256 on any host."""
@@ -86,8 +96,8 @@ class MpsProtocol:
         if action is None:
             raise InvalidAction(f"The action {name} does not exist or is not served by ci-jobs; served: "
                                 f"{', '.join(sorted(actions.ACTIONS))}.")
-        if action.changes and not self.replays.first_use(
-                cred.signature, int(timestamp) + settings.server.max_skew_seconds, now):
+        if action.changes and not await self._first_use(request, cred.signature,
+                                                        int(timestamp) + settings.server.max_skew_seconds, now):
             raise SignatureFailure("This signature was used already: a replayed request is refused "
                                    f"(sign each {name} call anew).")
         request[ACCOUNT] = account

@@ -3,9 +3,9 @@
 A TC3 signature covers the timestamp, so it is only good for the clock-skew window around
 X-TC-Timestamp; inside that window this cache remembers it and refuses it a second time. Read-only
 actions (Describe*) are not checked: re-reading is harmless, and the SDK's identical polls within
-one second carry identical signatures. The cache is per process: a deployment with several API
-nodes behind a balancer refuses a replay only on the node that saw the first request (a store-backed
-nonce table is the next step; see the README's MPS section).
+one second carry identical signatures. This cache is per process and answers a replay to the same
+node without a round trip; the store's nonces table (Store.first_use, migration 007) is consulted
+next, so a replay to any other node sharing the store is refused as well.
 """
 
 from __future__ import annotations
