@@ -449,7 +449,10 @@ class Monotonic:
 
     def __init__(self, stream: Stream) -> None:
         self.stream = stream
-        self._last: Fraction | None = None  # the last DTS written, in seconds
+        # Per packet of a copy, so integer ticks rather than Fractions (they were a third of a Segment job).
+        self._last: int | None = None  # the last DTS written, in ticks of `_last_tb`
+        self._last_tb: Fraction | None = None
+        self._ratio: tuple[Fraction, Fraction, int, int] | None = None  # src, dst and src/dst as num/den
 
     def fix(self, packet: av.Packet[Any]) -> None:
         """Rebase `packet` to the output stream's time base and make its timestamps valid."""
@@ -457,12 +460,21 @@ class Monotonic:
         if tb is None or src is None or packet.dts is None:
             return
         if src != tb:
-            packet.pts, packet.dts = _rescale(packet.pts, src, tb), _rescale(packet.dts, src, tb)
-            packet.duration = _rescale(packet.duration, src, tb) or 0
+            ratio = self._ratio
+            if ratio is None or ratio[0] != src or ratio[1] != tb:
+                ratio = self._ratio = (src, tb, src.numerator * tb.denominator, src.denominator * tb.numerator)
+            num, den = ratio[2], ratio[3]
+            packet.pts, packet.dts = _rescale_ticks(packet.pts, num, den), _rescale_ticks(packet.dts, num, den)
+            packet.duration = _rescale_ticks(packet.duration, num, den) or 0
             packet.time_base = tb
         dts, pts = packet.dts, packet.pts
         assert dts is not None
-        floor = None if self._last is None else math.floor(self._last / tb) + 1
+        floor = None
+        if self._last is not None:
+            if self._last_tb != tb:  # the muxer chose another time base: the last DTS in its ticks
+                assert self._last_tb is not None
+                self._last, self._last_tb = math.floor(self._last * self._last_tb / tb), tb
+            floor = self._last + 1
         if pts is not None and dts > pts:
             low = floor if floor is not None else min(pts, dts)
             packet.pts = packet.dts = pts = dts = sorted((pts, dts, low))[1]
@@ -470,12 +482,12 @@ class Monotonic:
             if pts is not None and pts >= dts:
                 packet.pts = max(pts, floor)
             packet.dts = dts = floor
-        self._last = dts * tb
+        self._last, self._last_tb = dts, tb
 
 
-def _rescale(value: int | None, src: Fraction, dst: Fraction) -> int | None:
-    """`value` ticks of `src` in ticks of `dst`, rounded to the nearest (halves away from zero), as av_rescale_q."""
+def _rescale_ticks(value: int | None, num: int, den: int) -> int | None:
+    """`value` * num / den rounded to the nearest (halves away from zero), as av_rescale_q; den > 0."""
     if value is None:
         return None
-    exact = value * src / dst
-    return int(math.floor(exact + Fraction(1, 2))) if exact >= 0 else -int(math.floor(-exact + Fraction(1, 2)))
+    scaled = value * num
+    return (2 * scaled + den) // (2 * den) if scaled >= 0 else -((den - 2 * scaled) // (2 * den))

@@ -115,11 +115,13 @@ def _packets(inp: InputContainer, streams: list[Stream], span: Span) -> Iterator
     begin: float | None = None
     held: list[tuple[av.Packet[Any], float]] = []
     ended: set[int] = set()
+    scale = _seconds_per_tick(streams)  # packet.time_base makes a new Fraction on every read
     for packet in demuxed(inp, *streams):
         stamp = packet.pts if packet.pts is not None else packet.dts
-        if stamp is None or packet.time_base is None:
+        tick = scale.get(packet.stream_index)
+        if stamp is None or tick is None:
             continue  # the demuxer's end-of-stream marker
-        at = float(stamp * packet.time_base) - zero
+        at = stamp * tick - zero
         if _past_end(packet, zero, span):
             ended.add(packet.stream_index)
             if len(ended) == len(streams):
@@ -166,10 +168,14 @@ def _cuts(path: str, lead_index: int, span: Span, split: float) -> list[float]:
     return cuts
 
 
-def _shift(packet: av.Packet[Any], seconds: float) -> None:
-    """Move a packet `seconds` earlier (its own time base)."""
-    assert packet.time_base is not None
-    delta = int(round(seconds / packet.time_base))
+def _seconds_per_tick(streams: list[Stream]) -> dict[int, float]:
+    """Each stream's time base as a float (its packets carry the same), by stream index."""
+    return {s.index: float(s.time_base) for s in streams if s.time_base}
+
+
+def _shift(packet: av.Packet[Any], seconds: float, tick: float) -> None:
+    """Move a packet `seconds` earlier (`tick`: its time base, as a float)."""
+    delta = int(round(seconds / tick))
     if packet.pts is not None:
         packet.pts -= delta
     if packet.dts is not None:
@@ -180,10 +186,11 @@ def _package(package: Package, inp: InputContainer, streams: list[Stream], span:
     """Copy the span into one HLS/DASH muxer, which cuts its segments at key frames itself."""
     out = package.container
     targets = {s.index: _Target(out, s) for s in streams}
+    scale = _seconds_per_tick(streams)
     begin: float | None = None
     for packet, at in _packets(inp, streams, span):
         begin = at if begin is None else begin
-        _shift(packet, begin)
+        _shift(packet, begin, scale[packet.stream_index])
         targets[packet.stream_index].mux(packet)
         ticker.at(at - begin)
     for target in targets.values():
@@ -227,13 +234,14 @@ class _Pieces:
         self.closed: set[int] = set()
         self.names: list[str] = []
         self.at: dict[int, int] = {}  # stream index -> the piece it last wrote to
+        self.scale = _seconds_per_tick(streams)
 
     def write(self, piece: int, packet: av.Packet[Any], cut: float) -> None:
         """Mux `packet` into piece `piece`, timed from that piece's cut."""
         if piece in self.closed:
             return  # a straggler far behind its stream's next piece
         out, targets = self.open.get(piece) or self._start(piece)
-        _shift(packet, cut)
+        _shift(packet, cut, self.scale[packet.stream_index])
         targets[packet.stream_index].mux(packet)
         self.at[packet.stream_index] = piece
         done = min(self.at.values()) if len(self.at) == len(self.streams) else 0
