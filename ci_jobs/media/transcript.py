@@ -4,6 +4,7 @@ numerals) and the shapes CI returns them in (Result text, ResultDetail, FlashRes
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, replace
 from typing import Any
@@ -31,7 +32,8 @@ class Sentence:
     """One sentence: its words and time span."""
 
     words: tuple[Word, ...]
-    spaced: bool   # English: words joined by spaces
+    spaced: bool      # English: words joined by spaces
+    channel: int = 0  # ChannelNum 2 / FirstChannelOnly 0: the channel it was heard on
 
     @property
     def start(self) -> float:
@@ -58,7 +60,7 @@ def onsets(sentences: list[Sentence], loud: list[bool], frame: float) -> list[Se
             first, last = int(w.start / frame), int(w.end / frame)
             hit = next((i for i in range(first, min(last, len(loud))) if loud[i]), None)
             moved.append(replace(w, start=hit * frame) if hit is not None else w)
-        out.append(Sentence(tuple(moved), s.spaced))
+        out.append(replace(s, words=tuple(moved)))
     return out
 
 
@@ -67,29 +69,130 @@ def strip_punct(s: str) -> str:
     return "".join(c for c in s if c not in PUNCT)
 
 
-def filtered(sentences: list[Sentence], dirty: int, modal: int, punc: int, chinese_numerals: bool) -> list[Sentence]:
-    """The sentences after FilterDirty, FilterModal, FilterPunc and ConvertNumMode 0."""
+def filtered(sentences: list[Sentence], dirty: int, modal: int, punc: int, numerals: int | None) -> list[Sentence]:
+    """The sentences after FilterDirty, FilterModal, FilterPunc and ConvertNumMode (None: not Chinese, untouched)."""
     out = []
     for s in sentences:
-        words = [w for w in (_word(w, dirty, modal, chinese_numerals) for w in s.words) if strip_punct(w.text).strip()
+        if numerals is not None:
+            s = convert_numerals(s, numerals)
+        words = [w for w in (_word(w, dirty, modal) for w in s.words) if strip_punct(w.text).strip()
                  or (punc == 0 and w.text.strip())]
         words = [replace(w, text=_punc(w.text, punc, i == len(words) - 1)) for i, w in enumerate(words)]
         words = [w for w in words if w.text.strip()]
         if words:
-            out.append(Sentence(tuple(words), s.spaced))
+            out.append(replace(s, words=tuple(words)))
     return out
 
 
-def _word(w: Word, dirty: int, modal: int, numerals: bool) -> Word:
+def _word(w: Word, dirty: int, modal: int) -> Word:
     body = w.text
     bare = strip_punct(body).strip().lower()
     if modal and bare in (MODAL_PARTIAL if modal == 1 else MODAL_STRICT):
         return replace(w, text="")  # the particle and the pause mark after it
     for bad in DIRTY if dirty else ():
         body = re.sub(re.escape(bad), "" if dirty == 1 else "*" * len(bad), body, flags=re.IGNORECASE)
-    if numerals:
-        body = re.sub(r"\d+", lambda m: chinese_number(int(m.group())), body)
     return replace(w, text=body)
+
+
+NUMERAL = "零〇一二两三四五六七八九十百千万亿"
+NUMERALS = re.compile(f"[{NUMERAL}]+")
+# after a single numeral these make it a quantity worth digits (七点, 三号, 五岁); 一 alone stays a word
+UNITS = "点号年月日时分秒岁元块度倍层楼路米克斤届次"
+# words that hold numerals but are not numbers (十分 'very', 一点 'a little', 万一 'in case'...)
+NOT_NUMBERS = ("十分", "一点", "一些", "一下", "一起", "一样", "一直", "一定", "一切", "一般", "一边", "万一", "千万",
+               "一会", "一旦", "统一", "唯一", "一致", "一共", "一点儿", "三心二意", "一心一意", "乱七八糟")
+OPERATORS = (("加上", "+"), ("加", "+"), ("减去", "-"), ("减", "-"), ("乘以", "×"), ("乘", "×"), ("除以", "÷"),
+             ("等于", "="))
+
+
+def convert_numerals(s: Sentence, mode: int) -> Sentence:
+    """ConvertNumMode on one Chinese sentence: 0 digits -> Chinese numerals; 1 numbers -> Arabic digits
+    (runs of two or more numerals, a numeral before a unit, 百分之N -> N%); 3 also 加减乘除等于 between numbers."""
+    text = "".join(w.text for w in s.words)
+    if mode == 0:  # digits may be split over words (2|5): converted on the joined text
+        spans = [(m.start(), m.end(), chinese_number(int(m.group()))) for m in re.finditer(r"\d+", text)]
+        return _respell(s, spans) if spans else s
+    if not NUMERALS.search(text):
+        return s
+    spans = _number_spans(text, mode == 3)
+    if mode == 3:
+        spans += _operator_spans(text, spans)
+    if not spans:
+        return s
+    return _respell(s, sorted(spans))
+
+
+def _number_spans(text: str, math: bool) -> list[tuple[int, int, str]]:
+    """(start, end, replacement) of each Chinese number in `text` that becomes digits (math: also a single
+    numeral beside an operator word)."""
+    guarded = [(m.start(), m.end()) for word in NOT_NUMBERS for m in re.finditer(word, text)]
+    spans = []
+    for m in NUMERALS.finditer(text):
+        start, end, run = m.start(), m.end(), m.group()
+        if any(lo <= start and end <= hi for lo, hi in guarded):  # 十分 is 'very'; 十一点 is still 11点
+            continue
+        value = chinese_value(run)
+        after = text[end:end + 1]
+        beside = math and any(text[end:].startswith(w) or text[:start].endswith(w) for w, _ in OPERATORS)
+        if value is None or (len(run) == 1 and not beside and (not after or after not in UNITS or run in "一两")):
+            continue
+        if text[max(0, start - 3):start] == "百分之":
+            spans.append((start - 3, end, f"{value}%"))
+        else:
+            spans.append((start, end, str(value)))
+    return spans
+
+
+def _operator_spans(text: str, numbers: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Operators standing between two converted numbers."""
+    out = []
+    for (_, end, _), (start, _, _) in itertools.pairwise(numbers):
+        between = text[end:start]
+        symbol = next((sym for word, sym in OPERATORS if between == word), None)
+        if symbol:
+            out.append((end, start, symbol))
+    return out
+
+
+def _respell(s: Sentence, spans: list[tuple[int, int, str]]) -> Sentence:
+    """Replace character spans of the joined text; each replacement goes to the word its span starts in."""
+    bounds, at = [], 0
+    for w in s.words:
+        bounds.append((at, at + len(w.text)))
+        at += len(w.text)
+    texts = [list(w.text) for w in s.words]
+    for start, end, new in spans:
+        for i, (lo, hi) in enumerate(bounds):
+            for pos in range(max(lo, start), min(hi, end)):
+                texts[i][pos - lo] = new if pos == start else ""
+    return replace(s, words=tuple(replace(w, text="".join(t)) for w, t in zip(s.words, texts, strict=True)))
+
+
+def chinese_value(run: str) -> int | None:
+    """The integer a run of Chinese numerals spells (二零二四 digit by digit, 三千零五 with units), or None
+    for a run that is no one number (三四百, an estimate)."""
+    digits = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
+    if all(c in digits for c in run):
+        return int("".join(str(digits[c]) for c in run))
+    total = section = number = 0
+    previous_digit = False
+    for c in run:
+        if c in digits:
+            if previous_digit and digits[c]:
+                return None
+            number, previous_digit = digits[c], bool(digits[c])
+            continue
+        previous_digit = False
+        if c in "十百千":
+            section += (number or 1) * {"十": 10, "百": 100, "千": 1000}[c]
+        elif c == "万":
+            total += (section + number) * 10 ** 4
+            section = 0
+        else:  # 亿
+            total = (total + section + number) * 10 ** 8
+            section = 0
+        number = 0
+    return total + section + number
 
 
 def _punc(text: str, mode: int, last: bool) -> str:
@@ -129,10 +232,10 @@ def split_punctuation(sentences: list[Sentence], max_length: int) -> list[Senten
             current.append(w)
             size = len(Sentence(tuple(current), s.spaced).text(False))
             if w.text.rstrip()[-1:] in PUNCT or (max_length and size >= max_length):
-                pieces.append(Sentence(tuple(current), s.spaced))
+                pieces.append(replace(s, words=tuple(current)))
                 current = []
         if current:
-            pieces.append(Sentence(tuple(current), s.spaced))
+            pieces.append(replace(s, words=tuple(current)))
     return pieces
 
 
@@ -142,9 +245,10 @@ def stamp(seconds: float) -> str:
     return f"{int(minutes)}:{rest:06.3f}"
 
 
-def result_text(sentences: list[Sentence], punctuation: bool = True) -> str:
-    """The Result text: one `[start,end]  text` line per sentence."""
-    return "".join(f"[{stamp(s.start)},{stamp(s.end)}]  {s.text(punctuation)}\n" for s in sentences)
+def result_text(sentences: list[Sentence], punctuation: bool = True, channels: bool = False) -> str:
+    """The Result text: one `[start,end]  text` line per sentence (`[start,end,channel]` for two channels)."""
+    return "".join(f"[{stamp(s.start)},{stamp(s.end)}{f',{s.channel}' if channels else ''}]  {s.text(punctuation)}\n"
+                   for s in sentences)
 
 
 def result_detail(sentences: list[Sentence], punctuation: bool) -> list[dict[str, Any]]:
@@ -157,15 +261,19 @@ def result_detail(sentences: list[Sentence], punctuation: bool) -> list[dict[str
         detail.append({
             "FinalSentence": s.text(punctuation), "SliceSentence": " ".join(strip_punct(w.text).strip() for w in words),
             "StartMs": str(start_ms), "EndMs": str(end_ms), "WordsNum": str(len(words)),
-            "SpeechSpeed": f"{len(words) / seconds:.1f}", "SpeakerId": "0",
+            "SpeechSpeed": f"{len(words) / seconds:.1f}", "SpeakerId": str(s.channel),
             "Words": [{"Word": strip_punct(w.text).strip() if not punctuation else w.text.strip(),
                        "OffsetStartMs": str(round(w.start * 1000) - start_ms),
                        "OffsetEndMs": str(round(w.end * 1000) - start_ms)} for w in words]})
     return detail
 
 
-def flash_result(sentences: list[Sentence], word_info: int) -> list[dict[str, Any]]:
-    """FlashResult: one channel with its sentences (and words when WordInfo is 1 or 2), times in ms."""
+def flash_result(sentences: list[Sentence], word_info: int, channels: int = 1) -> list[dict[str, Any]]:
+    """FlashResult: one entry per channel with its sentences (and words when WordInfo is 1 or 2), times in ms."""
+    return [_flash_channel([s for s in sentences if s.channel == c], word_info, c) for c in range(channels)]
+
+
+def _flash_channel(sentences: list[Sentence], word_info: int, channel: int) -> dict[str, Any]:
     listed = []
     for s in sentences:
         entry: dict[str, Any] = {"text": s.text(), "start_time": str(round(s.start * 1000)),
@@ -176,7 +284,7 @@ def flash_result(sentences: list[Sentence], word_info: int) -> list[dict[str, An
                                   for w in s.words if word_info == 2 or strip_punct(w.text).strip()]
         listed.append(entry)
     text = ("" if not sentences or not sentences[0].spaced else " ").join(s.text() for s in sentences)
-    return [{"channel_id": "0", "text": text, "sentence_list": listed}]
+    return {"channel_id": str(channel), "text": text, "sentence_list": listed}
 
 
 def srt(sentences: list[Sentence]) -> str:

@@ -56,6 +56,8 @@ def check(op: Mapping[str, Any], params: dict[str, Any], where: str) -> None:
     codec = text(config, "Codec", "aac").lower()
     choice(config, "Codec", at, MUSIC_CODECS if music else ("aac", "mp3", "flac", "amr"))
     number_range(config, "Bitrate", at, 8, 1000)
+    if num(config, "Bitrate") and codec in ("flac", "wav"):
+        raise InvalidArgument(f"{at}.Bitrate does not apply to Codec {codec} (lossless)")
     number_range(config, "Channels", at, 1, 8, choices=CODECS[codec])
     if not music:
         number_range(config, "Samplerate", at, 8000, 96000, choices=RATES)

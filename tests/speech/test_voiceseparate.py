@@ -67,6 +67,7 @@ def test_vocal_sdr_beats_the_mix(process: Runner, tmp_path: Path, voice: np.ndar
     ("AudioAndBackground", {"Codec": "aac", "Samplerate": "22050", "Channels": "1", "Bitrate": "64"}, 2, 22050, 1,
      "aac"),
     ("IsBackground", {"Codec": "amr", "Samplerate": "8000"}, 1, 8000, 1, "amrnb"),
+    ("IsAudio", {"Codec": "flac", "Samplerate": "48000", "Channels": "6"}, 1, 48000, 6, "flac"),
 ])
 def test_stems_codec_rate_channels(process: Runner, tmp_path: Path, voice: np.ndarray, mode: str,
                                    config: dict[str, str], stems: int, rate: int, channels: int, codec: str) -> None:
@@ -79,6 +80,8 @@ def test_stems_codec_rate_channels(process: Runner, tmp_path: Path, voice: np.nd
             assert stream.codec_context.name.startswith(codec)  # mp3 decodes as mp3float
             assert (stream.sample_rate, stream.channels) == (rate, channels)
             assert sum(f.samples for f in c.decode(stream)) > rate
+            if "Bitrate" in config:  # the encoder's average rate is the asked one
+                assert stream.bit_rate == pytest.approx(int(config["Bitrate"]) * 1000, rel=0.25)
 
 
 def test_refusals() -> None:
@@ -87,7 +90,11 @@ def test_refusals() -> None:
                              "Samplerate 44100 is not allowed with Codec amr"),
                             ({"AudioMode": "MusicMode", "AudioConfig": {"Codec": "flac"}}, "must be one of mp3"),
                             ({"AudioMode": "IsAudio", "AudioConfig": {"Codec": "mp3", "Channels": "6"}},
-                             "Channels 6 must be one of 1, 2")):
+                             "Channels 6 must be one of 1, 2"),
+                            ({"AudioMode": "IsAudio", "AudioConfig": {"Codec": "flac", "Bitrate": "128"}},
+                             "Bitrate does not apply to Codec flac"),
+                            ({"AudioMode": "MusicMode", "AudioConfig": {"Codec": "wav", "Bitrate": "128"}},
+                             "Bitrate does not apply to Codec wav")):
         with pytest.raises(InvalidArgument, match=message):
             tags.check_operation("VoiceSeparate", {"VoiceSeparate": params, "Output": OUT})
     with pytest.raises(InvalidArgument, match="Output.BassObject is required for AudioMode MusicMode"):
