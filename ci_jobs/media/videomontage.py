@@ -7,13 +7,15 @@ Analysis, one decoding pass, in 0.25 s windows:
 - sharpness: log10(1 + Laplacian variance) of a 160 px wide grey copy, 4 times a second;
 - faces: the share of the picture covered by OpenCV Haar frontal faces (final-stage weight >= 2.5) on a
   320 px copy, once a second, counted only where the `vision` extra's OpenCV 4 with its Haar
-  cascade is installed (opencv-python < 5; 5.x ships none).
+  cascade is installed (opencv-python < 5; 5.x ships none);
+- speech: the share of the window that Silero VAD (shipped inside faster-whisper, the `speech` extra;
+  not counted without it) calls speech, run a minute of sound at a time.
 A window without a sample (a low frame rate) takes its neighbours' value. Each signal is scaled to
 0-1 between its 10th and 95th percentile over the clip; a signal whose
 spread is under its floor (motion 0.5 grey level, loudness 6 dB, sharpness 0.3, faces 1 % of the
 picture) carries nothing and scores 0, so a steady picture or a constant hum does not pick windows.
 
-Scene Video: score = 0.35 motion + 0.35 loudness + 0.1 sharpness + 0.2 faces (the weights of the
+Scene Video: score = 0.35 motion + 0.35 loudness + 0.1 sharpness + 0.2 faces + 0.2 speech (the weights of the
 signals present, renormalised), averaged over 3 windows (0.75 s).
 Scene Soccer (there is no ball or goal detector offline): a highlight is a crowd-noise peak and a
 burst of motion over the match's own level, so loudness and motion count as their excess over a
@@ -36,6 +38,7 @@ timestamps run on without gaps and each stretch starts on a new key frame; the s
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import math
 import os
@@ -59,8 +62,8 @@ from .transcode import AudioLane, VideoLane
 WINDOW = 0.25  # seconds of one scored window
 _MOTION_STEP, _DETAIL_STEP, _FACE_STEP = 0.125, 0.25, 1.0  # seconds between motion, sharpness, face samples
 _RATE = 16000  # Hz of the mono copy the loudness is measured on
-_FLOOR = {"motion": 0.5, "loudness": 6.0, "sharpness": 0.3, "faces": 0.01}
-_WEIGHTS = {"motion": 0.35, "loudness": 0.35, "sharpness": 0.1, "faces": 0.2}
+_FLOOR = {"motion": 0.5, "loudness": 6.0, "sharpness": 0.3, "faces": 0.01, "speech": 0.1}
+_WEIGHTS = {"motion": 0.35, "loudness": 0.35, "sharpness": 0.1, "faces": 0.2, "speech": 0.2}
 _SOCCER = {"loudness": 0.5, "motion": 0.4, "sharpness": 0.1}
 _BASELINE = 85  # windows of Soccer's running median (21 s)
 _LEAD, _LEAD_SHARE = 8, 0.8  # Soccer: windows of build-up before a peak (2 s), and the share they take
@@ -68,6 +71,7 @@ _MIN_RUN, _MAX_GAP = 6, 2  # windows: shortest stretch kept (1.5 s), longest gap
 _DECLICK = 0.005  # seconds of sound fade either side of a cut
 _AUTO_MIN = 5.0
 _FACE_WEIGHT = 2.5  # the Haar final-stage weight a face must reach
+_VAD_CHUNK = 60.0  # seconds of sound the VAD sees at a time
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class Signals:
     loudness: np.ndarray
     sharpness: np.ndarray
     faces: np.ndarray | None  # None: no face detector installed
+    speech: np.ndarray | None = None  # share of each window that is speech; None: no VAD installed
 
 
 def run(task: Task, progress: Progress) -> Result:
@@ -107,7 +112,7 @@ def run(task: Task, progress: Progress) -> Result:
 def signals_used(signals: Signals) -> list[str]:
     """The names of the signals that can pick windows for this input."""
     found = [name for name in ("motion", "loudness", "sharpness") if np.isfinite(getattr(signals, name)).any()]
-    return found + (["faces"] if signals.faces is not None else [])
+    return found + [name for name in ("faces", "speech") if getattr(signals, name) is not None]
 
 
 # --- analysis -------------------------------------------------------------------------------
@@ -125,7 +130,7 @@ def analyse(inp: InputContainer, ticker: Ticker) -> Signals:
         raise JobFailed(Failure.INVALID_INPUT, "The input has no video or audio stream to make a montage of")
     count = max(1, math.ceil(total / WINDOW))
     pictures = _Pictures(count, _face_detector())
-    sound = _Sound(count)
+    sound = _Sound(count, _vad())
     zero = origin(inp)
     for frame in decoded(inp, *streams):
         if frame.time is None:
@@ -138,7 +143,8 @@ def analyse(inp: InputContainer, ticker: Ticker) -> Signals:
         ticker.at(at)
     sound.finish()
     return Signals(total, pictures.motion.mean(), sound.levels(), pictures.sharp.mean(),
-                   pictures.faces.mean() if pictures.detector is not None else None)
+                   pictures.faces.mean() if pictures.detector is not None else None,
+                   sound.speech if sound.vad is not None and ain is not None else None)
 
 
 class _Sums:
@@ -202,37 +208,75 @@ def _face_share(detector: Any, frame: av.VideoFrame, width: int, height: int) ->
 
 
 class _Sound:
-    """RMS level per window of the sound mixed to mono at 16 kHz."""
+    """RMS level per window of the sound mixed to mono at 16 kHz, and the share of it Silero VAD calls speech."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, vad: Any = None) -> None:
         self.energy, self.n = np.zeros(count), np.zeros(count)
+        self.speech = np.zeros(count)
+        self.vad = vad
         self.resampler = Resampler("fltp", "mono", _RATE)
         self.position: int | None = None  # sample index of the next resampled sample
+        self.pending: list[np.ndarray] = []  # sound not yet through the VAD
+        self.pending_from = 0
 
     def add(self, frame: av.AudioFrame, at: float) -> None:
         if self.position is None:
-            self.position = max(0, int(round(at * _RATE)))
+            self.position = self.pending_from = max(0, int(round(at * _RATE)))
         frame.pts = None
         for out in self.resampler.resample(frame):
-            self._take(out.to_ndarray()[0].astype(np.float64))
+            self._take(out.to_ndarray()[0].astype(np.float32))
 
     def finish(self) -> None:
         if self.position is not None:
             for out in self.resampler.resample(None):
-                self._take(out.to_ndarray()[0].astype(np.float64))
+                self._take(out.to_ndarray()[0].astype(np.float32))
+            self._detect()
 
     def _take(self, samples: np.ndarray) -> None:
         assert self.position is not None
         index = np.minimum(len(self.n) - 1, (self.position + np.arange(len(samples))) // int(_RATE * WINDOW))
-        np.add.at(self.energy, index, samples * samples)
+        wide = samples.astype(np.float64)
+        np.add.at(self.energy, index, wide * wide)
         np.add.at(self.n, index, 1)
         self.position += len(samples)
+        if self.vad is not None:
+            self.pending.append(samples)
+            if self.position - self.pending_from >= _VAD_CHUNK * _RATE:
+                self._detect()
+
+    def _detect(self) -> None:
+        """Run the VAD over the pending sound (a minute at a time, so memory stays flat)."""
+        if self.vad is None or not self.pending:
+            return
+        chunk = np.concatenate(self.pending)
+        per = int(_RATE * WINDOW)
+        for span in self.vad(chunk):
+            first, last = self.pending_from + int(span["start"]), self.pending_from + int(span["end"])
+            for window in range(first // per, min(len(self.speech) - 1, (last - 1) // per) + 1):
+                lo, hi = max(first, window * per), min(last, (window + 1) * per)
+                self.speech[window] += max(0, hi - lo) / per
+        self.pending_from += len(chunk)
+        self.pending = []
 
     def levels(self) -> np.ndarray:
         if not self.n.any():
             return np.full(len(self.n), np.nan)
         mean = np.where(self.n > 0, self.energy / np.maximum(self.n, 1), 0.0)
         return np.asarray(np.clip(10 * np.log10(mean + 1e-10), -70.0, 0.0))
+
+
+def _vad() -> Any:
+    """Silero VAD as faster-whisper ships it (the `speech` extra): samples -> speech spans; None without it."""
+    if importlib.util.find_spec("faster_whisper") is None:
+        return None
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    options = VadOptions(min_silence_duration_ms=300, speech_pad_ms=100, min_speech_duration_ms=250)
+
+    def spans(samples: np.ndarray) -> list[dict[str, int]]:
+        return list(get_speech_timestamps(samples, options, sampling_rate=_RATE))
+
+    return spans
 
 
 def _face_detector() -> Any:
@@ -281,8 +325,9 @@ def score(signals: Signals, scene: str) -> np.ndarray:
         ahead = np.asarray([raw[i + 1:i + 1 + _LEAD].max() if i + 1 < len(raw) else 0.0 for i in range(len(raw))])
         return np.asarray(np.maximum(raw, _LEAD_SHARE * ahead))
     parts = {"motion": signals.motion, "loudness": signals.loudness, "sharpness": signals.sharpness}
-    if signals.faces is not None:
-        parts["faces"] = signals.faces
+    for name in ("faces", "speech"):
+        if getattr(signals, name) is not None:
+            parts[name] = getattr(signals, name)
     raw = _weighted({k: normalised(v, _FLOOR[k]) for k, v in parts.items()}, _WEIGHTS)
     return np.asarray(np.convolve(np.pad(raw, 1, mode="edge"), np.ones(3) / 3, "valid"))
 

@@ -304,3 +304,31 @@ def test_faces_pick_the_shot_with_a_face(process: Run, tmp_path: Path) -> None:
         signals = analyse(inp, Ticker(lambda p: None, None))
     blind = choose(score(replace(signals, faces=None), "video"), 3.0, signals.total)
     assert all(b <= 4.0 or a >= 8.0 for a, b in blind), blind  # the sharper faceless shots win without it
+
+
+def test_speech_picks_the_talk_among_equally_loud_noise(process: Run, tmp_path: Path) -> None:
+    """A still picture; 4 s of noise, 4 s of Tts speech, 4 s of noise, all at -20 dBFS RMS: the Silero VAD
+    signal (the `speech` extra) chooses the talk, which loudness alone would not."""
+    from dataclasses import replace
+
+    from ci_jobs.media.common import Ticker, open_input
+    from ci_jobs.media.videomontage import analyse, score
+
+    pytest.importorskip("faster_whisper", reason="the speech extra is not installed: pip install 'ci-jobs[speech]'")
+    pytest.importorskip("hibari", reason="the speech extra is not installed: pip install 'ci-jobs[speech]'")
+    from .videotag_clips import spoken
+    from .videotag_clips import write as write_clip
+
+    talk = spoken("Good evening and welcome to the museum, where the new paintings are on show tonight.")
+    talk = np.concatenate([talk, np.zeros(max(0, 4 * 16000 - len(talk)), np.float32)])[:4 * 16000]
+    noise = np.random.default_rng(4).normal(0, 0.1, 4 * 16000).astype(np.float32)
+    sound = np.concatenate([noise, talk, np.random.default_rng(5).normal(0, 0.1, 4 * 16000).astype(np.float32)])
+    path = tmp_path / "talk.mp4"
+    write_clip(path, [M.P.texture(M.W, M.H, seed=2)] * (12 * M.FPS), M.FPS, sound)
+    done = montage(process, str(path), Duration="3")
+    assert done.result.data is not None and "speech" in done.result.data["Signals"]
+    assert all(4.0 <= a and b <= 8.0 for a, b in spans(done)), spans(done)
+    with open_input(str(path)) as inp:
+        signals = analyse(inp, Ticker(lambda p: None, None))
+    deaf = choose(score(replace(signals, speech=None), "video"), 3.0, signals.total)
+    assert not all(4.0 <= a and b <= 8.0 for a, b in deaf), deaf  # loudness alone picks noise too
