@@ -96,6 +96,32 @@ class Playback:
         local.write_text(text, encoding="utf-8")
         return local
 
+    async def package_keys(self, bucket: str, key: str) -> list[str]:
+        """An HLS playlist or DASH manifest and every object it names (variants, segments, keys, every
+        Representation), for downloading the package as one zip."""
+        folder = posixpath.dirname(key)
+        if key.lower().endswith(".mpd"):
+            names = [n for names in dash_tracks(await self._read(bucket, key, MAX_MANIFEST), every=True)
+                     for n in names if n]
+            return list(dict.fromkeys([key] + [safe_key(posixpath.normpath(posixpath.join(folder, n)))
+                                               for n in names]))
+        return list(dict.fromkeys(await self._playlist_keys(bucket, key, 0)))
+
+    async def _playlist_keys(self, bucket: str, key: str, depth: int) -> list[str]:
+        text = (await self._read(bucket, key, MAX_PLAYLIST)).decode("utf-8-sig", "replace")
+        if not text.lstrip().startswith("#EXTM3U"):
+            raise InvalidArgument(f"{key} is not an HLS playlist")
+        keys = [key]
+        for uri in _uris(text):
+            if "://" in uri or uri.startswith("/"):
+                raise InvalidArgument(f"{key} names {uri}: only relative names are downloaded")
+            child = safe_key(posixpath.normpath(posixpath.join(posixpath.dirname(key), uri.split("?", 1)[0])))
+            if child.endswith(".m3u8") and depth < 2:
+                keys += await self._playlist_keys(bucket, child, depth + 1)
+            else:
+                keys.append(child)
+        return keys
+
     async def _fetch_dash(self, bucket: str, key: str, scratch: Path) -> list[Path]:
         """Each picked Representation of the manifest as one local file: its init and media segments in order."""
         manifest = await self._read(bucket, key, MAX_MANIFEST)
@@ -157,9 +183,10 @@ def _local(uri: str) -> str:
     return clean
 
 
-def dash_tracks(manifest: bytes) -> list[list[str]]:
+def dash_tracks(manifest: bytes, every: bool = False) -> list[list[str]]:
     """The relative names of the segments (init first) of the first Representation of the first video and
-    the first audio AdaptationSet of a static DASH manifest; InvalidArgument for what cannot be played."""
+    the first audio AdaptationSet of a static DASH manifest (`every`: of each Representation of each
+    AdaptationSet); InvalidArgument for what cannot be played."""
     try:
         root = xmlio.parse(manifest)
     except CiJobsError as exc:
@@ -172,15 +199,8 @@ def dash_tracks(manifest: bytes) -> list[list[str]]:
     if period is None:
         raise InvalidArgument("the DASH manifest has no Period")
     total = _iso_seconds(period.get("duration") or root.get("mediaPresentationDuration") or "")
-    tracks = []
-    for kind in ("video", "audio"):
-        for aset in period.findall("AdaptationSet"):
-            rep = aset.find("Representation")
-            if rep is None or _content(aset, rep) != kind:
-                continue
-            base = "".join(_base(e) for e in (root, period, aset, rep))
-            tracks.append([base + n for n in _segments(rep, aset, period, total)])
-            break
+    tracks = [["".join(_base(e) for e in (root, period, aset, rep)) + n for n in _segments(rep, aset, period, total)]
+              for aset, rep in _representations(period, every)]
     if not tracks:
         raise InvalidArgument("the DASH manifest has no video or audio Representation")
     for names in tracks:
@@ -188,6 +208,20 @@ def dash_tracks(manifest: bytes) -> list[list[str]]:
             if "://" in name or name.startswith("/") or posixpath.normpath(name).startswith(".."):
                 raise InvalidArgument(f"the DASH manifest names {name}: only relative segment names are played")
     return tracks
+
+
+def _representations(period: Any, every: bool) -> list[tuple[Any, Any]]:
+    """(AdaptationSet, Representation) pairs: all of them, or the first video one and the first audio one."""
+    sets = period.findall("AdaptationSet")
+    if every:
+        return [(aset, rep) for aset in sets for rep in aset.findall("Representation")]
+    picked = []
+    for kind in ("video", "audio"):
+        found = next(((a, a.find("Representation")) for a in sets if a.find("Representation") is not None
+                      and _content(a, a.find("Representation")) == kind), None)
+        if found is not None:
+            picked.append(found)
+    return picked
 
 
 def _content(aset: Any, rep: Any) -> str:

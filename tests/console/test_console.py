@@ -245,6 +245,12 @@ def test_details_play_hls_and_view_sprite(page: Page, seeded: dict[str, str], sh
     page.locator("tr[data-sub='1'] .view").click()
     _plays(page)
     page.screenshot(path=str(shots / "detail-hls.png"), full_page=True)
+    with page.expect_download() as caught:  # the playlist with its segments, as one zip
+        page.locator("tr[data-sub='1'] a.package").click()
+    package = zipfile.ZipFile(io.BytesIO(Path(caught.value.path()).read_bytes()))
+    playlist = package.read("out/hls/short.m3u8").decode()
+    segments = [f"out/hls/{line}" for line in playlist.splitlines() if line and not line.startswith("#")]
+    assert segments and sorted(package.namelist()) == sorted(["out/hls/short.m3u8", *segments])
     snap = _task_of(page, seeded["snap"])
     page.goto(f"/console/tasks/{BUCKET}/{snap}")
     expect(page.locator("#task-status")).to_have_text("Completed", timeout=60_000)
@@ -443,6 +449,10 @@ def test_play_a_dash_output(page: Page, seeded: dict[str, str], shots: Path) -> 
     _plays(page)
     assert page.evaluate("document.querySelector('#media').duration") > 1.5  # both seconds of the clip
     page.screenshot(path=str(shots / "detail-dash.png"), full_page=True)
+    with page.expect_download() as caught:  # the manifest with its segments, as one zip
+        page.locator("tr[data-sub='1'] a.package").click()
+    names = zipfile.ZipFile(io.BytesIO(Path(caught.value.path()).read_bytes())).namelist()
+    assert "out/dash/short.mpd" in names and sum(n.endswith(".m4s") for n in names) >= 4, names
 
 
 def test_sign_in_with_the_console_password(browser: Browser, server: ServerThread) -> None:

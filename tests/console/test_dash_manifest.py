@@ -30,6 +30,9 @@ def test_a_timeline_template_gives_init_then_numbered_segments_per_track() -> No
     video, audio = dash_tracks(body)  # video first, the first Representation of each set
     assert video == ["v/init-hd.mp4", "v/hd-007-800000.m4s", "v/hd-008-800000.m4s", "v/hd-009-800000.m4s"]
     assert audio == ["i-a1.m4s", "a-0.m4s", "a-1000.m4s", "a-2000.m4s"]
+    every = dash_tracks(body, every=True)  # for the zip: each Representation of each set, in manifest order
+    assert every == [audio, video, [n.replace("hd-", "sd-").replace("init-hd", "init-sd").replace("800000", "300000")
+                                    for n in video]]
 
 
 def test_a_fixed_duration_template_counts_segments_from_the_length() -> None:

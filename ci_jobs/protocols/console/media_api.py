@@ -121,7 +121,8 @@ async def media_info(call: Call) -> web.StreamResponse:
 
 
 async def zip_download(call: Call) -> web.StreamResponse:
-    """GET /console/api/zip/<bucket>?job=<id>[&role=] or ?key=a&key=b: outputs as one zip, streamed."""
+    """GET /console/api/zip/<bucket>?job=<id>[&role=], ?key=a&key=b or ?package=<m3u8|mpd>: outputs as one zip,
+    streamed."""
     bucket = call.bucket()
     keys = await _zip_keys(call, bucket.name)
     if not keys:
@@ -159,6 +160,13 @@ async def _zip_keys(call: Call, bucket: str) -> list[str]:
         outputs: dict[str, Any] = (found[0].result or {}).get("outputs") or {}
         role = q.get("role", "")
         keys += [o["key"] for r, objs in outputs.items() if not role or r == role for o in objs]
+    package = q.get("package", "")
+    if package:  # an HLS/DASH output with everything it names
+        if media_kind(package) not in ("hls", "dash"):
+            raise InvalidArgument(f"package {package} is neither an HLS playlist nor a DASH manifest")
+        if call.console.playback is None:
+            raise ServiceUnavailable("This node runs without the synchronous media pool.")
+        keys += await call.console.playback.package_keys(bucket, safe_key(package))
     if len(keys) > MAX_ZIP_ENTRIES:
         raise InvalidArgument(f"at most {MAX_ZIP_ENTRIES} objects go into one zip")
     return list(dict.fromkeys(keys))

@@ -281,7 +281,7 @@ function subRow(t, s) {
     first ? el("button", { type: "button", class: "view", text: "Play/View", onclick: () => view(s) }) : null,
     first ? el("a", { class: "download", href: obj(first.Key, { download: 1 }), text: "Download" }) : null,
     images.length > 1 ? el("a", { class: "zip", href: `${API}/zip/${encodeURIComponent(state.bucket)}?${q({ job: s.JobId })}`, text: `Download all (${images.length}) as zip` }) : null,
-    first && (first.Kind === "hls" || first.Kind === "dash") ? el("a", { class: "zip package", href: `${API}/zip/${encodeURIComponent(state.bucket)}?${q({ job: s.JobId })}`, text: "Download with segments (zip)" }) : null);
+    first && (first.Kind === "hls" || first.Kind === "dash") ? el("a", { class: "zip package", href: `${API}/zip/${encodeURIComponent(state.bucket)}?${q({ package: first.Key, name: first.Key.split("/").pop().replace(/\.[^.]*$/, "") + ".zip" })}`, text: "Download with segments (zip)" }) : null);
   return el("tr", { "data-sub": s.No, "data-status": s.Status },
     el("td", { text: s.No }), el("td", { class: `status s-${s.Status.replace(" ", "-")}` }, s.Status,
       s.Status === "In progress" ? el("span", {}, " ", el("span", { class: "bar" }, el("i", { style: `width:${s.Progress}%` })), ` ${s.Progress}%`) : null),
