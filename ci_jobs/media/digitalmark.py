@@ -6,15 +6,17 @@ carries six bits, one in each of the smooth patterns sin(ky pi v) sin(kx pi u) (
 across the cell; (ky, kx) in BASES): all vanish at the cell edges, so the mark is a continuous,
 low-frequency field that a rescale or an H.264 re-encode keeps. A bit is the coefficient c of the
 luma on its pattern (least-squares amplitude), moved by quantisation index modulation to the nearest
-point of k*STEP (bit 0) or k*STEP + STEP/2 (bit 1); three passes correct for the rounding to 8 bits.
+point of k*STEP (bit 0) or k*STEP + STEP/2 (bit 1); where clipping to 0-255 moved it, a second
+pass corrects it.
 
-The payload (magic byte, length, UTF-8 text, zero padding) is Reed-Solomon coded (`reedsolo`,
-GF(256)) to the grid's capacity, whitened by a fixed pseudo-random sequence and spread over the
-slots in a fixed random order. The extractor adds soft decisions cos(2 pi c / STEP) over every
-sampled frame, decodes the hard bits (and, failing that, again with the least reliable bytes as
-erasures) and accepts a message only when the code, the magic, the length and the padding all
-check: unmarked video reports none rather than garbage. A short message uses the coarse grid
-(robust to a half-size downscale followed by CRF 28), a longer one the finer grid.
+The payload (magic byte, length, UTF-8 text) is Reed-Solomon coded (`reedsolo`, GF(256)) with every
+byte of the grid it leaves as parity (a short text is corrected the most), whitened by a fixed
+pseudo-random sequence and spread over the slots in a fixed random order. The extractor adds soft
+decisions cos(2 pi c / STEP) over every sampled frame, decodes the hard bits for each possible
+length (and, failing that, again with the least reliable bytes as erasures) and accepts a message
+only when the code, the magic and the length all check: unmarked video reports none rather than
+garbage. A short message uses the coarse grid (robust to a half-size downscale followed by CRF 28),
+a longer one the finer grid.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ MAGIC = 0xB7
 BASES = ((1, 1), (1, 2), (2, 1), (2, 2), (1, 3), (3, 1))  # (vertical, horizontal) half-periods per cell
 MIN_CELL = 12.0  # pixels: a cell narrower than this cannot hold the three half-periods of (1, 3)
 _KEY = 0x5EED
-PASSES = 2
+PASSES = 2  # at most: the second only where clipping at 0 or 255 moved the amplitudes
 
 
 class TooSmall(ValueError):
@@ -43,7 +45,7 @@ class Grid:
 
     cols: int
     rows: int
-    parity: int  # Reed-Solomon parity bytes
+    parity: int  # Reed-Solomon parity bytes at least (a shorter message gets the spare bytes as parity too)
     slot_of_bit: np.ndarray = field(repr=False)
     flip: np.ndarray = field(repr=False)
 
@@ -57,8 +59,9 @@ class Grid:
         """UTF-8 bytes of text the grid carries."""
         return self.size - self.parity - 2
 
-    def codec(self) -> RSCodec:
-        return RSCodec(self.parity, nsize=self.size)
+    def codec(self, length: int) -> RSCodec:
+        """The code of a `length`-byte text: every byte the header and text leave is parity."""
+        return RSCodec(self.size - 2 - length, nsize=self.size)
 
 
 def _grid(cols: int, rows: int, parity: int) -> Grid:
@@ -68,7 +71,8 @@ def _grid(cols: int, rows: int, parity: int) -> Grid:
     return Grid(cols, rows, parity, rng.permutation(slots)[:bits], rng.integers(0, 2, bits).astype(np.uint8))
 
 
-# (8, 6): 36 bytes, 20 of text, corrects 7 bytes; (12, 9): 81 bytes, 64 of text, corrects 7 bytes
+# (8, 6): 36 bytes, up to 20 of text and 14 parity (an 11-byte text has 23: 11 byte errors corrected);
+# (12, 9): 81 bytes, up to 64 of text and 15 parity
 GRIDS = (_grid(8, 6, 14), _grid(12, 9, 15))
 MAX_BYTES = GRIDS[-1].max_bytes  # UTF-8 bytes of text a frame carries
 
@@ -84,10 +88,9 @@ def grid_for(size: int, width: int, height: int) -> Grid:
 
 
 def codeword(message: str, grid: Grid) -> np.ndarray:
-    """The whitened bits of a message on `grid`: RS(magic, length, UTF-8 bytes, zero padding)."""
+    """The whitened bits of a message on `grid`: RS(magic, length, UTF-8 bytes), parity filling the grid."""
     body = message.encode("utf-8")
-    data = bytes([MAGIC, len(body)]) + body + bytes(grid.max_bytes - len(body))
-    coded = bytes(grid.codec().encode(data))
+    coded = bytes(grid.codec(len(body)).encode(bytes([MAGIC, len(body)]) + body))
     return np.asarray(np.unpackbits(np.frombuffer(coded, np.uint8)) ^ grid.flip)
 
 
@@ -125,11 +128,12 @@ def coefficients(y: np.ndarray, grid: Grid) -> np.ndarray:
 
 def _field(shape: tuple[int, int], amplitude: np.ndarray, grid: Grid) -> np.ndarray:
     (wy, _, hy), (wx, _, hx) = _basis(shape[0], grid.rows), _basis(shape[1], grid.cols)
+    amplitude = amplitude.astype(np.float32)
     rows: dict[int, np.ndarray] = {}
     for i, (ky, kx) in enumerate(BASES):  # per vertical pattern: the cells' rows, then the full height
         part = np.repeat(amplitude[i], hx, axis=1) * wx[kx - 1]
         rows[ky] = rows[ky] + part if ky in rows else part
-    out = np.zeros(shape)
+    out = np.zeros(shape, np.float32)
     for ky, part in rows.items():
         out += np.repeat(part, hy, axis=0) * wy[ky - 1][:, None]
     return out
@@ -144,14 +148,16 @@ def embed(y: np.ndarray, bits: np.ndarray, grid: Grid) -> np.ndarray:
     flat = np.zeros(grid.cols * grid.rows * len(BASES))
     flat[grid.slot_of_bit] = bits * STEP / 2
     offset = flat.reshape(len(BASES), grid.rows, grid.cols)
-    out = y.astype(np.float64)
+    out = y.astype(np.float32)
     c = coefficients(out, grid)
     target = np.round((c - offset) / STEP) * STEP + offset
-    for _ in range(PASSES):  # the rounding and clipping to uint8 move c: correct for it
-        out = out + _field(y.shape, target - c, grid)
-        marked = np.clip(np.round(out), 0, 255)
-        c = coefficients(marked, grid)
-    return np.asarray(marked.astype(np.uint8))
+    for _ in range(PASSES):
+        out += _field(y.shape, target - c, grid)
+        if out.min() >= 0 and out.max() <= 255:
+            break  # rounding moves a cell's amplitude by a few hundredths: only clipping needs another pass
+        out = np.clip(np.round(out), 0, 255)
+        c = coefficients(out, grid)
+    return np.asarray(np.clip(np.round(out), 0, 255).astype(np.uint8))
 
 
 class Votes:
@@ -171,7 +177,7 @@ class Votes:
             total += np.where(grid.flip == 1, -soft, soft)
 
     def message(self) -> str | None:
-        """The text whose code, magic, length and padding check on some grid; None when no grid has one."""
+        """The text whose code, magic and length check on some grid; None when no grid has one."""
         for grid, total in zip(GRIDS, self.sums, strict=True):
             if not total.any():
                 continue
@@ -189,21 +195,27 @@ class Votes:
 
 
 def _decode(grid: Grid, total: np.ndarray) -> str | None:
+    """The text of the voted bits: the length the received header says is tried first, then every other
+    (each length has its own code); again with the least reliable bytes as erasures. A text is taken
+    only when its code decodes and its magic and length bytes agree."""
     received = bytearray(np.packbits((total < 0).astype(np.uint8)).tobytes())
-    reliability = np.abs(total).reshape(-1, 8).min(1)
-    codec = grid.codec()
-    for erase in ((), tuple(int(i) for i in np.argsort(reliability)[:grid.parity // 2])):
-        try:
-            data = bytes(codec.decode(received, erase_pos=list(erase) or None)[0])
-        except ReedSolomonError:
-            continue
-        length = data[1]
-        if data[0] != MAGIC or length > grid.max_bytes or any(data[2 + length:]):
-            continue
-        try:
-            return data[2:2 + length].decode("utf-8")
-        except UnicodeDecodeError:
-            continue
+    unreliable = [int(i) for i in np.argsort(np.abs(total).reshape(-1, 8).min(1))]
+    said = received[1] if received[1] <= grid.max_bytes else 0
+    lengths = [said, *(n for n in range(grid.max_bytes + 1) if n != said)]
+    for erasing in (False, True):  # then half the parity spent on the least reliable bytes as erasures
+        for length in lengths:
+            parity = grid.size - 2 - length
+            erase = unreliable[:parity // 2] if erasing else []
+            try:
+                data = bytes(grid.codec(length).decode(received, erase_pos=erase or None)[0])
+            except ReedSolomonError:
+                continue
+            if data[0] != MAGIC or data[1] != length:
+                continue
+            try:
+                return data[2:].decode("utf-8")
+            except UnicodeDecodeError:
+                continue
     return None
 
 
