@@ -25,7 +25,7 @@ MIGRATION = "BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={number};\nCOMMIT;"
 BEGIN, COMMIT, ROLLBACK = "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"
 
 RESET = ("DELETE FROM jobs", "DELETE FROM tasks", "DELETE FROM callbacks", "DELETE FROM templates",
-         "DELETE FROM nonces", "UPDATE queues SET state='Active', notify='{}', running=0")
+         "UPDATE queues SET state='Active', notify='{}', running=0")
 
 # --- queues ----------------------------------------------------------------------------------
 
@@ -111,11 +111,6 @@ ENDED_PER_MINUTE = ("SELECT CAST((ended - ?) / 60 AS INTEGER) AS minute, state, 
 JOB_COUNTS = "SELECT bucket, queue_id, state, count(*) AS n FROM jobs GROUP BY bucket, queue_id, state"
 OUTBOX_COUNTS = ("SELECT count(*) FILTER (WHERE dead_at IS NULL AND delivered_at IS NULL) AS pending,"
                  " count(*) FILTER (WHERE dead_at IS NOT NULL) AS dead FROM callbacks")
-
-# --- nonces: a live one is not taken again; an expired one is taken anew --------------------------
-USE_NONCE = ("INSERT INTO nonces (nonce, until) VALUES (?, ?) ON CONFLICT (nonce) DO UPDATE SET until=excluded.until"
-             " WHERE nonces.until < ? RETURNING nonce")
-PURGE_NONCES = "DELETE FROM nonces WHERE until < ?"
 
 # --- templates -------------------------------------------------------------------------------
 
