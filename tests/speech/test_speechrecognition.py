@@ -52,6 +52,7 @@ def test_srt_times_and_shapes(process: Runner, tmp_path: Path, english: list[np.
     times = [int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000 for h, m, s, ms in cues]
     assert len(times) == 2
     voiced = [_onset(np.concatenate([gap[:8000], first, gap, second]), t) for t in starts]
+    print(f"srt cue start error: {max(abs(t - v) for t, v in zip(times, voiced, strict=True)):.2f} s")
     assert all(abs(t - v) <= 0.5 for t, v in zip(times, voiced, strict=True)), (times, voiced)
 
     data, txt = recognize(process, path, EngineModelType="16k_en", ResTextFormat="2")

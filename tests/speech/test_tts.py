@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
@@ -51,6 +52,20 @@ def test_speed_and_volume(process: Runner) -> None:
     def rms(x: np.ndarray) -> float:
         return float(20 * np.log10(np.sqrt(np.mean(x ** 2))))
     assert rms(loud) - rms(quiet) == pytest.approx(12, abs=1.5)  # 0.6 dB a step
+
+
+def test_chinese_speed_and_mp3(process: Runner) -> None:
+    """Speed paces the espeak-ng voices too; Codec mp3 writes a real mp3 (16 kHz mono)."""
+    need_espeak()
+    normal, fast = (spoken(process, CHINESE[4], VoiceType="ruxue", Speed=s) for s in ("100", "200"))
+    assert len(fast) < 0.7 * len(normal)
+    result, folder = process("Tts", {"TtsTpl": {"Mode": "Sync", "Codec": "mp3", "VoiceType": "zhiyun"},
+                                     "TtsConfig": {"InputType": "Text", "Input": CHINESE[0]}, "Output": OUT})
+    assert result.files[0].name.endswith(".mp3")
+    with av.open(str(folder / result.files[0].name)) as c:
+        stream = c.streams.audio[0]
+        assert (c.format.name, stream.sample_rate, stream.channels) == ("mp3", 16000, 1)
+        assert sum(f.samples for f in c.decode(stream)) > 16000 * 0.5
 
 
 def test_male_voices_url_input_and_pcm(tmp_path: Path) -> None:
