@@ -288,34 +288,33 @@ class PostgresStore(FlowRows, TemplateRows, Wakeups):
     async def claim(self, node: str, now: float, lease_seconds: float,
                     tags: frozenset[str] | None = None) -> Claim | None:
         """Take the best job of the least-served active queue that has a free slot."""
+        tag_sql, tag_args = sql.tags_clause(tags, 6)
+        claim = sql.CLAIM.format(tags=tag_sql, skip="{skip}")
+        skip_locked, wait = claim.format(skip=" SKIP LOCKED"), claim.format(skip="")
         skipped: list[str] = []
         for _ in range(CLAIM_TRIES):
-            got = await self._tx(lambda conn: self._claim_in(conn, node, now, lease_seconds, tags, skipped))
-            if not isinstance(got, str):
-                return got
-            skipped.append(got)  # its waiting jobs were all locked (being cancelled, say): try another queue
+            token, until = uuid.uuid4().hex, now + lease_seconds
+            args = (skipped, now, token, until, node, *tag_args)
+            row = await self._fetchrow(skip_locked, *args)
+            if row is None:
+                # Every eligible queue may be locked by a claimer on another connection: wait for the best
+                # one rather than report "nothing to do" while work exists. The statement holds no lock
+                # before that wait, so it cannot deadlock; the row's conditions are re-checked after it.
+                row = await self._fetchrow(wait, *args)
+                if row is None:
+                    return None
+            if row["job_id"] is not None:
+                return Claim(rows.job(row), token, until)
+            skipped.append(row["picked"])  # its waiting jobs were all locked (being cancelled, say): try another
         return None
 
-    async def _claim_in(self, conn: Conn, node: str, now: float, lease_seconds: float,
-                        tags: frozenset[str] | None, skipped: list[str]) -> Claim | str | None:
-        """One claim transaction: a Claim, None when nothing is runnable, or the id of a queue to skip."""
-        tag_sql, tag_args = sql.tags_clause(tags, 2)
-        pick = sql.PICK_QUEUE.format(tags=tag_sql, skip="{skip}")
-        queue_id: str | None = await conn.fetchval(pick.format(skip=" SKIP LOCKED"), skipped, *tag_args)
-        if queue_id is None:
-            # Every eligible queue may be locked by a claimer on another connection: wait for the best
-            # one rather than report "nothing to do" while work exists. This transaction holds no lock
-            # yet, so the wait cannot deadlock; the row's conditions are re-checked after the wait.
-            queue_id = await conn.fetchval(pick.format(skip=""), skipped, *tag_args)
-            if queue_id is None:
-                return None
-        token, until = uuid.uuid4().hex, now + lease_seconds
-        row = await conn.fetchrow(sql.TAKE_JOB.format(tags=sql.tags_clause(tags, 6)[0]), queue_id, now, token, until,
-                                  node, *tag_args)
-        if row is None:
-            return queue_id
-        await conn.execute(sql.TAKE_SLOT, queue_id, now)
-        return Claim(rows.job(row), token, until)
+    async def _fetchrow(self, statement: str, *args: Any) -> Any:
+        """The first row of one statement run as its own transaction (one round trip), or None."""
+        pool = self._db
+        try:
+            return await pool.fetchrow(statement, *args)
+        except Exception as exc:
+            raise StoreError(f"store write failed: {exc}") from exc
 
     async def heartbeat(self, job_id: str, token: str, lease_until: float, progress: int) -> Beat:
         """Extend the lease and store progress, fenced by the token."""
@@ -328,19 +327,15 @@ class PostgresStore(FlowRows, TemplateRows, Wakeups):
 
     async def finish(self, job_id: str, token: str, now: float, outcome: Outcome) -> bool:
         """Write the outcome, free the slot and enqueue callbacks atomically, only while the token holds."""
-        async def run(conn: Conn) -> bool:
-            queue_id = await conn.fetchval(sql.FINISH, job_id, token, str(outcome.state), outcome.code,
-                                           sql.text(outcome.message), rows.dumps(outcome.result), now,
-                                           domain.finished_progress(outcome.state))
-            if queue_id is None:
-                return False
-            await conn.execute(sql.FREE_SLOTS, queue_id, 1)
-            await _insert_callbacks(conn, outcome.callbacks, now)
-            await conn.execute(sql.NOTIFY_IF_WAITING, queue_id)  # a slot came free for its waiting jobs
-            return True
-        done = await self._tx(run)
+        callbacks = outcome.callbacks
+        # One statement: the outcome, the freed slot, the callbacks and a wake-up when jobs wait for that slot.
+        row = await self._fetchrow(sql.FINISH_ALL, job_id, token, str(outcome.state), outcome.code,
+                                   sql.text(outcome.message), rows.dumps(outcome.result), now,
+                                   domain.finished_progress(outcome.state), [c.job_id for c in callbacks],
+                                   [json.dumps(c.target, ensure_ascii=False) for c in callbacks],
+                                   [c.body for c in callbacks], [c.content_type for c in callbacks])
         self.notify_work()
-        return done
+        return row is not None
 
     async def rescue(self, now: float, max_attempts: int, on_fail: CallbackFactory,
                      everything: bool = False) -> list[JobRecord]:

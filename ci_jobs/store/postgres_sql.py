@@ -51,14 +51,24 @@ WHERE q.state = 'Active' AND q.running < q.max_concurrent AND q.queue_id <> ALL(
                                     AND j.level > {ONLINE_FLOOR}{{tags}})))
 ORDER BY q.running, q.last_claim LIMIT 1 FOR NO KEY UPDATE{{skip}}"""
 
-TAKE_JOB = f"""
-UPDATE jobs SET state = 'Running', started = $2, attempts = attempts + 1, lease_token = $3,
-                lease_until = $4, node = $5, progress = 0
-WHERE job_id = (SELECT j.job_id FROM jobs j WHERE j.queue_id = $1 AND j.state = 'Submitted'{{tags}}
-                ORDER BY j.level DESC, j.seq LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED)
-RETURNING {JOB_COLUMNS}"""
 
-TAKE_SLOT = "UPDATE queues SET running = running + 1, last_claim = $2 WHERE queue_id = $1"
+# The whole claim in one statement (one round trip, its own transaction): PICK_QUEUE's queue, its best
+# waiting job (FOR NO KEY UPDATE SKIP LOCKED) taken, and a slot of the queue taken. The queue row is locked
+# for the statement and its commit only (it was held across four round trips before, and every claimer and
+# finisher of a queue waits on that row). A row: `picked` and the job's columns; the job's are NULL when
+# every waiting job of the picked queue was locked (the caller skips that queue); no row when no queue
+# qualifies. $1 queues to skip, $2 now, $3 token, $4 lease until, $5 node, $6 the tags (when given).
+CLAIM = f"""
+WITH q AS ({PICK_QUEUE.format(tags="{tags}", skip="{skip}")}),
+     j AS (SELECT j.job_id FROM jobs j WHERE j.queue_id = (SELECT queue_id FROM q) AND j.state = 'Submitted'{{tags}}
+           ORDER BY j.level DESC, j.seq LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED),
+     taken AS (UPDATE jobs SET state = 'Running', started = $2, attempts = attempts + 1, lease_token = $3,
+                               lease_until = $4, node = $5, progress = 0
+               WHERE job_id = (SELECT job_id FROM j)
+               RETURNING {JOB_COLUMNS}),
+     slot AS (UPDATE queues SET running = running + 1, last_claim = $2 WHERE queue_id = (SELECT queue_id FROM taken))
+SELECT q.queue_id AS picked, taken.* FROM q LEFT JOIN taken ON true"""
+
 FREE_SLOTS = "UPDATE queues SET running = GREATEST(running - $2, 0) WHERE queue_id = $1 RETURNING state"
 
 # The queue rows are read under KEY SHARE so that a concurrent pause (FOR UPDATE on the queue row)
@@ -125,6 +135,22 @@ UPDATE jobs SET state = $3, code = $4, message = $5, result = $6::json, ended = 
                 lease_until = NULL, progress = COALESCE($8::int, progress)
 WHERE job_id = $1 AND lease_token = $2 AND state = 'Running'
 RETURNING queue_id"""
+
+# FINISH, FREE_SLOTS (one slot), INSERT_CALLBACKS ($9-$12, empty arrays for none) and NOTIFY_IF_WAITING in one
+# statement: one round trip, and the queue row locked only for the statement and its commit. A row (the
+# job's queue) only when the token still held.
+FINISH_ALL = f"""
+WITH f AS ({FINISH.strip()}),
+     slot AS (UPDATE queues SET running = GREATEST(running - 1, 0) WHERE queue_id = (SELECT queue_id FROM f)),
+     cb AS (INSERT INTO callbacks (job_id, target, body, content_type, next_at)
+            SELECT t.job_id, t.target::json, t.body, t.content_type, $7
+            FROM unnest($9::text[], $10::text[], $11::bytea[], $12::text[])
+                 WITH ORDINALITY AS t(job_id, target, body, content_type, ord)
+            WHERE EXISTS (SELECT 1 FROM f)
+            ORDER BY t.ord)
+SELECT f.queue_id, (SELECT pg_notify('{CHANNEL}', '') WHERE EXISTS (
+           SELECT 1 FROM jobs WHERE queue_id = f.queue_id AND state = 'Submitted')) AS notified
+FROM f"""
 
 RUNNING = (f"SELECT {JOB_COLUMNS} FROM jobs WHERE state = 'Running'{{cond}}"
            " ORDER BY job_id FOR NO KEY UPDATE SKIP LOCKED")
