@@ -26,7 +26,7 @@ from ci_jobs import tags  # noqa: E402
 from ci_jobs.engine.dispatch import run  # noqa: E402
 from ci_jobs.media import Task  # noqa: E402
 from ci_jobs.media.common import Ticker, open_input  # noqa: E402
-from ci_jobs.media.videomontage import analyse, signals_used  # noqa: E402
+from ci_jobs.media.interest import analyse, signals_used  # noqa: E402
 from tests.media.conftest import make_clip  # noqa: E402
 
 FPS, SECONDS = 25, 12.0

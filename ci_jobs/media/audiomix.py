@@ -76,26 +76,26 @@ class Mixer:
 
 
 def mixer(mixes: Sequence[AudioMix], objects: Mapping[str, str], rate: int, layout: str,
-          total: float | None) -> Mixer | None:
-    """The Mixer of a job's AudioMix elements (None when there is none)."""
+          total: float | None, where: str = WHERE) -> Mixer | None:
+    """The Mixer of a job's AudioMix elements (None when there is none); messages name them at `where`."""
     if not mixes:
         return None
-    tracks = [_track(m, objects, rate, layout, total, i) for i, m in enumerate(mixes, 1)]
+    tracks = [_track(m, objects, rate, layout, total, f"{where}[{i}]") for i, m in enumerate(mixes, 1)]
     return Mixer(tracks, any(m.replace for m in mixes), rate, total)
 
 
 def _track(mix: AudioMix, objects: Mapping[str, str], rate: int, layout: str,
-           total: float | None, index: int) -> Track:
+           total: float | None, name: str) -> Track:
     path = objects.get(mix.key)
     if path is None:
-        raise JobFailed(Failure.INPUT_NOT_FOUND, f"{WHERE}[{index}].AudioSource {mix.url} was not fetched")
-    samples = _decode(path, rate, layout, None if total is None else total + 1.0, mix.url, index)
+        raise JobFailed(Failure.INPUT_NOT_FOUND, f"{name}.AudioSource {mix.url} was not fetched")
+    samples = _decode(path, rate, layout, None if total is None else total + 1.0, mix.url, name)
     return Track(samples, mix.repeat, mix.fade_in, mix.fade_out, mix.seam)
 
 
-def _decode(path: str, rate: int, layout: str, limit: float | None, url: str, index: int) -> Samples:
+def _decode(path: str, rate: int, layout: str, limit: float | None, url: str, name: str) -> Samples:
     """Decode the first audio stream to planar float at `rate`/`layout`, at most `limit` seconds."""
-    source = f"{WHERE}[{index}].AudioSource {url}"
+    source = f"{name}.AudioSource {url}"
     try:
         with open_input(path) as container:  # the input's own checks and pixel budget apply
             if not container.streams.audio:

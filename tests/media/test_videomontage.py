@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from ci_jobs.errors import InvalidArgument
-from ci_jobs.media.videomontage import WINDOW, choose, filled, normalised
+from ci_jobs.media.interest import WINDOW, filled, normalised
+from ci_jobs.media.videomontage import choose
 from ci_jobs.tags import check_operation
 
 from . import montage_clips as M
@@ -281,9 +282,9 @@ def test_faces_pick_the_shot_with_a_face(process: Run, tmp_path: Path) -> None:
     from PIL import Image
 
     from ci_jobs.media.common import Ticker, open_input
-    from ci_jobs.media.videomontage import _face_detector, analyse, score
+    from ci_jobs.media.interest import analyse, face_detector, score
 
-    if _face_detector() is None:
+    if face_detector() is None:
         message = "faces need OpenCV 4 with its Haar cascade: pip install 'ci-jobs[vision]'"
         if os.environ.get("CI"):
             pytest.fail(message)
@@ -312,7 +313,7 @@ def test_speech_picks_the_talk_among_equally_loud_noise(process: Run, tmp_path: 
     from dataclasses import replace
 
     from ci_jobs.media.common import Ticker, open_input
-    from ci_jobs.media.videomontage import analyse, score
+    from ci_jobs.media.interest import analyse, score
 
     pytest.importorskip("faster_whisper", reason="the speech extra is not installed: pip install 'ci-jobs[speech]'")
     pytest.importorskip("hibari", reason="the speech extra is not installed: pip install 'ci-jobs[speech]'")
@@ -332,3 +333,23 @@ def test_speech_picks_the_talk_among_equally_loud_noise(process: Run, tmp_path: 
         signals = analyse(inp, Ticker(lambda p: None, None))
     deaf = choose(score(replace(signals, speech=None), "video"), 3.0, signals.total)
     assert not all(4.0 <= a and b <= 8.0 for a, b in deaf), deaf  # loudness alone picks noise too
+
+
+def test_damaged_input_and_music_still_make_a_clean_reel_or_a_named_failure(process: Run, marked_clip: str,
+                                                                           tmp_path: Path) -> None:
+    from ci_jobs.errors import JobFailed
+
+    data = bytearray(Path(marked_clip).read_bytes())
+    rng = np.random.default_rng(3)
+    for at in rng.integers(len(data) // 3, 2 * len(data) // 3, 200):  # 200 flipped bytes in the middle third
+        data[at] ^= 0xFF
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    reel = M.decode_clean(montage(process, str(damaged), Duration="10").path())
+    assert abs(reel.length - 10) <= 1.0 and M.coverage(reel, marked_clip) >= 0.7
+    junk = tmp_path / "junk.m4a"
+    junk.write_bytes(b"\x00" * 2048)
+    with pytest.raises(JobFailed) as err:
+        montage(process, marked_clip, Duration="4", AudioMix={"AudioSource": "junk.m4a"},
+                objects={"junk.m4a": str(junk)})
+    assert "Request.Operation.VideoMontage.AudioMix[1].AudioSource" in err.value.message
