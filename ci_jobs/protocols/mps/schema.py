@@ -146,8 +146,12 @@ WATERMARK_INPUT = model("WatermarkInput", Definition=INT, RawParameter=RAW_WATER
 TRANSCODE_TASK = model(
     "TranscodeTaskInput", Definition=INT, RawParameter=RAW_TRANSCODE, OverrideParameter=OVERRIDE,
     WatermarkSet=ListOf(WATERMARK_INPUT),
-    BlindWatermark=NO, MosaicSet=NO, StartTimeOffset=FLOAT, EndTimeOffset=FLOAT, OutputStorage=OUTPUT_STORAGE,
-    OutputObjectPath=STR, SegmentObjectName=NO, ObjectNumberFormat=NUMBER_FORMAT, HeadTailParameter=NO)
+    BlindWatermark=NO,
+    MosaicSet=NotYet("is not supported yet: the Transcode Tag ci-jobs runs has no region blur/pixelation filter"),
+    StartTimeOffset=FLOAT, EndTimeOffset=FLOAT, OutputStorage=OUTPUT_STORAGE,
+    OutputObjectPath=STR, SegmentObjectName=NO, ObjectNumberFormat=NUMBER_FORMAT,
+    HeadTailParameter=NotYet("is not supported yet: join head and tail videos with CI's Concat (a ConcatTemplate "
+                             "job) after the transcode"))
 ANIMATED_GRAPHIC_TASK = model("AnimatedGraphicTaskInput", Definition=INT, StartTimeOffset=FLOAT,
                               EndTimeOffset=FLOAT, OutputStorage=OUTPUT_STORAGE, OutputObjectPath=STR, ExtInfo=NO)
 SNAPSHOT_BY_TIME_OFFSET_TASK = model(
