@@ -17,7 +17,11 @@ technical tags of each shot, and ActionTags and ObjectTags are never filled):
   is read again only when its 160x90 thumbnail changed by more than 1 or 5 s passed); a word is a run
   of letters (any script; CJK runs are kept whole, no word segmenter ships), Latin words of at least 2
   letters, minus English stop words; digits alone are no keyword, nor two found words run together
-  (the recogniser sometimes drops a space).
+  (the recogniser drops the spaces of small Latin text: a word is also split where a lower-case
+  letter meets a capital when each part keeps 3 letters, so HarbourFestival gives Harbour, Festival).
+  The same text is read once a second, so a word of >= 5 letters within len/4 edits of one read more
+  often is that word misread (Harbout, Tckets): it is dropped, and the word's confidence is its best
+  recogniser score times its share of those reads (readings that disagree are not confident).
 - `Tags` with `TagCls` `Speech`: words of the speech Whisper base recognises (the SpeechRecognition
   Tag's model, the `speech` extra, after Silero VAD so music and tones give none), filtered as above,
   the 20 most frequent; without the speech extra these tags are omitted.
@@ -65,6 +69,7 @@ _OCR_MIN, _SPEECH_MIN = 0.6, 0.5  # model scores under these are no keyword
 _SPEECH_TOP = 20
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 STOP = frozenset("""a about above after again against all am an and any are as at be because been before being
 below between both but by can could did do does doing down during each few for from further had has have having
 he her here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not
@@ -280,15 +285,40 @@ def _read_text(seconds: list[Second], progress: Progress) -> list[dict[str, Any]
         for line, score in last_lines:
             if score < _OCR_MIN:
                 continue
-            for word in keywords(line):
+            for word in (part for w in keywords(line) for part in unjoin(w)):
                 key = word.lower()
                 seen[key] += 1
                 if key not in best or score > best[key][1]:
                     best[key] = (word, score)
         progress((n + 1) / len(seconds))
-    ranked = sorted(((k, v) for k, v in best.items() if not _joined(k, best)),
-                    key=lambda kv: (-seen[kv[0]], -kv[1][1], kv[0]))
+    kept: dict[str, int] = {}  # word -> reads of it and of its misreadings
+    for key in sorted((k for k in best if not _joined(k, best)), key=lambda k: (-seen[k], -best[k][1], k)):
+        same = next((other for other in kept if _variant(key, other)), None)
+        if same is None:
+            kept[key] = seen[key]
+        else:  # a misreading of a word read more often
+            kept[same] += seen[key]
+    ranked = [(k, (best[k][0], best[k][1] * seen[k] / reads)) for k, reads in kept.items()]
     return [{"Tag": word, "TagCls": "OnScreenText", "Confidence": f"{score:.3f}"} for _, (word, score) in ranked]
+
+
+def unjoin(word: str) -> list[str]:
+    """A Latin word split where a lower-case letter meets a capital, when every part has >= 3 letters
+    (PP-OCRv4 drops the spaces of small Latin text: HarbourFestival; McDonald and iPhone stay whole)."""
+    parts = _CAMEL.split(word)
+    return parts if len(parts) > 1 and all(len(p) >= 3 for p in parts) else [word]
+
+
+def _variant(word: str, other: str) -> bool:
+    """Whether `word` (>= 5 letters) is within len/4 edits of `other`: the same text read differently."""
+    if len(word) < 5 or abs(len(word) - len(other)) > len(word) // 4:
+        return False
+    row = list(range(len(other) + 1))
+    for i, a in enumerate(word, 1):
+        prev, row[0] = row[0], i
+        for j, b in enumerate(other, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (a != b))
+    return row[-1] <= len(word) // 4
 
 
 def _joined(key: str, found: dict[str, Any]) -> bool:
@@ -296,9 +326,14 @@ def _joined(key: str, found: dict[str, Any]) -> bool:
     return any(key.startswith(a) and key[len(a):] in found for a in found if a != key and len(a) < len(key))
 
 
+def speech_extra() -> bool:
+    """Whether the speech extra (faster-whisper and the shipped Whisper) is installed."""
+    return importlib.util.find_spec("faster_whisper") is not None
+
+
 def _speech(path: str) -> tuple[list[dict[str, Any]], list[tuple[float, float]] | None]:
     """Speech keywords and the spans of speech; ([], None) without the speech extra."""
-    if importlib.util.find_spec("faster_whisper") is None:
+    if not speech_extra():
         return [], None
     from . import models  # noqa: PLC0415 - the speech extra's loader
 

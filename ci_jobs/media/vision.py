@@ -1,9 +1,10 @@
 """The vision models of VideoTag, each loaded once per worker process from an installed package.
 
-Nothing is downloaded: OpenCV 4.x (`opencv-python<5`) ships the Haar frontal-face cascade (Viola-Jones,
-Intel's BSD-3 licence, in `cv2.data`; the 5.0 wheels ship none) and `rapidocr-onnxruntime` ships PP-OCRv4's
-Chinese+English text detector and recogniser (PaddleOCR's models, Apache-2.0) inside its wheel. Both are
-the `vision` extra; a missing one is one JobFailed naming it.
+Nothing is downloaded: OpenCV 4.x (`opencv-python<5`) ships the Haar frontal-face cascade (Viola-Jones
+with Lienhart's stumps, under the Intel License Agreement, BSD-style, in `cv2.data`; the 5.0 wheels ship
+none) and `rapidocr-onnxruntime` ships PP-OCRv4's Chinese+English text detector and recogniser
+(PaddleOCR's models, Apache-2.0) inside its wheel. Both are the `vision` extra; a missing one is one
+JobFailed naming it.
 """
 
 from __future__ import annotations

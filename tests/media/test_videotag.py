@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from ci_jobs.errors import InvalidArgument, JobFailed
-from ci_jobs.media import vision
-from ci_jobs.media.videotag import iou, keywords
+from ci_jobs.media import videotag, vision
+from ci_jobs.media.videotag import iou, keywords, unjoin
 from ci_jobs.tags import check_operation
 
 from . import pictures as P
@@ -108,7 +108,7 @@ def test_shots_dark_and_high_motion(process: Run, tmp_path: Path) -> None:
     assert "PersonTags" not in data and classes(data, "OnScreenText") == {}
 
 
-def test_the_spoken_keywords_are_tags(process: Run, tmp_path: Path) -> None:
+def test_the_spoken_keywords_are_tags(process: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("faster_whisper", reason="the speech extra is not installed: pip install 'ci-jobs[speech]'")
     pytest.importorskip("hibari", reason="the speech extra is not installed: pip install 'ci-jobs[speech]'")
     said = "The museum opens tomorrow morning with a painting exhibition."
@@ -123,11 +123,19 @@ def test_the_spoken_keywords_are_tags(process: Run, tmp_path: Path) -> None:
     head = classes(data, "Technical").get("talking-head", 0.0)
     assert head >= 0.5, data["Tags"]
     assert len(truth.boxes) == 6
+    # without the speech extra: no Speech tags, the voice is told by audio energy instead
+    monkeypatch.setattr(videotag, "speech_extra", lambda: False)
+    plain = stream_data(process, str(path))
+    assert classes(plain, "Speech") == {}
+    assert classes(plain, "Technical").get("talking-head", 0.0) >= 0.5
+    assert classes(plain, "OnScreenText") == classes(data, "OnScreenText")
 
 
 def test_keywords_drop_stop_words_digits_and_single_letters() -> None:
     assert keywords("The 2026 Harbour-Festival: a day of music") == ["Harbour-Festival", "day", "music"]
     assert keywords("欢迎来到 北京 X 9") == ["欢迎来到", "北京"]
+    assert unjoin("HarbourFestival") == ["Harbour", "Festival"]
+    assert unjoin("McDonald") == ["McDonald"] and unjoin("iPhone") == ["iPhone"] and unjoin("Tickets") == ["Tickets"]
 
 
 @pytest.mark.parametrize(("params", "named"), [
