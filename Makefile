@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_quality.py
 	$(BIN)/python bench/bench_speech.py
 	$(BIN)/python bench/bench_montage.py
+	$(BIN)/python bench/bench_videotag.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache *.egg-info
