@@ -353,3 +353,16 @@ def test_damaged_input_and_music_still_make_a_clean_reel_or_a_named_failure(proc
         montage(process, marked_clip, Duration="4", AudioMix={"AudioSource": "junk.m4a"},
                 objects={"junk.m4a": str(junk)})
     assert "Request.Operation.VideoMontage.AudioMix[1].AudioSource" in err.value.message
+
+
+def test_audio_mix_array_and_effects_follow_the_reel(process: Run, short_clip: str, tmp_path: Path) -> None:
+    objects = {"a.m4a": tone(tmp_path / "a.m4a", 1000, 2.0), "b.m4a": tone(tmp_path / "b.m4a", 1500, 2.0)}
+    fade = {"EnableStartFadein": "true", "StartFadeinTime": "1", "EnableEndFadeout": "true", "EndFadeoutTime": "1"}
+    done = montage(process, short_clip, Duration="5", Audio={"Remove": "false"},
+                   AudioMixArray=[{"AudioSource": "a.m4a", "Replace": "true", "EffectConfig": fade},
+                                  {"AudioSource": "b.m4a"}], objects=objects)
+    heard = samples(done.path())
+    assert level(heard, 1000) > 0.03 and level(heard, 1500) > 0.05  # both tracks, looped
+    first, middle, last = heard[:2205], heard[2 * 44100:3 * 44100], heard[-2205:]
+    assert level(middle, 1000) > 4 * level(first, 1000) and level(middle, 1000) > 4 * level(last, 1000)
+    assert abs(len(heard) / 44100 - 5) < 0.1  # the fade-out ends with the 5 s reel
