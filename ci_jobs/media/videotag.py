@@ -56,6 +56,7 @@ from ..tags.videotag import VideoTagOp
 from . import Progress, Result, Task, audio, vision
 from .common import duration, open_input, picture_stream, upright
 
+_NONE = np.zeros((0, 0, 3), np.uint8)
 MAX_SECONDS = 1800.0  # CI: over 30 minutes needs a ticket
 _SHORT = 540
 _CUT, _CUT_RATIO, _CUT_WINDOW = 20.0, 4.0, 5
@@ -118,18 +119,17 @@ def run(task: Task, progress: Progress) -> Result:
         vin = picture_stream(inp, "tag")
         degrees = upright(inp, vin)
         height = vin.codec_context.height
-        seconds, cuts, times = _scan(inp, vin, degrees, total, progress)
+        reader = _Reader()
+        seconds, cuts, times = _scan(inp, vin, degrees, total, reader, progress)
         has_audio = bool(inp.streams.audio)
     if not seconds:
         raise JobFailed(Failure.INVALID_INPUT, "No frame could be decoded to tag")
     if degrees in (90, 270):
         height = vin.codec_context.width
-    words = _read_text(seconds, lambda f: progress(40 + 30 * f))
+    words = reader.tags()
     speech, spans = _speech(task.inputs[0]) if has_audio else ([], None)
     progress(90.0)
     _voice(task.inputs[0], seconds, spans, has_audio)
-    for s in seconds:
-        s.faces = _faces(s)
     people = _people(seconds)
     data: dict[str, Any] = {"Tags": _technical(seconds, people, height) + words + speech}
     if people:
@@ -140,9 +140,10 @@ def run(task: Task, progress: Progress) -> Result:
 
 
 def _scan(inp: av.container.InputContainer, vin: av.VideoStream, degrees: int, total: float,
-          progress: Progress) -> tuple[list[Second], list[int], list[float]]:
+          reader: _Reader, progress: Progress) -> tuple[list[Second], list[int], list[float]]:
+    """Every frame's change and time; each analysed frame's faces and text, its picture then let go."""
     seconds: list[Second] = []
-    changes: list[tuple[int, float, float]] = []  # (frame index, time, change from the previous frame)
+    changes: list[tuple[int, int, float]] = []  # (frame index, its analysed second, change from the previous)
     times: list[float] = []  # of every frame
     previous, index, next_at = None, -1, 0.0
     try:
@@ -151,39 +152,36 @@ def _scan(inp: av.container.InputContainer, vin: av.VideoStream, degrees: int, t
             at = float(frame.time or 0.0)
             times.append(at)
             thumb = frame.reformat(width=64, height=36, format="gray").to_ndarray().astype(np.float32)
-            if previous is not None:
-                changes.append((index, at, float(np.abs(thumb - previous).mean())))
-            previous = thumb
             if at + 1e-6 >= next_at:
                 while next_at <= at + 1e-6:
                     next_at += 1.0
                 rgb, scale = _picture(frame, degrees)
                 y = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-                seconds.append(Second(at, index, rgb, scale, float(y.mean())))
+                second = Second(at, index, rgb, scale, float(y.mean()))
+                second.faces = _faces(second)
+                reader.feed(second)
+                second.rgb = _NONE  # a 30-minute video keeps no pictures
+                seconds.append(second)
                 if total:
-                    progress(40 * min(1.0, at / total))
+                    progress(80 * min(1.0, at / total))
+            if previous is not None:
+                changes.append((index, len(seconds) - 1, float(np.abs(thumb - previous).mean())))
+            previous = thumb
     except av.FFmpegError as exc:
         if not seconds:
             raise JobFailed(Failure.INVALID_INPUT, f"the input cannot be decoded: {exc.strerror or exc}") from exc
     values = [c for _, _, c in changes]
     cuts: list[int] = []
     per: dict[int, list[float]] = defaultdict(list)
-    for n, (i, at, c) in enumerate(changes):
+    for n, (i, k, c) in enumerate(changes):
         before = values[max(0, n - _CUT_WINDOW):n]
         if c > max(_CUT, _CUT_RATIO * float(np.median(before)) if before else 0.0):
             cuts.append(i)
         else:
-            per[_second_of(seconds, at)].append(c)
+            per[k].append(c)
     for k, s in enumerate(seconds):
         s.motion = float(np.mean(per[k])) if per.get(k) else 0.0
     return seconds, cuts, times
-
-
-def _second_of(seconds: list[Second], at: float) -> int:
-    k = 0
-    while k + 1 < len(seconds) and seconds[k + 1].at <= at + 1e-6:
-        k += 1
-    return k
 
 
 def _picture(frame: av.VideoFrame, degrees: int) -> tuple[np.ndarray, float]:
@@ -269,37 +267,47 @@ def keywords(line: str) -> list[str]:
     return out
 
 
-def _read_text(seconds: list[Second], progress: Progress) -> list[dict[str, Any]]:
-    cv2, reader = vision.cv2(), vision.ocr()
-    best: dict[str, tuple[str, float]] = {}  # lower-case word -> (as shown, best score)
-    seen: Counter[str] = Counter()
-    last_thumb, last_at, last_lines = None, -1e9, []
-    for n, s in enumerate(seconds):
+class _Reader:
+    """On-screen words of the analysed frames, read again only when the picture changed (or 5 s passed)."""
+
+    def __init__(self) -> None:
+        self.best: dict[str, tuple[str, float]] = {}  # lower-case word -> (as shown, best score)
+        self.seen: Counter[str] = Counter()
+        self.last_thumb: np.ndarray | None = None
+        self.last_at = -1e9
+        self.last_lines: list[tuple[str, float]] = []
+
+    def feed(self, s: Second) -> None:
+        """Read (or carry over) the text of one analysed frame."""
+        cv2 = vision.cv2()
         thumb = cv2.resize(cv2.cvtColor(s.rgb, cv2.COLOR_RGB2GRAY), (160, 90), interpolation=cv2.INTER_AREA)
         thumb = thumb.astype(np.float32)
-        if (last_thumb is None or float(np.abs(thumb - last_thumb).mean()) > _OCR_CHANGE
-                or s.at - last_at >= _OCR_EVERY):
-            found, _ = reader(s.rgb)
-            last_lines = [(str(t), float(score)) for _, t, score in found or ()]
-            last_thumb, last_at = thumb, s.at
-        for line, score in last_lines:
+        if (self.last_thumb is None or float(np.abs(thumb - self.last_thumb).mean()) > _OCR_CHANGE
+                or s.at - self.last_at >= _OCR_EVERY):
+            found, _ = vision.ocr()(s.rgb)
+            self.last_lines = [(str(t), float(score)) for _, t, score in found or ()]
+            self.last_thumb, self.last_at = thumb, s.at
+        for line, score in self.last_lines:
             if score < _OCR_MIN:
                 continue
             for word in (part for w in keywords(line) for part in unjoin(w)):
                 key = word.lower()
-                seen[key] += 1
-                if key not in best or score > best[key][1]:
-                    best[key] = (word, score)
-        progress((n + 1) / len(seconds))
-    kept: dict[str, int] = {}  # word -> reads of it and of its misreadings
-    for key in sorted((k for k in best if not _joined(k, best)), key=lambda k: (-seen[k], -best[k][1], k)):
-        same = next((other for other in kept if _variant(key, other)), None)
-        if same is None:
-            kept[key] = seen[key]
-        else:  # a misreading of a word read more often
-            kept[same] += seen[key]
-    ranked = [(k, (best[k][0], best[k][1] * seen[k] / reads)) for k, reads in kept.items()]
-    return [{"Tag": word, "TagCls": "OnScreenText", "Confidence": f"{score:.3f}"} for _, (word, score) in ranked]
+                self.seen[key] += 1
+                if key not in self.best or score > self.best[key][1]:
+                    self.best[key] = (word, score)
+
+    def tags(self) -> list[dict[str, Any]]:
+        """The OnScreenText tags: misreadings folded into the word read most, confidence x agreement."""
+        best, seen = self.best, self.seen
+        kept: dict[str, int] = {}  # word -> reads of it and of its misreadings
+        for key in sorted((k for k in best if not _joined(k, best)), key=lambda k: (-seen[k], -best[k][1], k)):
+            same = next((other for other in kept if _variant(key, other)), None)
+            if same is None:
+                kept[key] = seen[key]
+            else:  # a misreading of a word read more often
+                kept[same] += seen[key]
+        return [{"Tag": best[k][0], "TagCls": "OnScreenText", "Confidence": f"{best[k][1] * seen[k] / reads:.3f}"}
+                for k, reads in kept.items()]
 
 
 def unjoin(word: str) -> list[str]:
