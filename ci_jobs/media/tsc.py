@@ -1,28 +1,33 @@
-"""Top-speed HD (TSC, 极速高清): per-scene, SSIM-targeted H.264 rate control.
+"""Top-speed HD (TSC, 极速高清): per-scene, SSIM-targeted H.264 that never spends more bits than the plain encode.
 
-Requested by `Transcode.TransConfig.TranscodeMode = TSC` (H.264 only). The quality target is
-what the plain job would give: libx264 at the job's CRF (25 when unset), preset and profile.
-Frames are cut into scenes at picture changes (or every `keyint` frames). For each scene:
+Requested by `Transcode.TransConfig.TranscodeMode = TSC` (H.264 only) or a HighSpeedHd template. The
+quality target is what the plain job gives: libx264 at the job's CRF (25 when unset), preset and
+profile. Frames are cut into scenes at picture changes (or every `keyint` frames). For each scene:
 
-1. the plain encoder encodes it; the mean luma SSIM of that encode against the frames is the
-   scene's target, moved by the running surplus: quality won over the plain encode in earlier
-   scenes may be spent (at most MAX_DIP per frame), quality lost must be made up, so the running
-   mean SSIM never falls behind the plain encode's;
-2. an SSIM-tuned libx264 (tune=ssim: no psy-rd/psy-trellis, aq-mode 3, 5 B-frames, 4 refs,
-   trellis 2, `stitchable` headers) encodes it at CRF `crf + delta`; a secant search over delta
-   (at most `PROBES` encodes, started from the previous scene's answer) keeps the encode with the
-   fewest bits whose SSIM reaches the target;
-3. the kept encode's packets go into the output as they are. Every scene starts with an IDR and
-   the tuned encoders share one set of stitchable SPS/PPS, so the scenes join into one stream.
+1. the plain encoder encodes it: its luma SSIM against the frames (FFmpeg's `ssim` filter) is the
+   scene's target and its bits the ceiling. A cheap look at the first frame's luma (`classify`)
+   puts the scene in a class, flat / screen / detail, that sets where the search starts and how
+   fast SSIM moves with CRF there;
+2. an SSIM-tuned libx264 (`tuned`: psy-rd and psy-trellis off, aq-mode 2, as `tune=ssim`; 5
+   B-frames; the plain encoder's chroma QP offset, so colour is kept as plain keeps it; screen
+   content: variance AQ and light deblocking) encodes the scene `delta` CRF steps above the plain
+   CRF (a rate zone, `_zone`), delta starting from the class's START or what the previous scene of
+   the class needed; a second encode moves delta by the SSIM surplus or deficit at the class's
+   slope. At most `PROBES` tuned encodes a scene;
+3. the tuned encode with the fewest bits that reaches the target AND spends fewer bits than the
+   plain one goes into the output; when none does, the plain encode's own packets do (all the
+   encoders write the same SPS/PPS, so scenes from either join into one stream). A video of one
+   scene therefore never gets more bits nor a lower SSIM than the plain encode, by construction.
 
-Where it stands (tests/media/test_tsc.py, 320x240 camera-like clip with sensor noise, CRF 23):
-20.4-21.3% fewer bits than the plain output at equal or better SSIM when run alone (17-18% on a
-busy machine: threaded x264 is not bit-exact, and the search amplifies that), in about 6-7x its
-time (the tuned encoder runs x264's `slower` preset). Spending quality across scenes by rate-distortion slope
-rather than per-scene targets would save more.
+Quality won over the plain encode in earlier scenes may be spent in later ones (at most MAX_DIP
+SSIM per frame), so the running mean SSIM tracks the plain encode's; a scene of a longer video is
+held to a small margin above its own plain encode, which scores a little apart from the same frames
+inside one long plain encode.
 
-SSIM is measured on luma exactly as FFmpeg's ssim filter does (8x8 windows at a 4-pixel step),
-on frames shrunk by an integer factor so that the width stays under about 640 pixels.
+MaxVideoBitrate / Video.Maxrate caps every encode (plain and tuned) through x264's VBV; a cap
+without a buffer size gets a buffer of one second at the cap (x264 ignores a maxrate without one).
+
+Figures: bench/bench_tsc.py (`make bench`) and the README.
 """
 
 from __future__ import annotations
@@ -40,21 +45,60 @@ from av.container import OutputContainer
 from ..domain.failures import Failure
 from ..errors import JobFailed
 
-PROBES = 3
-TUNED = {"preset": "slower", "tune": "ssim",
-         "x264-params": "bframes=5:trellis=2:stitchable=1"}
-MAX_DIP = 0.005      # at most this much SSIM below a scene's plain encode, paid by earlier surplus
-_MARGIN = 0.0001     # a scene encoded alone scores a little apart from the same scene in one long encode
-_SLOPE = 0.25        # dB of SSIM lost per CRF step, until a scene's own probes tell
+PROBES = 2
+TUNED_PARAMS = "bframes=5"  # trellis=2 saved ~0.3 % more at 1.45x the time: not within 3x
+SCREEN_PARAMS = "aq-mode=1:deblock=-2,-2"  # flat panels and sharp glyphs: variance AQ, light deblocking
+# The first probe's CRF offset by content class (measured on bench/bench_tsc.py's clips): smooth
+# pictures keep SSIM over several CRF steps down while the tuned encoder halves their bits; screen
+# content needs the plain quality almost as it is; natural detail affords about half a step more.
+START = {"flat": -3.0, "screen": -1.0, "detail": 0.5}
+# dB of SSIM (-10 log10(1 - SSIM)) lost per CRF step by class, measured on the same clips: smooth
+# pictures barely move, detail and screen content move fast (so the steps after a miss stay small).
+SLOPE = {"flat": 0.15, "screen": 1.0, "detail": 1.0}
+MAX_DIP = 0.002      # at most this much SSIM below a scene's plain encode, paid by earlier surplus
+_MARGIN = 0.0002     # a scene encoded alone scores a little apart from the same scene in one long encode
 _CUT_SCORE = 8.0     # scene-change score (0..100, as FFmpeg's scdet) that ends a scene
 _MAX_BYTES = 256 << 20  # frames held for one scene at most
 _PLAIN = av.video.frame.PictureType.NONE
 Luma = np.ndarray[Any, np.dtype[np.float32]]
 
 
+def _params(options: dict[str, str], extra: str) -> dict[str, str]:
+    """`options` with `extra` x264 parameters appended (after the job's own, so they win)."""
+    mine = options.get("x264-params", "")
+    return {**options, "x264-params": f"{mine}:{extra}" if mine else extra}
+
+
+def _capped(options: dict[str, str]) -> dict[str, str]:
+    """A maxrate with no bufsize gets one second of buffer: x264 ignores a maxrate without one."""
+    if options.get("maxrate") and not options.get("bufsize"):
+        return {**options, "bufsize": options["maxrate"]}
+    return dict(options)
+
+
+def plain_options(plain: dict[str, str]) -> dict[str, str]:
+    """The plain encoder as TSC runs it: the job's own options (a cap gets its buffer)."""
+    return _capped(plain)
+
+
 def tuned(plain: dict[str, str]) -> dict[str, str]:
-    """The SSIM-tuned encoder options standing for the plain ones (the output stream uses them too)."""
-    return {k: v for k, v in plain.items() if k not in ("preset", "tune")} | TUNED
+    """The SSIM-tuned encoder options standing for the plain ones (the output stream uses them too).
+
+    tune=ssim turns psy-rd off, which also drops the -2 chroma QP offset x264 adds under psy-rd:
+    putting it back keeps chroma as the plain encode keeps it, and the PPS equal to the plain one's.
+    The CRF stays the plain one (its integer part is the PPS's pic_init_qp); a scene's CRF offset is a
+    rate zone over the whole scene (`_zone`), so the plain and every tuned encode share SPS and PPS."""
+    options = {k: v for k, v in _capped(plain).items() if k != "tune"} | {"tune": "ssim"}
+    options.setdefault("preset", "medium")
+    return _params(options, f"{TUNED_PARAMS}:chroma-qp-offset=-2")
+
+
+def _zone(options: dict[str, str], delta: float) -> dict[str, str]:
+    """`options` at `delta` CRF steps above their CRF: x264's bits factor 2**(-delta/6) on all frames
+    (its quantiser scale doubles every 6 steps), which leaves the stream headers as they are."""
+    if not delta:
+        return options
+    return _params(options, f"zones=0,{1 << 30},b={2 ** (-delta / 6):.5f}")
 
 
 def ssim(a: Luma, b: Luma) -> float:
@@ -90,6 +134,40 @@ def luma(frame: av.VideoFrame, factor: int) -> Luma:
     return values
 
 
+def ssim_y(reference: list[av.VideoFrame], distorted: list[av.VideoFrame]) -> float:
+    """Mean luma SSIM over frame pairs, from FFmpeg's own `ssim` filter (-1 when the counts differ)."""
+    if len(reference) != len(distorted) or not reference:
+        return -1.0
+    first = reference[0]
+    args = (f"video_size={first.width}x{first.height}:pix_fmt={first.format.name}:time_base=1/25:"
+            "pixel_aspect=1/1")
+    graph = av.filter.Graph()
+    left, right, meter, sink = graph.add("buffer", args), graph.add("buffer", args), graph.add("ssim"), \
+        graph.add("buffersink")
+    left.link_to(meter, 0, 0)
+    right.link_to(meter, 0, 1)
+    meter.link_to(sink)
+    graph.configure()
+    values: list[float] = []
+    for i, (x, y) in enumerate([*zip(reference, distorted, strict=True), (None, None)]):
+        if x is not None and y is not None:
+            x, y = _restamped(x, i), _restamped(y.reformat(format=first.format.name), i)
+        left.push(x)
+        right.push(y)
+        while True:
+            try:
+                values.append(float(sink.pull().metadata["lavfi.ssim.Y"]))
+            except (av.BlockingIOError, av.EOFError):
+                break
+    return float(np.mean(values)) if len(values) == len(reference) else -1.0
+
+
+def _restamped(frame: av.VideoFrame, index: int) -> av.VideoFrame:
+    copy = frame.reformat()
+    copy.pts, copy.time_base = index, Fraction(1, 25)
+    return copy
+
+
 @dataclass
 class Probe:
     """One encode of a scene: its CRF offset, packets, size and SSIM."""
@@ -99,6 +177,7 @@ class Probe:
     bits: int
     score: float
     extradata: bytes | None
+    plain: bool = False
 
 
 @dataclass
@@ -107,9 +186,12 @@ class Stats:
 
     scenes: int = 0
     encodes: int = 0
+    fallbacks: int = 0        # scenes whose plain encode went out (no tuned one beat it)
     deltas: list[float] = field(default_factory=list)
     plain_bits: int = 0
     bits: int = 0
+    plain_ssim: list[float] = field(default_factory=list)
+    ssim: list[float] = field(default_factory=list)
 
 
 class Encoder:
@@ -118,7 +200,8 @@ class Encoder:
     def __init__(self, out: OutputContainer, stream: av.VideoStream, plain: dict[str, str],
                  crf: float, rate: Fraction, keyint: int) -> None:
         self.out, self.stream, self.rate = out, stream, rate
-        self.plain, self.crf, self.tuned = dict(plain), crf, tuned(plain)
+        self.plain, self.crf, self.tuned = plain_options(plain), crf, tuned(plain)
+        self.screen = _params(self.tuned, SCREEN_PARAMS)
         self.keyint = max(1, keyint)
         self.global_header = bool(stream.codec_context.flags & av.codec.context.Flags.global_header)
         self.stats = Stats()
@@ -126,13 +209,12 @@ class Encoder:
         self._thumb: Luma | None = None
         self._mafd = 0.0
         self._delta = 0.0
+        self._kind = ""
         self._surplus = 0.0  # sum over frames so far of (SSIM - the plain encode's SSIM)
-        self._factor = 1
+        self._stamps: list[int] = []  # the scene's frame times in 1/rate (the SSIM meter restamps frames)
 
     def add(self, frame: av.VideoFrame) -> None:
         """Take one output frame; a scene that ends here is encoded and muxed."""
-        if not self._frames:
-            self._factor = max(1, math.ceil(frame.width / 640))
         limit = min(self.keyint, max(2, _MAX_BYTES // max(1, frame.width * frame.height * 3 // 2)))
         if self._frames and (self._cut(frame) or len(self._frames) >= limit):
             self._scene()
@@ -141,7 +223,7 @@ class Encoder:
     def flush(self) -> None:
         """Encode and mux the last scene."""
         if self._frames:
-            self._scene()
+            self._scene(whole=not self.stats.scenes)
 
     def _cut(self, frame: av.VideoFrame) -> bool:
         """Scene change: FFmpeg scdet's score on 8x-pooled luma, at least half a second apart."""
@@ -154,61 +236,78 @@ class Encoder:
         self._mafd = mafd
         return score > _CUT_SCORE and len(self._frames) >= max(2, int(self.rate / 2))
 
-    def _scene(self) -> None:
+    def _scene(self, whole: bool = False) -> None:
+        """Encode the held frames as one scene (`whole`: they are all the video, so the plain encode of
+        the scene is the plain job's own output and needs no margin)."""
         frames, self._frames = self._frames, []
-        source = [luma(f, self._factor) for f in frames]
-        plain = self._encode(frames, self.plain, None, source)
+        self._stamps = [int(round((f.time or 0.0) * self.rate)) for f in frames]
+        kind = classify(frames[0])
+        if self._kind != kind:
+            self._kind, self._delta = kind, START[kind]
+        plain = self._encode(frames, self.plain, 0.0)
+        plain.plain = True
         # Quality ahead of the plain encode so far may be spent here (a little per frame), and
         # quality behind it must be made up: the running mean SSIM tracks the plain encode's.
         allowance = min(self._surplus / len(frames), MAX_DIP)
-        best = self._search(frames, source, plain.score - allowance + _MARGIN)
-        self._surplus += len(frames) * (best.score - plain.score - _MARGIN)
+        margin = 0.0 if whole else _MARGIN
+        target = plain.score - allowance + margin
+        best = self._search(frames, target, plain)
+        self._surplus += len(frames) * (best.score - plain.score - (0.0 if best.plain else margin))
         self.stats.scenes += 1
+        self.stats.fallbacks += best.plain
         self.stats.plain_bits += plain.bits
         self.stats.bits += best.bits
+        self.stats.plain_ssim.append(plain.score)
+        self.stats.ssim.append(best.score)
         self.stats.deltas.append(best.delta)
         self._mux(best)
 
-    def _search(self, frames: list[av.VideoFrame], source: list[Luma], target: float) -> Probe:
-        """The tuned encode with the fewest bits reaching `target` (the best effort if none does)."""
-        tried: list[Probe] = []
-        delta = self._delta
-        for _ in range(PROBES):
-            tried.append(self._encode(frames, self.tuned, delta, source))
-            step = _next_delta(tried, target)
+    def _search(self, frames: list[av.VideoFrame], target: float, plain: Probe) -> Probe:
+        """The tuned encode with the fewest bits reaching `target` under the plain bits, else the plain one."""
+        def good(p: Probe) -> bool:
+            return p.score >= target and p.bits < plain.bits
+        options = self.screen if self._kind == "screen" else self.tuned
+        tried = [self._encode(frames, options, self._delta)]
+        while len(tried) < PROBES:
+            step = _next_delta(tried[-1], target, plain.bits, self._kind)
             if step is None:
                 break
-            delta = step
-        passing = [p for p in tried if p.score >= target]
-        if not passing:  # one more, well below every failed offset
-            tried.append(self._encode(frames, self.tuned, min(p.delta for p in tried) - 3.0, source))
-            passing = [p for p in tried if p.score >= target] or [max(tried, key=lambda p: p.score)]
-        best = min(passing, key=lambda p: p.bits)
-        self._delta = best.delta
-        return best
+            tried.append(self._encode(frames, options, step))
+        passing = [p for p in tried if good(p)]
+        if passing:
+            best = min(passing, key=lambda p: p.bits)
+            self._delta = best.delta
+            return best
+        if self._stitches(plain):
+            return plain
+        # Headers differ (an unusual preset): the tuned encode nearest the target, at the best SSIM.
+        return max(tried, key=lambda p: p.score)
 
-    def _encode(self, frames: list[av.VideoFrame], options: dict[str, str], delta: float | None,
-                source: list[Luma]) -> Probe:
+    def _stitches(self, plain: Probe) -> bool:
+        """Whether the plain encode's packets may go into the stream the tuned encoders' headers open."""
+        mine = self.stream.codec_context.extradata
+        return not self.global_header or not mine or plain.extradata == mine
+
+    def _encode(self, frames: list[av.VideoFrame], options: dict[str, str], delta: float) -> Probe:
         context = av.CodecContext.create("libx264", "w")
         context.width, context.height = frames[0].width, frames[0].height
         context.pix_fmt = self.stream.pix_fmt
         context.time_base, context.framerate = 1 / self.rate, self.rate
+        context.thread_type = self.stream.codec_context.thread_type
+        context.thread_count = self.stream.codec_context.thread_count
         if self.global_header:
             context.flags |= av.codec.context.Flags.global_header
-        crf = self.crf + (delta or 0.0)
-        context.options = {**options, "crf": f"{min(51.0, max(0.0, crf)):.2f}"}
+        context.options = {**_zone(options, delta), "crf": f"{self.crf:g}"}
         packets: list[av.Packet[Any]] = []
-        for frame in frames:
-            frame.pts, frame.time_base = int(round((frame.time or 0.0) * self.rate)), 1 / self.rate
+        for frame, stamp in zip(frames, self._stamps, strict=True):
+            frame.pts, frame.time_base = stamp, 1 / self.rate
             frame.pict_type = _PLAIN
             packets.extend(context.encode(frame))
         packets.extend(context.encode(None))
         self.stats.encodes += 1
         extradata = context.extradata
         decoded = list(_decode(packets, extradata if self.global_header else None))
-        scores = [ssim(s, luma(d, self._factor)) for s, d in zip(source, decoded, strict=False)]
-        score = float(np.mean(scores)) if len(scores) == len(source) else -1.0
-        return Probe(delta or 0.0, packets, sum(p.size for p in packets) * 8, score, extradata)
+        return Probe(delta, packets, sum(p.size for p in packets) * 8, ssim_y(frames, decoded), extradata)
 
     def _mux(self, probe: Probe) -> None:
         for packet in probe.packets:
@@ -233,24 +332,32 @@ def _quality(score: float) -> float:
     return -10 * math.log10(max(1e-6, 1 - score))
 
 
-def _next_delta(tried: list[Probe], target: float) -> float | None:
-    """The next CRF offset to try, or None when the bracket is tight enough."""
-    passing = [p.delta for p in tried if p.score >= target]
-    failing = [p.delta for p in tried if p.score < target]
-    lo, hi = (max(passing) if passing else None), (min(failing) if failing else None)
-    if lo is not None and hi is not None:
-        if hi - lo <= 0.25:
+def classify(frame: av.VideoFrame) -> str:
+    """The scene's content class from its first frame's luma: "screen" when at least 30 % of its 8x8
+    blocks are one flat level (panels, backgrounds of text) and 3 % hold sharp edges (glyphs); "flat"
+    when the mean step between neighbouring pixels is under 1.5 levels (gradients, sky, walls);
+    "detail" otherwise."""
+    y = luma(frame, 1)
+    h, w = y.shape[0] // 8 * 8, y.shape[1] // 8 * 8
+    blocks = y[:h, :w].reshape(h // 8, 8, w // 8, 8)
+    spread = blocks.max(axis=(1, 3)) - blocks.min(axis=(1, 3))
+    if h and w and float((spread <= 1).mean()) >= 0.3 and float((spread >= 96).mean()) >= 0.03:
+        return "screen"
+    step = float(np.abs(np.diff(y, axis=1)).mean()) if y.shape[1] > 1 else 0.0
+    return "flat" if step < 1.5 else "detail"
+
+
+def _next_delta(probe: Probe, target: float, ceiling: int, kind: str) -> float | None:
+    """The second probe's CRF offset (None: not worth an encode), from the first one's SSIM surplus or
+    deficit at the class's SSIM slope: up by part of the steps the surplus pays for, down by the steps
+    the deficit needs and a little more."""
+    slope = SLOPE[kind]
+    surplus = _quality(probe.score) - _quality(target)  # dB of SSIM over the target
+    if probe.score >= target:
+        step = 0.6 * surplus / slope
+        if probe.bits < ceiling and step < 0.15:
             return None
-        a = next(p for p in tried if p.delta == lo)
-        b = next(p for p in tried if p.delta == hi)
-        span = _quality(a.score) - _quality(b.score)
-        share = (_quality(a.score) - _quality(target)) / span if span > 0 else 0.5
-        return lo + min(0.85, max(0.15, share)) * (hi - lo)
-    known = sorted(tried, key=lambda p: p.delta)
-    slope = _SLOPE
-    if len(known) >= 2 and known[-1].delta > known[0].delta:
-        measured = (_quality(known[0].score) - _quality(known[-1].score)) / (known[-1].delta - known[0].delta)
-        slope = measured if measured > 0.02 else _SLOPE
-    edge = next(p for p in tried if p.delta == (lo if lo is not None else hi))
-    move = (_quality(edge.score) - _quality(target)) / slope
-    return edge.delta + (min(4.0, max(0.5, move)) if lo is not None else max(-4.0, min(-0.5, move)))
+        return probe.delta + min(2.0, max(0.15, step))
+    if probe.bits >= ceiling:
+        return None  # short of the target with the plain bits spent already: a lower CRF only costs more
+    return probe.delta - min(3.0, -surplus / slope + 0.15)
