@@ -184,7 +184,7 @@ class Runner:
             key = posixpath.join(folder, f.name)
             ctype = mimetypes.guess_type(key)[0] or "application/octet-stream"
             bucket = str(out.get("Bucket") or job.bucket)
-            meta = await self.storage.put_file(bucket, key, outdir / f.name, content_type=ctype)
+            meta = await self.storage.put_file(bucket, key, outdir / f.name, content_type=ctype, owned=True)
             await self.events.publish(ObjectCreated(bucket, key, meta.size, meta.etag, Source.JOB))
 
     async def _upload_group(self, job: JobRecord, outdir: Path, files: list[OutputFile], patterns: list[str],
@@ -198,7 +198,8 @@ class Runner:
             if any(o.key == key for o in stored):
                 key = _numbered(key, i)
             ctype = mimetypes.guess_type(key)[0] or "application/octet-stream"
-            meta = await self.storage.put_file(bucket, key, outdir / f.name, content_type=ctype)
+            # owned: the staging folder is only removed after this (a link, not a copy, on local storage)
+            meta = await self.storage.put_file(bucket, key, outdir / f.name, content_type=ctype, owned=True)
             await self.events.publish(ObjectCreated(bucket, key, meta.size, meta.etag, Source.JOB))
             stored.append(StoredObject(bucket, region, key, meta.etag))
         return tuple(stored)

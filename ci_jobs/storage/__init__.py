@@ -99,8 +99,12 @@ class Storage(Protocol):
 
     async def put_file(self, bucket: str, key: str, path: Path, *,
                        content_type: str = DEFAULT_CONTENT_TYPE,
-                       headers: Mapping[str, str] | None = None) -> ObjectMeta:
-        """Publish a finished local file as `key` (the file itself is left in place)."""
+                       headers: Mapping[str, str] | None = None, owned: bool = False) -> ObjectMeta:
+        """Publish a finished local file as `key` (the file itself is left in place).
+
+        `owned`: the caller will only delete the file from now on (a job's staged output), so a store on
+        the same file system may publish the file itself (a hard link) instead of a copy of its bytes.
+        """
 
     def read(self, bucket: str, key: str, start: int, end: int) -> AsyncGenerator[bytes, None]:
         """Yield the bytes `start..end` (inclusive) of an object in chunks; NoSuchKey."""

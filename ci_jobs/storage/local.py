@@ -43,6 +43,7 @@ from .localfs import (
     TempArea,
     copy_hashed,
     hash_file,
+    link_hashed,
     md5_hex,
     read_json,
     scandir,
@@ -150,12 +151,13 @@ class LocalStorage:
 
     async def put_file(self, bucket: str, key: str, path: Path, *,
                        content_type: str = DEFAULT_CONTENT_TYPE,
-                       headers: Mapping[str, str] | None = None) -> ObjectMeta:
-        """Copy a finished local file in (hashing it on the way) and publish it atomically."""
+                       headers: Mapping[str, str] | None = None, owned: bool = False) -> ObjectMeta:
+        """Copy a finished local file in (hashing it on the way) and publish it atomically; an `owned` one
+        is hard-linked in and hashed (no bytes written), or copied where a link cannot be made."""
         self._paths(bucket, key)
         tmp = self._temp.new()
         try:
-            digest = await asyncio.to_thread(copy_hashed, Path(path), tmp)
+            digest = await asyncio.to_thread(link_hashed if owned else copy_hashed, Path(path), tmp)
             return await asyncio.to_thread(self._commit, bucket, key, tmp,
                                            _record(digest, content_type, headers))
         finally:

@@ -103,6 +103,17 @@ def copy_hashed(src: Path, dst: Path) -> Digest:
     return digest
 
 
+def link_hashed(src: Path, dst: Path) -> Digest:
+    """Hard-link `src` as `dst` and hash it (one read, no write); a copy where the link fails (another
+    file system, or one without links)."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        return copy_hashed(src, dst)
+    with dst.open("rb") as fh:
+        return hash_file(fh)
+
+
 def hash_file(fh: BinaryIO) -> Digest:
     """Hash an open file from its current position, without copying it."""
     digest = Digest()

@@ -162,8 +162,9 @@ class S3Storage:
 
     async def put_file(self, bucket: str, key: str, path: Path, *,
                        content_type: str = DEFAULT_CONTENT_TYPE,
-                       headers: Mapping[str, str] | None = None) -> ObjectMeta:
-        """Hash a local file, then upload it with its metadata (multipart above `part_size`)."""
+                       headers: Mapping[str, str] | None = None, owned: bool = False) -> ObjectMeta:
+        """Hash a local file, then upload it with its metadata (multipart above `part_size`); `owned` changes
+        nothing here (the bytes are uploaded either way)."""
         name = self._s3_bucket(bucket)
         safe_key(key)
         await self._client()

@@ -190,6 +190,26 @@ async def test_local_input_and_put_file(storage: Storage, tmp_path: Path) -> Non
         assert Path(path).read_bytes() == src.read_bytes()
 
 
+async def test_put_file_owned_survives_the_staged_file(storage: Storage, tmp_path: Path) -> None:
+    """An owned file (a job's staged output) may be linked in: the object outlives the staged file and a
+    second put over the same key, and its metadata is that of the bytes."""
+    src = tmp_path / "seg.ts"
+    src.write_bytes(b"segment" * 5000)
+    meta = await storage.put_file(BUCKET, "jobs/seg.ts", src, content_type="video/mp2t", owned=True)
+    assert meta.etag == hashlib.md5(b"segment" * 5000).hexdigest() and meta.size == 35000
+    src.unlink()  # the runner removes its staging folder
+    assert (await storage.head(BUCKET, "jobs/seg.ts")).etag == meta.etag
+    async with storage.local_input(BUCKET, "jobs/seg.ts") as path:
+        assert Path(path).read_bytes() == b"segment" * 5000
+    again = tmp_path / "seg2.ts"
+    again.write_bytes(b"other")
+    await storage.put_file(BUCKET, "jobs/seg.ts", again, owned=True)
+    again.unlink()
+    async with storage.local_input(BUCKET, "jobs/seg.ts") as path:
+        assert Path(path).read_bytes() == b"other"
+    assert (await storage.head(BUCKET, "jobs/seg.ts")).etag == hashlib.md5(b"other").hexdigest()
+
+
 # --- listing --------------------------------------------------------------------------------
 
 KEYS = ["a-b", "a.c", "a/b", "a/c/d", "a/c/e", "a0", "Z", "é", "中文/x", "~", "b/", "b/1", "b/2/3"]
