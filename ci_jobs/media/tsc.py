@@ -55,6 +55,7 @@ START = {"flat": -3.0, "screen": -1.0, "detail": 0.5}
 # dB of SSIM (-10 log10(1 - SSIM)) lost per CRF step by class, measured on the same clips: smooth
 # pictures barely move, detail and screen content move fast (so the steps after a miss stay small).
 SLOPE = {"flat": 0.15, "screen": 1.0, "detail": 1.0}
+_BITS_PER_STEP = 0.19  # ln of the tuned encoder's bits ratio per CRF step down (measured, flat 720p)
 MAX_DIP = 0.002      # at most this much SSIM below a scene's plain encode, paid by earlier surplus
 _MARGIN = 0.0002     # a scene encoded alone scores a little apart from the same scene in one long encode
 _CUT_SCORE = 8.0     # scene-change score (0..100, as FFmpeg's scdet) that ends a scene
@@ -351,7 +352,9 @@ def _next_delta(probe: Probe, target: float, ceiling: int, kind: str) -> float |
     """The second probe's CRF offset (None: not worth an encode), from the first one's SSIM surplus or
     deficit at the class's SSIM slope: up by part of the steps the surplus pays for, down by the steps
     the deficit needs and a little more."""
-    slope = SLOPE[kind]
+    # A probe far under the plain bits behaves as a smooth picture whatever its first frame looked like
+    # (grain over a gradient): its SSIM moves slowly with CRF.
+    slope = SLOPE["flat" if probe.bits < 0.75 * ceiling else kind]
     surplus = _quality(probe.score) - _quality(target)  # dB of SSIM over the target
     if probe.score >= target:
         step = 0.6 * surplus / slope
@@ -360,4 +363,8 @@ def _next_delta(probe: Probe, target: float, ceiling: int, kind: str) -> float |
         return probe.delta + min(2.0, max(0.15, step))
     if probe.bits >= ceiling:
         return None  # short of the target with the plain bits spent already: a lower CRF only costs more
-    return probe.delta - min(3.0, -surplus / slope + 0.15)
+    # Down by the steps the deficit needs, but not past where the bits would come near the plain ones
+    # (x264's bits grow about 19 % a step down here): a miss there costs an encode, an overshoot the saving.
+    need = -surplus / slope + 0.15
+    room = math.log(0.85 * ceiling / probe.bits) / _BITS_PER_STEP
+    return probe.delta - min(3.0, max(0.15, min(need, room)))
