@@ -188,6 +188,7 @@ RUNNERS: dict[str, Runner] = {
     "Animation": job("Animation", {"Animation": {"Container": {"Format": "gif"}, "Video": {"Codec": "gif"}},
                                    "Output": OUT}),
     "MediaInfo": job("MediaInfo", {}),
+    "VideoTag": job("VideoTag", {"VideoTag": {"Scenario": "Stream"}}),
     "Segment": job("Segment", {"Segment": {"Format": "mp4"}, "Output": OUT}),
     "Concat": concat,
     "frame.grab": grab,
