@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from ci_jobs.errors import InvalidArgument, JobFailed
 from ci_jobs.media import videotag, vision
@@ -160,3 +161,32 @@ def test_an_input_without_video_fails_clearly(process: Run, tmp_path: Path) -> N
     with pytest.raises(JobFailed) as err:
         process("VideoTag", OP, clip)
     assert "no video stream to tag" in err.value.message
+
+
+def test_two_faces_at_once_are_two_people(process: Run, tmp_path: Path) -> None:
+    fps, size = 10, 110
+    head = np.asarray(Image.fromarray(V.astronaut()[15:215, 125:325]).resize((size, size)))
+    k = size / 200
+    places = ((15, 40), (190, 70))  # left and right, still
+    pictures = []
+    for picture in P.frames(320, 240, 3 * fps, step=0.5, seed=4):
+        picture = picture.copy()
+        for x, y in places:
+            picture[y:y + size, x:x + size] = head
+        pictures.append(picture)
+    path = tmp_path / "two.mp4"
+    V.write(path, pictures, fps, None)
+    data = stream_data(process, str(path))
+    people = data["PersonTags"]
+    assert [p["Name"] for p in people] == ["person-1", "person-2"]
+    truths = [(x + round((V.FACE[0] - 125) * k), y + round((V.FACE[1] - 15) * k),
+               x + round((V.FACE[2] - 125) * k), y + round((V.FACE[3] - 15) * k)) for x, y in places]
+    matched = set()
+    for person in people:
+        details = person["DetailPerSecond"]
+        assert [round(float(d["TimeStamp"])) for d in details] == [0, 1, 2]
+        which = {max(range(2), key=lambda i: iou(box(d), truths[i])) for d in details}
+        assert len(which) == 1  # one person stays one face
+        assert all(iou(box(d), truths[next(iter(which))]) >= 0.5 for d in details)
+        matched |= which
+    assert matched == {0, 1}
