@@ -349,22 +349,25 @@ def classify(frame: av.VideoFrame) -> str:
 
 
 def _next_delta(probe: Probe, target: float, ceiling: int, kind: str) -> float | None:
-    """The second probe's CRF offset (None: not worth an encode), from the first one's SSIM surplus or
-    deficit at the class's SSIM slope: up by part of the steps the surplus pays for, down by the steps
-    the deficit needs and a little more."""
+    """The second probe's CRF offset, from the first one's SSIM surplus or deficit at the class's SSIM
+    slope: up by part of the steps the surplus pays for, down by the steps the deficit needs and a
+    little more. None when an encode is unlikely to pay (the time stays near three plain encodes)."""
     # A probe far under the plain bits behaves as a smooth picture whatever its first frame looked like
     # (grain over a gradient): its SSIM moves slowly with CRF.
     slope = SLOPE["flat" if probe.bits < 0.75 * ceiling else kind]
     surplus = _quality(probe.score) - _quality(target)  # dB of SSIM over the target
     if probe.score >= target:
         step = 0.6 * surplus / slope
-        if probe.bits < ceiling and step < 0.15:
-            return None
-        return probe.delta + min(2.0, max(0.15, step))
+        if probe.bits < ceiling:
+            return probe.delta + min(2.0, step) if step >= 0.15 else None
+        over = math.log(probe.bits / ceiling) / _BITS_PER_STEP + 0.1  # steps up to come under the plain bits
+        return probe.delta + min(2.0, max(over, step)) if over <= surplus / slope else None
     if probe.bits >= ceiling:
         return None  # short of the target with the plain bits spent already: a lower CRF only costs more
     # Down by the steps the deficit needs, but not past where the bits would come near the plain ones
     # (x264's bits grow about 19 % a step down here): a miss there costs an encode, an overshoot the saving.
     need = -surplus / slope + 0.15
     room = math.log(0.85 * ceiling / probe.bits) / _BITS_PER_STEP
-    return probe.delta - min(3.0, max(0.15, min(need, room)))
+    if room < min(need, 0.5):
+        return None  # the bits would reach the plain ones before the SSIM does: not worth an encode
+    return probe.delta - min(3.0, need, room)
