@@ -114,10 +114,11 @@ def operation(mode: str, crf: str = "23") -> dict[str, Any]:
 def test_tsc_job_decodes_whole_at_plain_quality(process: Process, tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     """A real Transcode job with TranscodeMode TSC on a three-scene camera-like clip: one stream of all
-    the frames, at most the plain job's bits. The jobs run x264 with frame threads (as the ffmpeg CLI
-    does), which on AVX-512 machines is not bit-exact from run to run, so the plain job and TSC's own
-    plain encode of each scene differ a little: the SSIM bound allows that much (the exact,
-    single-thread comparison is test_tsc_never_spends_more_bits_than_plain)."""
+    the frames, about the plain job's SSIM in no more bits (measured: 1.9-2.4 % fewer, SSIM 0.00005-
+    0.00008 under). Jobs run x264 with frame threads (as the ffmpeg CLI does), which on AVX-512
+    machines is not bit-exact from run to run, and a scene encoded alone (TSC's plain reference)
+    scores a little under the same frames inside one long encode: the bounds allow that much (the
+    exact, single-thread comparison is test_tsc_never_spends_more_bits_than_plain)."""
     source = camera_clip(tmp_path / "camera.mp4")
     started = time.perf_counter()
     plain = process("Transcode", operation("Normal"), source).path()
@@ -132,7 +133,7 @@ def test_tsc_job_decodes_whole_at_plain_quality(process: Process, tmp_path: Path
               f"{tsc_ssim:.5f} | {saving:.1%} fewer bits | time x{(ended - middle) / (middle - started):.1f}")
     with av.open(fast) as container:
         assert sum(1 for _ in container.decode(video=0)) == 3 * FPS  # the scenes join into one stream
-    assert tsc_bits <= plain_bits * 1.003
+    assert tsc_bits <= plain_bits
     assert tsc_ssim >= plain_ssim - 0.0005
 
 
