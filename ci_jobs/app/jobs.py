@@ -129,7 +129,7 @@ class Jobs:
         tc_id = str(operation.get("TranscodeTemplateId") or "").strip()
         if not template_id and not wm_ids and not tc_id:
             return operation
-        resolved = xmlio.copy_tree(operation)
+        resolved: dict[str, Any] = xmlio.copy_tree(operation)
         if tc_id:  # the enhancement Tags' transcode, over an inline Transcode
             t = await self.templates.get(bucket, tc_id)
             kind = tags.TEMPLATE_KINDS[t.tag]
