@@ -156,7 +156,9 @@ def test_high_speed_hd_template_runs_the_seed_003_body_with_tsc(client: CosS3Cli
     def video_bytes(p: Path) -> int:
         with av.open(str(p)) as c:
             return sum(packet.size for packet in c.demux(video=0))
-    assert video_bytes(path) <= video_bytes(fetch(client, "tpl/plain.mp4", tmp_path))
+    # Two runs of the same multi-threaded libx264 encode differ by a few bytes (AVX-512 code paths:
+    # 18,664 against 18,657 measured when TSC kept the plain packets), hence the 0.5 % allowance
+    assert video_bytes(path) <= 1.005 * video_bytes(fetch(client, "tpl/plain.mp4", tmp_path))
     with pytest.raises(CosServiceError, match="is a Transcode template, not a Snapshot one"):
         submit(client, job_body("Snapshot", media, {"TemplateId": plain["TemplateId"], "Output": output("x.jpg")}))
     with pytest.raises(CosServiceError, match="is a HighSpeedHd template, not a Snapshot one"):
