@@ -98,22 +98,48 @@ class LocalStorage:
         self._uploads.sweep(STALE_SECONDS)
 
     async def head(self, bucket: str, key: str) -> ObjectMeta:
-        """Return an object's metadata; raise NoSuchKey."""
+        """Return an object's metadata; raise NoSuchKey.
+
+        The usual case reads a small sidecar and stats one file (about 30 us), which a thread hop
+        would cost ten times over, so it runs in place when the lock is free at once; a busy lock or
+        a sidecar that needs repairing (hashing the data) goes to a thread."""
+        if self._lock.acquire(blocking=False):
+            try:
+                found = self._head_in_place(bucket, key)
+            finally:
+                self._lock.release()
+            if found is not None:
+                return found
         return await asyncio.to_thread(self._head, bucket, key)
 
-    def _head(self, bucket: str, key: str) -> ObjectMeta:
+    def _head_in_place(self, bucket: str, key: str) -> ObjectMeta | None:
+        """_head's common case under the caller's lock; None where _head must run instead."""
         data, meta_path = self._paths(bucket, key)
-        with self._lock:
-            meta = read_json(meta_path)
-            try:
-                st = data.stat() if meta is not None else None
-            except OSError:
-                meta = None
+        meta = read_json(meta_path)
+        try:
+            st = data.stat() if meta is not None else None
+        except OSError:
+            meta = None
         if meta is None or st is None:
             raise NoSuchKey(resource=key)
         if st.st_ino != meta.get("inode") or st.st_size != meta["size"]:
-            meta = self._repair(data, meta_path, meta)
+            return None
         return _meta(key, meta)
+
+    def _head(self, bucket: str, key: str) -> ObjectMeta:
+        with self._lock:
+            found = self._head_in_place(bucket, key)
+        if found is not None:
+            return found
+        data, meta_path = self._paths(bucket, key)
+        with self._lock:
+            meta = read_json(meta_path)
+        try:
+            if meta is None:
+                raise FileNotFoundError(meta_path)
+            return _meta(key, self._repair(data, meta_path, meta))
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):  # deleted meanwhile
+            raise NoSuchKey(resource=key) from None
 
     def _repair(self, data: Path, meta_path: Path, meta: dict[str, Any]) -> dict[str, Any]:
         """Rebuild a sidecar whose data file was replaced behind its back (a crash mid-put)."""
