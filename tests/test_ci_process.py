@@ -38,6 +38,7 @@ from ci_jobs.errors import InvalidArgument, ServiceUnavailable
 from ci_jobs.protocols.cos.ci_process import MAX_TIME, snapshot_spec
 from ci_jobs.protocols.keys import SYNC
 from ci_jobs.server import create_app
+from ci_jobs.storage import ObjectMeta
 
 from .conftest import BUCKET, REGION, SECRET_ID, SECRET_KEY, make_settings, sdk
 from .harness import ServerThread
@@ -479,6 +480,10 @@ class _Storage:
     async def local_input(self, bucket: str, key: str) -> AsyncIterator[Path]:
         yield Path(key)
 
+    async def head(self, bucket: str, key: str) -> ObjectMeta:
+        st = os.stat(key)
+        return ObjectMeta(key=key, size=st.st_size, etag=f"{st.st_ino:x}", last_modified=st.st_mtime)
+
 
 def _gated_grab(gate: str, path: str, spec: SnapshotSpec) -> bytes:
     """In the worker: wait for one byte on the FIFO `gate` (the test opening the gate)."""
@@ -633,3 +638,38 @@ def test_absurd_snapshot_times_mean_past_the_end() -> None:
     assert snapshot_spec({"time": "2.5"}).time == 2.5
     with pytest.raises(InvalidArgument):
         snapshot_spec({"time": "1e309"})  # inf
+
+
+async def test_media_info_is_probed_once_per_object_version(tmp_path: Path) -> None:
+    """A second MediaInfo of the same object version costs no worker call (nor do callers arriving
+    during the probe); a rewritten object is probed again; a caller's changes to its answer do not
+    reach the next caller; a failed probe is not kept."""
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, seconds=0.4)
+    sync = SyncProcessor(config.load(environ={}), _Storage(), workers=1)  # type: ignore[arg-type]
+    calls = 0
+    real_call = sync.pool.call
+
+    async def counted(*args: object) -> object:
+        nonlocal calls
+        calls += 1
+        return await real_call(*args)  # type: ignore[arg-type]
+
+    sync.pool.call = counted  # type: ignore[method-assign]
+    try:
+        first, again = await asyncio.gather(sync.media_info(BUCKET, str(clip)), sync.media_info(BUCKET, str(clip)))
+        assert (calls, again) == (1, first)  # callers arriving while it is probed wait for that probe
+        first["Stream"]["Video"][0]["Width"] = "changed"
+        second = await sync.media_info(BUCKET, str(clip))
+        assert (calls, second["Stream"]["Video"][0]["Width"]) == (1, "320")
+        make_clip(clip, seconds=0.8)  # a new version of the object: new size and mtime
+        os.utime(clip, (1.0, 1.0))
+        third = await sync.media_info(BUCKET, str(clip))
+        assert calls == 2 and float(third["Format"]["Duration"]) > float(second["Format"]["Duration"])
+        (tmp_path / "bad.mp4").write_bytes(b"not a video")
+        for _ in range(2):
+            with pytest.raises(InvalidArgument):
+                await sync.media_info(BUCKET, str(tmp_path / "bad.mp4"))
+        assert calls == 4
+    finally:
+        sync.close()

@@ -12,14 +12,16 @@ stays open until the worker is done with it. pm3u8 is text work and stays in thi
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import aclosing, contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .. import playlist
+from .. import playlist, xmlio
 from ..config import Account, Bucket, Settings
 from ..engine.procpool import PoolClosed, ProcPool, WorkerCrashed, WorkerStartFailed
 from ..errors import AccessDenied, CiJobsError, InvalidArgument, JobFailed, ServiceUnavailable
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_PLAYLIST = 4 * 1024**2  # bytes: an m3u8 is text; anything larger is not worth rewriting
 MAX_WORKER_RSS = 512 << 20  # bytes: a worker that grew past this in a call is replaced (1080p: ~210 MB)
+MEDIA_INFO_CACHE = 1024  # MediaInfo answers kept, per object version (bucket, key, etag, size, mtime)
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class SyncProcessor:
         self.limit = self.workers + (self.workers if backlog is None else backlog)
         self.pool = ProcPool(self.workers, "ci-process", init=warm_up, max_rss=MAX_WORKER_RSS)
         self._busy = 0
+        self._infos: OrderedDict[tuple[str, str, str, int, float], asyncio.Future[dict[str, Any]]] = OrderedDict()
 
     @property
     def busy(self) -> int:
@@ -65,8 +69,26 @@ class SyncProcessor:
         return await self._run(bucket, key, grab_frame, spec)
 
     async def media_info(self, bucket: str, key: str) -> dict[str, Any]:
-        """CI's MediaInfo of object `key`."""
-        return await self._run(bucket, key, probe)
+        """CI's MediaInfo of object `key`, probed once per version of the object.
+
+        An object's bytes change only with its ETag, size or modification time, so a HEAD decides
+        whether the last probe still holds: an MPS ProcessMedia (its MetaData) or a videoinfo call
+        on an input probed before costs no worker round trip. Failures are not kept."""
+        meta = await self.storage.head(bucket, key)
+        version = (bucket, key, meta.etag, meta.size, meta.last_modified)
+        known = self._infos.get(version)
+        if known is None:  # the first caller probes; callers meanwhile wait for its answer
+            known = self._infos[version] = asyncio.ensure_future(self._run(bucket, key, probe))
+            known.add_done_callback(functools.partial(self._probed, version))
+            if len(self._infos) > MEDIA_INFO_CACHE:
+                self._infos.popitem(last=False)
+        else:
+            self._infos.move_to_end(version)
+        return xmlio.copy_tree(await asyncio.shield(known))
+
+    def _probed(self, version: tuple[str, str, str, int, float], done: asyncio.Future[dict[str, Any]]) -> None:
+        if done.cancelled() or done.exception() is not None:
+            self._infos.pop(version, None)  # a failed probe is not kept: the next caller tries again
 
     async def pm3u8(self, bucket: Bucket, key: str, host: str, expires: int, base: str = "",
                     now: float | None = None) -> str:
