@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from ci_jobs.errors import InvalidArgument
+from ci_jobs.media import tsc
 from ci_jobs.tags import check_operation as check
 
 from . import tsc_clips as clips
@@ -73,31 +74,12 @@ def camera_clip(path: Path) -> str:
 
 
 def ssim_y(reference: str, distorted: str) -> float:
-    """Mean luma SSIM from FFmpeg's ssim filter."""
+    """Mean luma SSIM from FFmpeg's ssim filter (tsc.ssim_y)."""
     with av.open(reference) as a, av.open(distorted) as b:
         pairs = list(zip(a.decode(video=0), b.decode(video=0), strict=True))
-    graph = av.filter.Graph()
-    args = f"video_size={W}x{H}:pix_fmt=yuv420p:time_base=1/{FPS}:pixel_aspect=1/1"
-    left, right, ssim, sink = graph.add("buffer", args), graph.add("buffer", args), graph.add("ssim"), \
-        graph.add("buffersink")
-    left.link_to(ssim, 0, 0)
-    right.link_to(ssim, 0, 1)
-    ssim.link_to(sink)
-    graph.configure()
-    values: list[float] = []
-    for i, (x, y) in enumerate([*pairs, (None, None)]):
-        if x is not None and y is not None:
-            x.pts = y.pts = i
-            x.time_base = y.time_base = Fraction(1, FPS)
-        left.push(x)
-        right.push(y)
-        while True:
-            try:
-                values.append(float(sink.pull().metadata["lavfi.ssim.Y"]))
-            except (av.BlockingIOError, av.EOFError):
-                break
-    assert len(values) == len(pairs)
-    return float(np.mean(values))
+    value = tsc.ssim_y([x for x, _ in pairs], [y for _, y in pairs])
+    assert value >= 0
+    return value
 
 
 def video_bits(path: str) -> int:
