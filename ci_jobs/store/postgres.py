@@ -77,6 +77,17 @@ async def apply_migrations(conn: Conn) -> int:
     return version
 
 
+async def _keep_session(conn: Any) -> None:
+    """A pooled connection goes back as it is, less any open transaction (asyncpg rolls that back first).
+
+    asyncpg's default reset sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL` on
+    every release: a second round trip for each one-statement claim or finish. Pooled connections here
+    never LISTEN (a dedicated connection does), take only transaction-scoped advisory locks, open no
+    cursors outside transactions and change settings only with set_config(..., true): nothing outlives
+    the transaction, so there is nothing to reset.
+    """
+
+
 async def migrate_only(dsn: str) -> int:
     """Bring the schema at `dsn` up to date and return its version (for `ci-jobs migrate`)."""
     try:
@@ -119,7 +130,8 @@ class PostgresStore(FlowRows, TemplateRows, Wakeups):
         try:
             self._pool = await asyncpg.create_pool(
                 self.dsn, min_size=self.min_size, max_size=self.max_size, command_timeout=self.command_timeout,
-                server_settings={"application_name": "ci-jobs"})
+                server_settings={"application_name": "ci-jobs", "plan_cache_mode": "force_generic_plan"},
+                reset=_keep_session)
             if self.migrate_on_open:
                 await self.migrate()
             conn = await self._listen()
@@ -288,9 +300,8 @@ class PostgresStore(FlowRows, TemplateRows, Wakeups):
     async def claim(self, node: str, now: float, lease_seconds: float,
                     tags: frozenset[str] | None = None) -> Claim | None:
         """Take the best job of the least-served active queue that has a free slot."""
-        tag_sql, tag_args = sql.tags_clause(tags, 6)
-        claim = sql.CLAIM.format(tags=tag_sql, skip="{skip}")
-        skip_locked, wait = claim.format(skip=" SKIP LOCKED"), claim.format(skip="")
+        tag_args = [] if tags is None else [sorted(tags)]
+        skip_locked, wait = sql.claim_statements(tags is not None)
         skipped: list[str] = []
         for _ in range(CLAIM_TRIES):
             token, until = uuid.uuid4().hex, now + lease_seconds
