@@ -51,6 +51,7 @@ from .localfs import (
 )
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+SIDECARS_KEPT = 4096  # parsed sidecars kept for HEADs (a few hundred bytes each)
 STALE_SECONDS = 24 * 3600  # temp files and claimed uploads older than this are crash leftovers
 
 
@@ -63,9 +64,22 @@ class LocalStorage:
         self._temp = TempArea(self.root / ".tmp")
         self._uploads = Uploads(self.root / ".uploads", self._lock, self._temp, self._commit)
         self._buckets: set[str] = set()
+        # Parsed sidecars by path, each with the (inode, mtime, size) it was read at: a HEAD of an unchanged
+        # object costs a stat instead of a read and a parse. Sidecars are replaced by rename (a new inode).
+        self._sidecars: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
+        self._known_paths: dict[tuple[str, str], tuple[Path, Path]] = {}
 
     def _paths(self, bucket: str, key: str) -> tuple[Path, Path]:
-        """(data path, sidecar path) of a key; refuse what files cannot hold."""
+        """(data path, sidecar path) of a key; refuse what files cannot hold (checked once per key)."""
+        found = self._known_paths.get((bucket, key))
+        if found is None:
+            found = self._check_paths(bucket, key)
+            if len(self._known_paths) >= SIDECARS_KEPT:
+                del self._known_paths[next(iter(self._known_paths))]
+            self._known_paths[(bucket, key)] = found
+        return found
+
+    def _check_paths(self, bucket: str, key: str) -> tuple[Path, Path]:
         if not _BUCKET.match(bucket):
             raise InvalidArgument(f"invalid bucket name {bucket!r}")
         safe_key(key)
@@ -115,7 +129,7 @@ class LocalStorage:
     def _head_in_place(self, bucket: str, key: str) -> ObjectMeta | None:
         """_head's common case under the caller's lock; None where _head must run instead."""
         data, meta_path = self._paths(bucket, key)
-        meta = read_json(meta_path)
+        meta = self._sidecar(str(meta_path))
         try:
             st = data.stat() if meta is not None else None
         except OSError:
@@ -125,6 +139,23 @@ class LocalStorage:
         if st.st_ino != meta.get("inode") or st.st_size != meta["size"]:
             return None
         return _meta(key, meta)
+
+    def _sidecar(self, path: str) -> dict[str, Any] | None:
+        """The sidecar at `path` (None when missing or unreadable), parsed again only when it changed."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        hit = self._sidecars.get(path)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        meta = read_json(Path(path))
+        if meta is not None:
+            if len(self._sidecars) >= SIDECARS_KEPT:
+                del self._sidecars[next(iter(self._sidecars))]
+            self._sidecars[path] = (stamp, meta)
+        return meta
 
     def _head(self, bucket: str, key: str) -> ObjectMeta:
         with self._lock:
