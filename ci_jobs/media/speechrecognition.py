@@ -109,6 +109,10 @@ def recognize(samples: Any, language: str, progress: Any = None) -> list[Sentenc
     """Sentences with word times from 16 kHz mono samples (Chinese in simplified characters)."""
     model = models.whisper()
     convert = models.need("zhconv", "speech recognition in Chinese").convert if language == "zh" else None
+    # Whisper falls back to sampling (temperature > 0) on audio it finds hard; a fixed seed makes the
+    # same audio give the same transcript on every run and every worker.
+    import ctranslate2  # faster-whisper's runtime, installed with it
+    ctranslate2.set_random_seed(0)
     segments, _ = model.transcribe(samples, language=language, beam_size=5, word_timestamps=True,
                                    condition_on_previous_text=False, vad_filter=False)
     sentences = []

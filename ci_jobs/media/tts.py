@@ -23,6 +23,10 @@ RATE = 16000
 CJK = re.compile(r"[\u3400-\u9fff]")
 LEVEL_DB = -28.0  # RMS at Volume 0: Volume 10 (+6 dB) still leaves speech peaks below full scale
 ESPEAK_WPM = {"zh": 150, "en": 165}
+# espeak-ng voice variants by (voice, gender), else f3 / m3. Mandarin female: `Annie` (pitch 120-280,
+# its own formants and intonation) took the ASR's CER on the test sentences from 0.32-0.34 (f3) to
+# 0.18-0.22; the other female variants measured were worse (README).
+ESPEAK_VARIANTS = {("cmn-latn-pinyin", "f"): "Annie"}
 
 
 def run(task: Task, progress: Progress) -> Result:
@@ -72,7 +76,7 @@ def _espeak(words: str, voice: str, gender: str, wpm: float) -> audio.Samples:
     binary = shutil.which("espeak-ng")
     if binary is None:
         raise JobFailed(Failure.INTERNAL_ERROR, "this voice needs espeak-ng (Debian: apt-get install espeak-ng)")
-    variant = f"{voice}+{'f3' if gender == 'f' else 'm3'}"
+    variant = f"{voice}+{ESPEAK_VARIANTS.get((voice, gender), 'f3' if gender == 'f' else 'm3')}"
     folder = models.scratch()
     wav = os.path.join(folder, "speech.wav")
     try:
