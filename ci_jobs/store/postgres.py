@@ -301,19 +301,13 @@ class PostgresStore(FlowRows, TemplateRows, Wakeups):
                     tags: frozenset[str] | None = None) -> Claim | None:
         """Take the best job of the least-served active queue that has a free slot."""
         tag_args = [] if tags is None else [sorted(tags)]
-        skip_locked, wait = sql.claim_statements(tags is not None)
+        claim = sql.claim_statement(tags is not None)
         skipped: list[str] = []
         for _ in range(CLAIM_TRIES):
             token, until = uuid.uuid4().hex, now + lease_seconds
-            args = (skipped, now, token, until, node, *tag_args)
-            row = await self._fetchrow(skip_locked, *args)
+            row = await self._fetchrow(claim, skipped, now, token, until, node, *tag_args)
             if row is None:
-                # Every eligible queue may be locked by a claimer on another connection: wait for the best
-                # one rather than report "nothing to do" while work exists. The statement holds no lock
-                # before that wait, so it cannot deadlock; the row's conditions are re-checked after it.
-                row = await self._fetchrow(wait, *args)
-                if row is None:
-                    return None
+                return None
             if row["job_id"] is not None:
                 return Claim(rows.job(row), token, until)
             skipped.append(row["picked"])  # its waiting jobs were all locked (being cancelled, say): try another

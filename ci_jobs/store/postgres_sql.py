@@ -65,8 +65,17 @@ ORDER BY q.running, q.last_claim LIMIT 1 FOR NO KEY UPDATE OF q{{skip}}"""
 # the queue row is then held for the statement, not for an fsync. Losing a claim in a database crash is
 # safe: the job is Submitted again and the token that run holds is refused at its next heartbeat or at
 # finish, and a later durable commit (a finish, a submit) flushes every claim before it, as WAL is ordered.
+#
+# The queue is picked skipping locked queue rows first; only when that finds none does the same pick
+# run again waiting for the lock (every eligible queue may be locked by a claimer on another
+# connection: wait for the best one rather than report "nothing to do" while work exists). Both are
+# CTEs read through UNION ALL ... LIMIT 1, and PostgreSQL evaluates a WITH query only as far as its
+# reader fetches: the waiting pick runs only when the first found nothing, and so held no lock before
+# that wait (no deadlock); the row's conditions are re-checked after it. One round trip either way.
 CLAIM = f"""
-WITH q AS ({PICK_QUEUE.format(tags="{tags}", skip="{skip}")}),
+WITH free AS ({PICK_QUEUE.format(tags="{tags}", skip=" SKIP LOCKED")}),
+     waited AS ({PICK_QUEUE.format(tags="{tags}", skip="")}),
+     q AS (SELECT queue_id FROM free UNION ALL SELECT queue_id FROM waited LIMIT 1),
      j AS (SELECT j.job_id FROM jobs j WHERE j.queue_id = (SELECT queue_id FROM q) AND j.state = 'Submitted'{{tags}}
            ORDER BY j.level DESC, j.seq LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED),
      taken AS (UPDATE jobs SET state = 'Running', started = $2, attempts = attempts + 1, lease_token = $3,
@@ -231,10 +240,9 @@ def text(value: str) -> str:
 
 
 @functools.cache
-def claim_statements(with_tags: bool) -> tuple[str, str]:
-    """CLAIM with SKIP LOCKED on the queue row, and CLAIM that waits for it; the tags condition at $6."""
-    claim = CLAIM.format(tags=" AND j.tag = ANY($6::text[])" if with_tags else "", skip="{skip}")
-    return claim.format(skip=" SKIP LOCKED"), claim.format(skip="")
+def claim_statement(with_tags: bool) -> str:
+    """CLAIM with or without the tags condition (at $6)."""
+    return CLAIM.format(tags=" AND j.tag = ANY($6::text[])" if with_tags else "")
 
 
 def list_jobs(bucket: str, flt: JobFilter) -> tuple[str, list[Any]]:
