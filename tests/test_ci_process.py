@@ -673,3 +673,28 @@ async def test_media_info_is_probed_once_per_object_version(tmp_path: Path) -> N
         assert calls == 4
     finally:
         sync.close()
+
+
+async def test_media_view_is_made_once_per_object_version(tmp_path: Path) -> None:
+    """A view of the MediaInfo (MPS's MetaData) is made once per object version and view: callers get
+    their own copies; a rewritten object gets a new probe and a new view."""
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, seconds=0.4)
+    sync = SyncProcessor(config.load(environ={}), _Storage(), workers=1)  # type: ignore[arg-type]
+    made: list[str] = []
+
+    def width(info: dict[str, Any]) -> dict[str, Any]:
+        made.append(info["Stream"]["Video"][0]["Width"])
+        return {"Width": int(info["Stream"]["Video"][0]["Width"]), "Duration": info["Format"]["Duration"]}
+
+    try:
+        first = await sync.media_view(BUCKET, str(clip), width)
+        first["Width"] = 0
+        second = await sync.media_view(BUCKET, str(clip), width)
+        assert (made, second["Width"]) == (["320"], 320)
+        make_clip(clip, seconds=0.8)
+        os.utime(clip, (1.0, 1.0))
+        third = await sync.media_view(BUCKET, str(clip), width)
+        assert len(made) == 2 and float(third["Duration"]) > float(second["Duration"])
+    finally:
+        sync.close()

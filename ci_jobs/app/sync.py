@@ -58,6 +58,7 @@ class SyncProcessor:
         self.pool = ProcPool(self.workers, "ci-process", init=warm_up, max_rss=MAX_WORKER_RSS)
         self._busy = 0
         self._infos: OrderedDict[tuple[str, str, str, int, float], asyncio.Future[dict[str, Any]]] = OrderedDict()
+        self._views: OrderedDict[tuple[Any, Any], dict[str, Any]] = OrderedDict()  # (version, view) -> view's answer
 
     @property
     def busy(self) -> int:
@@ -74,6 +75,24 @@ class SyncProcessor:
         An object's bytes change only with its ETag, size or modification time, so a HEAD decides
         whether the last probe still holds: an MPS ProcessMedia (its MetaData) or a videoinfo call
         on an input probed before costs no worker round trip. Failures are not kept."""
+        _, info = await self._media_info(bucket, key)
+        return xmlio.copy_tree(info)
+
+    async def media_view(self, bucket: str, key: str,
+                         view: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        """`view(MediaInfo)` of object `key` (say, MPS's MetaData), made once per version of the object.
+
+        `view` only reads the MediaInfo it is given; each caller gets its own copy of the answer."""
+        version, info = await self._media_info(bucket, key)
+        made = self._views.get((version, view))
+        if made is None:
+            made = self._views[(version, view)] = view(info)
+            if len(self._views) > MEDIA_INFO_CACHE:
+                self._views.popitem(last=False)
+        return xmlio.copy_tree(made)
+
+    async def _media_info(self, bucket: str, key: str) -> tuple[tuple[str, str, str, int, float], dict[str, Any]]:
+        """The object's version and its MediaInfo (shared: callers copy it before handing it out)."""
         meta = await self.storage.head(bucket, key)
         version = (bucket, key, meta.etag, meta.size, meta.last_modified)
         known = self._infos.get(version)
@@ -84,7 +103,7 @@ class SyncProcessor:
                 self._infos.popitem(last=False)
         else:
             self._infos.move_to_end(version)
-        return xmlio.copy_tree(await asyncio.shield(known))
+        return version, await asyncio.shield(known)
 
     def _probed(self, version: tuple[str, str, str, int, float], done: asyncio.Future[dict[str, Any]]) -> None:
         if done.cancelled() or done.exception() is not None:

@@ -126,7 +126,7 @@ async def _meta_data(call: Call, bucket: Bucket, key: str, must: bool) -> dict[s
             raise MpsError("This node probes no media (it runs without the synchronous process pool).")
         return {}
     try:
-        return presenter.meta_data(await sync.media_info(bucket.name, key))
+        return await sync.media_view(bucket.name, key, presenter.meta_data)
     except CiJobsError as exc:
         if must:
             raise
