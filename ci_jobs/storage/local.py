@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import os
 import re
 import shutil
@@ -31,7 +32,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import BadDigest, InvalidArgument, KeyTooLong, NoSuchKey
 from . import DEFAULT_CONTENT_TYPE, ListResult, ObjectMeta, PartInfo, UploadInfo, safe_key
@@ -51,6 +52,8 @@ from .localfs import (
 )
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+K = TypeVar("K")
+V = TypeVar("V")
 SIDECARS_KEPT = 4096  # parsed sidecars kept for HEADs (a few hundred bytes each)
 STALE_SECONDS = 24 * 3600  # temp files and claimed uploads older than this are crash leftovers
 
@@ -74,9 +77,7 @@ class LocalStorage:
         found = self._known_paths.get((bucket, key))
         if found is None:
             found = self._check_paths(bucket, key)
-            if len(self._known_paths) >= SIDECARS_KEPT:
-                del self._known_paths[next(iter(self._known_paths))]
-            self._known_paths[(bucket, key)] = found
+            _remember(self._known_paths, (bucket, key), found)
         return found
 
     def _check_paths(self, bucket: str, key: str) -> tuple[Path, Path]:
@@ -152,9 +153,7 @@ class LocalStorage:
             return hit[1]
         meta = read_json(Path(path))
         if meta is not None:
-            if len(self._sidecars) >= SIDECARS_KEPT:
-                del self._sidecars[next(iter(self._sidecars))]
-            self._sidecars[path] = (stamp, meta)
+            _remember(self._sidecars, path, (stamp, meta))
         return meta
 
     def _head(self, bucket: str, key: str) -> ObjectMeta:
@@ -367,6 +366,17 @@ class LocalStorage:
                     self._mkdirs(bucket)
 
         await asyncio.to_thread(wipe)
+
+
+def _remember(cache: dict[K, V], key: K, value: V) -> None:
+    """Keep `value` in `cache`, dropping the oldest entry past SIDECARS_KEPT.
+
+    Paths are looked up from worker threads as well as the loop, without the storage lock: another
+    thread may drop or add an entry meanwhile, and losing a cached entry only costs a re-read."""
+    if len(cache) >= SIDECARS_KEPT:
+        with contextlib.suppress(KeyError, RuntimeError, StopIteration):
+            del cache[next(iter(cache))]
+    cache[key] = value
 
 
 def _meta(key: str, m: Mapping[str, Any]) -> ObjectMeta:

@@ -97,3 +97,23 @@ async def test_crash_leftovers_are_swept(local: LocalStorage, tmp_path: Path) ->
         os.utime(p, (1, 1))
     await local.ensure_bucket(BUCKET)
     assert not old.exists() and not claimed.exists() and new.exists()
+
+
+async def test_head_follows_every_new_version_past_the_kept_sidecars(local: LocalStorage,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """HEADs answer from kept sidecars, re-read when an object is written again, and stay right once more
+    keys were read than are kept."""
+    import ci_jobs.storage.local as local_module
+    monkeypatch.setattr(local_module, "SIDECARS_KEPT", 3)
+    for round_ in range(3):
+        for i in range(6):
+            body = f"{round_}-{i}".encode() * (round_ + 1)
+            await local.put(BUCKET, f"k/{i}", chunks(body))
+            meta = await local.head(BUCKET, f"k/{i}")
+            assert (meta.size, meta.etag) == (len(body), hashlib.md5(body).hexdigest())
+        for i in range(6):
+            assert (await local.head(BUCKET, f"k/{i}")).size == len(f"{round_}-{i}".encode() * (round_ + 1))
+    assert len(local._sidecars) <= 3 and len(local._known_paths) <= 3
+    await local.delete(BUCKET, "k/0")
+    with pytest.raises(NoSuchKey):
+        await local.head(BUCKET, "k/0")
