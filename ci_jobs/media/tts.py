@@ -23,10 +23,11 @@ RATE = 16000
 CJK = re.compile(r"[\u3400-\u9fff]")
 LEVEL_DB = -28.0  # RMS at Volume 0: Volume 10 (+6 dB) still leaves speech peaks below full scale
 ESPEAK_WPM = {"zh": 150, "en": 165}
-# espeak-ng voice variants by (voice, gender), else f3 / m3. Mandarin female: `Annie` (pitch 120-280,
-# its own formants and intonation) took the ASR's CER on the test sentences from 0.32-0.34 (f3) to
-# 0.18-0.22; the other female variants measured were worse (README).
-ESPEAK_VARIANTS = {("cmn-latn-pinyin", "f"): "Annie"}
+# espeak-ng voice variant by (voice, gender). Mandarin female: `Annie` (pitch 120-280, its own formants
+# and intonation) took the ASR's CER on the test sentences from 0.32-0.34 (f3) to 0.18-0.22; the other
+# female variants measured were worse (README). English female is Hibari's; f3 is kept for it as espeak-ng's.
+ESPEAK_VARIANTS = {("cmn-latn-pinyin", "f"): "Annie", ("cmn-latn-pinyin", "m"): "m3",
+                   ("en-us", "f"): "f3", ("en-us", "m"): "m3"}
 
 
 def run(task: Task, progress: Progress) -> Result:
@@ -76,7 +77,7 @@ def _espeak(words: str, voice: str, gender: str, wpm: float) -> audio.Samples:
     binary = shutil.which("espeak-ng")
     if binary is None:
         raise JobFailed(Failure.INTERNAL_ERROR, "this voice needs espeak-ng (Debian: apt-get install espeak-ng)")
-    variant = f"{voice}+{ESPEAK_VARIANTS.get((voice, gender), 'f3' if gender == 'f' else 'm3')}"
+    variant = f"{voice}+{ESPEAK_VARIANTS[(voice, gender)]}"
     folder = models.scratch()
     wav = os.path.join(folder, "speech.wav")
     try:

@@ -1,6 +1,6 @@
 """The PostgreSQL store's statements, apart from the code that runs them (row mapping: rows.py).
 
-Placeholders are asyncpg's `$n`; `{tags}` / `{skip}` / `{cond}` are filled in by the adapter. JSON
+Placeholders are asyncpg's `$n`; `{cond}` is filled in by the adapter, `{tags}` by claim_statement. JSON
 travels as text into `json` columns (which keep key order, unlike jsonb); times are unix seconds.
 The values a statement writes (states, codes, messages) come from domain/jobs.py.
 """
