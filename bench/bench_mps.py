@@ -1,8 +1,9 @@
 """`make bench` (MPS): ProcessMedia submissions per second against POST /jobs in the same run, and TC3 cost.
 
 Both loads go to one `ci-jobs serve --no-workers` process, alternating short rounds (medians kept):
-POST /jobs with a Transcode (the reference), ProcessMedia with one preset transcode, once with the input
-probed for MetaData (the default) and once with SkipMateData 1. Every ProcessMedia is signed anew
+POST /jobs with a Transcode (the reference), ProcessMedia with one preset transcode, once asking for the
+input's MetaData (the default: the task's first job describes its input when it runs, so the submission
+reads no input) and once with SkipMateData 1. Every ProcessMedia is signed anew
 (a signature is good for one call) with a distinct SessionContext, before its round's clock starts (as
 the POST /jobs header is signed once beforehand). TC3 verification is timed in-process.
 """
@@ -129,7 +130,7 @@ def bench_tc3(number: int = 20000) -> float:
 
 def main() -> None:
     rates = bench_mps()
-    print(f"ProcessMedia: {rates['probed']:.0f} req/s with the MetaData probe, {rates['skipped']:.0f} req/s with "
+    print(f"ProcessMedia: {rates['probed']:.0f} req/s with MetaData, {rates['skipped']:.0f} req/s with "
           f"SkipMateData 1; POST /jobs {rates['jobs']:.0f} req/s in the same run: ratios "
           f"{rates['probed'] / rates['jobs']:.2f} / {rates['skipped'] / rates['jobs']:.2f} (goal >= 0.80)", flush=True)
     print(f"TC3 verification: {bench_tc3():.1f} us per request")

@@ -29,7 +29,7 @@ MAX_PAGE = 100
 MAX_BULK = 500       # tasks one bulk action may touch
 MAX_ACTIVE = 10_000  # unfinished jobs per Tag read for a Waiting / In progress page
 CALLBACK_KEYS = ("CallBack", "CallBackFormat", "CallBackType", "CallBackMqConfig")
-SPEC_KEYS = frozenset({"Tag", "Input", "Operation", "Resolved", "Origin", *CALLBACK_KEYS})
+SPEC_KEYS = frozenset({"Tag", "Input", "Operation", "Resolved", "Origin", "ProbeInput", *CALLBACK_KEYS})
 
 
 @dataclass(frozen=True)
@@ -218,7 +218,8 @@ def _request_of(bucket: Bucket, job: JobRecord, task_id: str) -> JobRequest:
                          queue_id=job.queue_id, origin=str(job.spec.get("Origin", "ci")), task_id=task_id,
                          callback={k: job.spec[k] for k in CALLBACK_KEYS if k in job.spec},
                          echo={k: v for k, v in job.spec.items() if k not in SPEC_KEYS},
-                         level=job.level, input_url=str(source.get("Url", "")))
+                         level=job.level, input_url=str(source.get("Url", "")),
+                         probe_input=bool(job.spec.get("ProbeInput")))
     return replace(request, kind=TaskKind.REQUEST)
 
 

@@ -88,12 +88,13 @@ class Jobs:
             raise InvalidArgument(f"Request.Operation may occur at most {MAX_OPERATIONS} times")
         task_id = request.task_id or ids.new_id(TASK_ID_PREFIX)
         jobs = []
-        for op in request.operations:  # each checked as a whole before the next: its error comes first
-            jobs.append(await self._prepare(request, op, task_id))
+        for i, op in enumerate(request.operations):  # each checked as a whole before the next: its error first
+            jobs.append(await self._prepare(request, op, task_id, probe=request.probe_input and i == 0))
         return jobs
 
-    async def _prepare(self, request: JobRequest, op: Operation, task_id: str) -> JobRecord:
-        """The operation checked, then the queue and the callback; the job in `task_id`."""
+    async def _prepare(self, request: JobRequest, op: Operation, task_id: str, probe: bool = False) -> JobRecord:
+        """The operation checked, then the queue and the callback; the job in `task_id` (`probe`: it also
+        reports its input's MediaInfo, JobResult.input_info: one job of an MPS task, for its MetaData)."""
         bucket, spec = request.bucket, tags.spec(op.tag)
         operation = xmlio.copy_tree(op.params)
         resolved = await self._resolve_templates(bucket, op.tag, operation)
@@ -114,6 +115,8 @@ class Jobs:
         stored.update({k: v for k, v in request.callback.items() if v})
         if request.origin != "ci":
             stored["Origin"] = request.origin
+        if probe:
+            stored["ProbeInput"] = True
         level = request.level if request.level is not None else \
             priority.from_job_level(int(operation.get("JobLevel") or 0))
         queue = await self.queues.resolve(bucket, request.queue_id)

@@ -32,6 +32,7 @@ class JobRequest:
     task_id: str = ""                                       # the Task's id; '' = a new one (MPS SessionId: derived)
     level: int | None = None                                # engine priority; None: from each JobLevel
     input_url: str = ""                                     # an input the runner downloads (MPS URL input)
+    probe_input: bool = False                               # the first job also reports its input's MediaInfo
 
 
 @dataclass(frozen=True)

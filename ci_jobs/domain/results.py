@@ -23,22 +23,27 @@ class StoredObject:
 
 @dataclass(frozen=True)
 class JobResult:
-    """A successful job's products: objects per output role (in order), media info, data."""
+    """A successful job's products: objects per output role (in order), media info, data, and the input's
+    media info where the job was asked for it (an MPS task's MetaData)."""
 
     outputs: dict[str, tuple[StoredObject, ...]] = field(default_factory=dict)
     media_info: dict[str, Any] | None = None
     data: dict[str, Any] | None = None
+    input_info: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form kept in the store."""
-        return {"outputs": {role: [o.__dict__ for o in objs] for role, objs in self.outputs.items()},
-                "media_info": self.media_info, "data": self.data}
+        out = {"outputs": {role: [o.__dict__ for o in objs] for role, objs in self.outputs.items()},
+               "media_info": self.media_info, "data": self.data}
+        if self.input_info is not None:
+            out["input_info"] = self.input_info
+        return out
 
     @classmethod
     def from_json(cls, value: dict[str, Any]) -> JobResult:
         """Back from `to_json`."""
         outputs = {role: tuple(StoredObject(**o) for o in objs) for role, objs in (value.get("outputs") or {}).items()}
-        return cls(outputs, value.get("media_info"), value.get("data"))
+        return cls(outputs, value.get("media_info"), value.get("data"), value.get("input_info"))
 
     @staticmethod
     def is_stored_form(value: dict[str, Any]) -> bool:

@@ -7,7 +7,9 @@ crash of the worker.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+from typing import Any
 
 from .. import tags
 from ..domain.failures import Failure
@@ -35,7 +37,19 @@ def run(task: Task, progress: Progress) -> Result:
         raise JobFailed(Failure.INTERNAL_ERROR, "out of memory while processing the media") from exc
     except Exception as exc:  # noqa: BLE001 - a job failure is data, never a crash
         raise JobFailed(Failure.INTERNAL_ERROR, f"{task.tag} failed: {type(exc).__name__}: {exc}") from exc
+    if task.probe_input and task.inputs:
+        result = dataclasses.replace(result, input_info=_input_info(task.inputs[0]))
     return result
+
+
+def _input_info(path: str) -> dict[str, Any] | None:
+    """The MediaInfo of an input the job has just processed; None when it has none to give (not media)."""
+    from ..media import mediainfo  # noqa: PLC0415 - imported by warm_up already
+
+    try:
+        return mediainfo.probe(path)
+    except Exception:  # noqa: BLE001 - the job's own work succeeded; only its input's description is missing
+        return None
 
 
 def warm_up() -> None:

@@ -99,7 +99,8 @@ class Runner:
                     self._objects(job) as objects:
                 task = Task(tag=job.tag, op=tags.parse(job.tag, _operation(job)), inputs=tuple(inputs),
                             outdir=str(outdir), objects=objects, job_id=job.job_id,
-                            input_key=str((job.spec.get("Input") or {}).get("Object", "")))
+                            input_key=str((job.spec.get("Input") or {}).get("Object", "")),
+                            probe_input=bool(job.spec.get("ProbeInput")))
                 result = await worker.run(task, beat.set_progress)
                 produced = await self._publish(job, outdir, result)
                 return Outcome(JobState.SUCCESS, result=produced.to_json())
@@ -171,7 +172,7 @@ class Runner:
                     patterns = [pattern] * len(group)
                 outputs[name] = await self._upload_group(job, outdir, group, patterns, out,
                                                          role.ext or result.ext, input_key)
-        return JobResult(outputs, result.media_info or None, result.data or None)
+        return JobResult(outputs, result.media_info or None, result.data or None, result.input_info)
 
     async def _upload_beside(self, job: JobRecord, outdir: Path, files: list[OutputFile], main_key: str,
                              out: dict[str, Any]) -> None:

@@ -27,6 +27,7 @@ class Task:
     objects: dict[str, str] = field(default_factory=dict)  # other bucket objects the job names: key -> local path
     job_id: str = ""  # for naming files whose names end up inside other files (HLS/DASH segments)
     input_key: str = ""
+    probe_input: bool = False  # also report the input's MediaInfo (Result.input_info): MPS's MetaData
 
 
 @dataclass(frozen=True)
@@ -47,3 +48,4 @@ class Result:
     ext: str = ""  # `${ext}` of the files
     media_info: dict[str, Any] | None = None
     data: dict[str, Any] | None = None
+    input_info: dict[str, Any] | None = None  # the input's MediaInfo, when the task asked (Task.probe_input)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 import subprocess
@@ -13,6 +14,7 @@ import av
 import pytest
 
 from ci_jobs import tags
+from ci_jobs.engine import dispatch
 from ci_jobs.engine.dispatch import MODULES, run
 from ci_jobs.errors import JobFailed
 from ci_jobs.media.mediainfo import probe
@@ -109,3 +111,19 @@ def test_importing_media_does_not_load_av() -> None:
 def test_the_typed_operation_is_empty_and_pickles() -> None:
     op = tags.parse("MediaInfo", {"MediaInfo": {}})
     assert op == MediaInfoOp() and pickle.loads(pickle.dumps(op)) == op
+
+
+def test_a_task_asked_to_probe_its_input_reports_its_media_info(tmp_path: Any, clip: Clip) -> None:
+    """Task.probe_input (an MPS task's first job, for its MetaData): the input's MediaInfo comes back with
+    the job's own result; an input that is not media gives none, and the job's result still stands."""
+    source = clip(seconds=0.4, w=96, h=64)
+    task = dataclasses.replace(make_task("Snapshot", {"Snapshot": {"Start": "0.1", "Count": "1", "Format": "jpg"}}, (source,),
+                                         str(tmp_path)), probe_input=True)
+    result = run(task, lambda _: None)
+    assert result.files and result.input_info == probe(source)
+    video = result.input_info["Stream"]["Video"][0]
+    assert (video["Width"], video["Height"]) == ("96", "64")
+    assert run(dataclasses.replace(task, probe_input=False), lambda _: None).input_info is None
+    text = tmp_path / "notes.txt"
+    text.write_text("not media")
+    assert dispatch._input_info(str(text)) is None

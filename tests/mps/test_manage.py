@@ -51,6 +51,7 @@ def test_abort_cancels_the_tasks_jobs_and_notifies(mps_server: ServerThread, cli
         for r in resp.WorkflowTask.MediaProcessResultSet:
             sub = r.SnapshotByTimeOffsetTask or r.SampleSnapshotTask
             assert (sub.Status, sub.ErrCodeExt) == ("FAIL", "Cancel")
+        assert resp.WorkflowTask.MetaData is None  # the input is described by the job that processes it: none ran
         listener.wait(1)
         event = json.loads(listener.received[0]["body"])
         assert event["WorkflowTaskEvent"]["TaskId"] == task_id and event["WorkflowTaskEvent"]["Status"] == "FINISH"

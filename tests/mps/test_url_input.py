@@ -72,6 +72,8 @@ def test_a_url_is_downloaded_and_processed(client: mps_client.MpsClient, cos: Co
     transcode, shot = (r.TranscodeTask or r.SnapshotByTimeOffsetTask for r in resp.WorkflowTask.MediaProcessResultSet)
     assert (transcode.Status, shot.Status) == ("SUCCESS", "SUCCESS"), (transcode.Message, shot.Message)
     assert transcode.Output.Path == "/mps/url/moved_transcode_1010.mp3"
+    meta = resp.WorkflowTask.MetaData  # described by the job that downloaded it
+    assert (meta.Width, meta.Height) == (160, 120) and meta.Duration == pytest.approx(1.0, abs=0.15)
     with av.open(str(download(cos, transcode.Output.Path, tmp_path))) as c:
         assert float(c.duration or 0) / 1e6 == pytest.approx(1.0, abs=0.15)
     with av.open(str(download(cos, shot.Output.PicInfoSet[0].Path, tmp_path))) as c:

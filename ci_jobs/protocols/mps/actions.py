@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import dataclasses
 import json
 import logging
 import time
@@ -73,11 +72,6 @@ async def process_media(call: Call) -> dict[str, Any]:
         library = await templates.library(call.service.templates, templates.default_bucket(call.buckets()),
                                           call.account.appid, _named_definitions(call.params))
     request = decode_process_media(call.params, call.account, call.settings, library)
-    # A URL the runner downloads is not probed here (that would be a download at submit): no MetaData.
-    if request.input_key and not int(call.params.get("SkipMateData") or 0):  # checked 0/1 by the codec
-        meta = await _meta_data(call, request.bucket, request.input_key, must=False)
-        if meta:
-            request = dataclasses.replace(request, detail={**request.detail, "MetaData": meta})
     session_id = str(call.params.get("SessionId") or "")
     if session_id:
         engine_id = await session.submit(request, call.account.appid, session_id, lambda i: _find(call, i),

@@ -115,6 +115,7 @@ def process_media(body: Any, account: Account, settings: Settings, library: Libr
         callback["NotifyTarget"] = {"type": notify.TARGET, "format": "JSON"}
     return JobRequest(bucket=source.bucket, input_key=source.key, input_url=source.url, operations=tuple(operations),
                       callback=callback, origin="mps", kind=TaskKind.MPS_TASK, detail=detail,
+                      probe_input=not req.get("SkipMateData", 0),
                       level=priority.from_tasks_priority(req.get("TasksPriority", 0),
                                                          offline=req.get("TaskType", "Online") == "Offline"))
 

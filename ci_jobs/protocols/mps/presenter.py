@@ -82,9 +82,22 @@ def workflow_task(view: TaskView, appid: str) -> dict[str, Any]:
     quality = [(s, jobs) for s, jobs in subtasks(view) if s["Type"] == QUALITY_CONTROL]
     if quality:
         out["AiQualityControlTaskResult"] = _quality_control(*quality[0])
-    if detail.get("MetaData"):
-        out["MetaData"] = detail["MetaData"]
+    meta = input_meta_data(view)
+    if meta:
+        out["MetaData"] = meta
     return out
+
+
+def input_meta_data(view: TaskView) -> dict[str, Any]:
+    """The MetaData of the task's input, as the job that processed it described it ({} before it ran, with
+    SkipMateData 1, or when the input is not media); tasks submitted by earlier servers keep it in their detail."""
+    if view.task.detail.get("MetaData"):
+        return dict(view.task.detail["MetaData"])
+    for job in view.jobs:
+        info = _job_result(job).input_info
+        if info:
+            return meta_data(info)
+    return {}
 
 
 def notification(view: TaskView, appid: str, timestamp: int, sign: str) -> dict[str, Any]:
