@@ -333,12 +333,14 @@ class PostgresStore(FlowRows, TemplateRows, Wakeups):
     async def finish(self, job_id: str, token: str, now: float, outcome: Outcome) -> bool:
         """Write the outcome, free the slot and enqueue callbacks atomically, only while the token holds."""
         callbacks = outcome.callbacks
-        # One statement: the outcome, the freed slot, the callbacks and a wake-up when jobs wait for that slot.
+        # One statement: the outcome, the freed slot, the callbacks and a wake-up when jobs wait for that slot,
+        # committed lazily (the queue row is not held across an fsync), then made durable before returning.
         row = await self._fetchrow(sql.FINISH_ALL, job_id, token, str(outcome.state), outcome.code,
                                    sql.text(outcome.message), rows.dumps(outcome.result), now,
                                    domain.finished_progress(outcome.state), [c.job_id for c in callbacks],
                                    [json.dumps(c.target, ensure_ascii=False) for c in callbacks],
                                    [c.body for c in callbacks], [c.content_type for c in callbacks])
+        await self._fetch(sql.FLUSH, job_id)
         self.notify_work()
         return row is not None
 

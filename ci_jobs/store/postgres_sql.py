@@ -159,6 +159,10 @@ RETURNING queue_id"""
 # then a claimer elsewhere may have found no free slot and gone to sleep. With a slot free already, jobs
 # that wait do so because every claimer is busy (each claims again when its own run ends), and a wake-up
 # per finish cost every listening node a notification per job (schedulers poll as well, scheduler.poll_seconds).
+# It commits without waiting for its WAL flush (as a claim does), so the queue row every claimer of the
+# queue needs is held for the statement and not for an fsync; finish() then waits for the flush in FLUSH,
+# holding no lock, and returns only once the outcome is durable. (Committed-but-unflushed is visible to
+# others for that moment: a database crash then loses the finish, and the job runs again, as for a claim.)
 FINISH_ALL = f"""
 WITH f AS ({FINISH.strip()}),
      slot AS (UPDATE queues SET running = GREATEST(running - 1, 0) WHERE queue_id = (SELECT queue_id FROM f)
@@ -171,8 +175,14 @@ WITH f AS ({FINISH.strip()}),
             ORDER BY t.ord)
 SELECT f.queue_id, (SELECT pg_notify('{CHANNEL}', '')
                     WHERE EXISTS (SELECT 1 FROM slot WHERE slot.running + 1 >= slot.max_concurrent)
-                      AND EXISTS (SELECT 1 FROM jobs WHERE queue_id = f.queue_id AND state = 'Submitted')) AS notified
+                      AND EXISTS (SELECT 1 FROM jobs WHERE queue_id = f.queue_id AND state = 'Submitted')) AS notified,
+       set_config('synchronous_commit', 'off', true) AS lazy_commit
 FROM f"""
+# A durable commit that wrote WAL waits for the WAL up to its commit record to be flushed, and so every
+# lazily committed statement before it (WAL is ordered) is durable when it returns. (A transaction that
+# writes no WAL does not wait, even with an id: txid_current() alone would not do.) It rewrites the
+# finished job's row to itself (a HOT update: no indexed column changes), which nobody else waits for.
+FLUSH = "UPDATE jobs SET ended = ended WHERE job_id = $1"
 
 RUNNING = (f"SELECT {JOB_COLUMNS} FROM jobs WHERE state = 'Running'{{cond}}"
            " ORDER BY job_id FOR NO KEY UPDATE SKIP LOCKED")

@@ -117,8 +117,8 @@ def test_a_task_asked_to_probe_its_input_reports_its_media_info(tmp_path: Any, c
     """Task.probe_input (an MPS task's first job, for its MetaData): the input's MediaInfo comes back with
     the job's own result; an input that is not media gives none, and the job's result still stands."""
     source = clip(seconds=0.4, w=96, h=64)
-    task = dataclasses.replace(make_task("Snapshot", {"Snapshot": {"Start": "0.1", "Count": "1", "Format": "jpg"}}, (source,),
-                                         str(tmp_path)), probe_input=True)
+    shot = {"Snapshot": {"Start": "0.1", "Count": "1", "Format": "jpg"}}
+    task = dataclasses.replace(make_task("Snapshot", shot, (source,), str(tmp_path)), probe_input=True)
     result = run(task, lambda _: None)
     assert result.files and result.input_info == probe(source)
     video = result.input_info["Stream"]["Video"][0]

@@ -241,6 +241,25 @@ async def test_lost_lease_cannot_finish_after_rescue_on_another_node(pg_dsn: str
         assert (await a.queues(B))[0].running == 0
 
 
+async def test_a_finish_is_durable_when_it_returns(pg_dsn: str) -> None:
+    """FINISH_ALL commits lazily (the queue row is not held across an fsync); finish() returns only after a
+    durable commit behind it, so the WAL holding the outcome is flushed by then (nothing else writes here)."""
+    async with nodes(pg_dsn, 1) as (a,):
+        q = await a.ensure_queue(B, "queue-1", 1)
+        j = job(q.queue_id)
+        await a.insert_jobs([j])
+        c = await a.claim("n", time.time(), 30)
+        assert c is not None
+        observer = await asyncpg.connect(pg_dsn)
+        try:
+            assert await a.finish(j.job_id, c.token, time.time(), Outcome(JobState.SUCCESS))
+            assert await observer.fetchval("SELECT pg_current_wal_flush_lsn() >= pg_current_wal_insert_lsn()")
+            assert await observer.fetchval("SELECT state FROM jobs WHERE job_id = $1", j.job_id) == "Success"
+        finally:
+            await observer.close()
+        assert await a._db.fetchval("SHOW synchronous_commit") == "on"  # the lazy commit was the statement's only
+
+
 async def test_records_round_trip_exactly(pg_dsn: str) -> None:
     async with nodes(pg_dsn, 1) as (store,):
         notify = {"State": "On", "Url": "http://x/cb", "Type": "Url", "Event": "TaskFinish"}
