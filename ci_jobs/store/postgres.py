@@ -340,9 +340,11 @@ class PostgresStore(FlowRows, TemplateRows, Wakeups):
                                    domain.finished_progress(outcome.state), [c.job_id for c in callbacks],
                                    [json.dumps(c.target, ensure_ascii=False) for c in callbacks],
                                    [c.body for c in callbacks], [c.content_type for c in callbacks])
+        if row is None:
+            return False  # the token no longer held: nothing was written (and that commit waited for its flush)
         await self._fetch(sql.FLUSH, job_id)
         self.notify_work()
-        return row is not None
+        return True
 
     async def rescue(self, now: float, max_attempts: int, on_fail: CallbackFactory,
                      everything: bool = False) -> list[JobRecord]:

@@ -112,20 +112,12 @@ def _definitions(item: dict[str, Any], kind: str) -> list[tuple[str, int]]:
     return out
 
 
-async def _meta_data(call: Call, bucket: Bucket, key: str, must: bool) -> dict[str, Any]:
-    """MPS's MetaData of an object, probed in the synchronous process pool; {} when it cannot be (unless `must`)."""
+async def _meta_data(call: Call, bucket: Bucket, key: str) -> dict[str, Any]:
+    """MPS's MetaData of an object, probed in the synchronous process pool (DescribeMediaMetaData)."""
     sync = call.request.app.get(SYNC)
     if sync is None:
-        if must:
-            raise MpsError("This node probes no media (it runs without the synchronous process pool).")
-        return {}
-    try:
-        return await sync.media_view(bucket.name, key, presenter.meta_data)
-    except CiJobsError as exc:
-        if must:
-            raise
-        log.info("no MetaData for %s/%s: %s", bucket.name, key, exc.message)
-        return {}
+        raise MpsError("This node probes no media (it runs without the synchronous process pool).")
+    return await sync.media_view(bucket.name, key, presenter.meta_data)
 
 
 async def _find(call: Call, engine_id: str) -> TaskView | None:
@@ -277,7 +269,7 @@ async def describe_media_meta_data(call: Call) -> dict[str, Any]:
         raise InvalidParameterValue(f"Mode {params['Mode']} is not supported: ci-jobs reads the full metadata "
                                     "(Mode 0).", sub="Mode")
     source = media_input(params["InputInfo"], call.account, call.settings)
-    return {"MetaData": await _meta_data(call, source.bucket, source.key, must=True)}
+    return {"MetaData": await _meta_data(call, source.bucket, source.key)}
 
 
 async def parse_notification(call: Call) -> dict[str, Any]:
