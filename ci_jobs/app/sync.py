@@ -73,7 +73,7 @@ class SyncProcessor:
         """CI's MediaInfo of object `key`, probed once per version of the object.
 
         An object's bytes change only with its ETag, size or modification time, so a HEAD decides
-        whether the last probe still holds: an MPS ProcessMedia (its MetaData) or a videoinfo call
+        whether the last probe still holds: an MPS DescribeMediaMetaData or a videoinfo call
         on an input probed before costs no worker round trip. Failures are not kept."""
         _, info = await self._media_info(bucket, key)
         return xmlio.copy_tree(info)
