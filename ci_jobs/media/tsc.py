@@ -9,11 +9,13 @@ profile. Frames are cut into scenes at picture changes (or every `keyint` frames
    puts the scene in a class, flat / screen / detail, that sets where the search starts and how
    fast SSIM moves with CRF there;
 2. an SSIM-tuned libx264 (`tuned`: psy-rd and psy-trellis off, aq-mode 2, as `tune=ssim`; 5
-   B-frames; the plain encoder's chroma QP offset, so colour is kept as plain keeps it; screen
-   content: variance AQ and light deblocking; detail: umh motion search, subme 8) encodes the
-   scene `delta` CRF steps above the plain CRF (a rate zone, `_zone`), delta starting from the
-   class's START or what the previous scene of the class needed; a second encode moves delta by
-   the SSIM surplus or deficit at the class's slope. At most `PROBES` tuned encodes a scene;
+   B-frames; the plain encoder's chroma QP offset, so colour is kept as plain keeps it; trellis on
+   every decision and subme 9 unless the scene is grain (RD_PARAMS, HEAVY_BPP); screen content:
+   variance AQ and light deblocking; detail: umh motion search) encodes the scene `delta` CRF steps
+   above the plain CRF (a rate zone, `_zone`), delta starting from the class's `start` (flat
+   pictures: further down the smoother they are per pixel) or what the previous scene of the class
+   needed; a second encode moves delta by the SSIM surplus or deficit at the class's slope, when
+   the first missed or its surplus pays for at least _REFINE steps. At most `PROBES` tuned encodes;
 3. the tuned encode with the fewest bits that reaches the target AND spends fewer bits than the
    plain one goes into the output; when none does, the plain encode's own packets do (all the
    encoders write the same SPS/PPS, so scenes from either join into one stream). A video of one
@@ -46,18 +48,31 @@ from ..domain.failures import Failure
 from ..errors import JobFailed
 
 PROBES = 2
-TUNED_PARAMS = "bframes=5"  # trellis=2 saved ~0.3 % more at 1.45x the time: not within 3x
+TUNED_PARAMS = "bframes=5"
 SCREEN_PARAMS = "aq-mode=1:deblock=-2,-2"  # flat panels and sharp glyphs: variance AQ, light deblocking
-# Detail and motion: a wider motion search and finer sub-pel refinement (640x360 clips: fast motion
-# 0 -> 7.5 % fewer bits, a cut 1.5 -> 5.4 %, at about 1.2x the tuned encode's time)
-DETAIL_PARAMS = "me=umh:subme=8"
-# The first probe's CRF offset by content class (measured on bench/bench_tsc.py's clips): smooth
+# Detail and motion: a wider motion search (720p fast motion with RD_PARAMS, bits at the plain SSIM:
+# 8 -> 14 % fewer, at about 1.2x the encode's time; a static texture gains nothing from it)
+DETAIL_PARAMS = "me=umh"
+# Rate-distortion refinement everywhere: trellis on every decision and subme 9 (720p, bits at the plain
+# encode's SSIM, each clip encoded whole at a sweep of CRFs: flat gradients 21 -> 33 % fewer, fast motion
+# 1 -> 14 %, a fine texture 1 -> 6 %, screen 3 -> 6 %), at 1.0-1.5x the tuned encode's time. On grain
+# (a plain encode above HEAVY_BPP bits per pixel) trellis has many more coefficients to weigh and costs
+# twice while it saves about what the plain tuned encoder does (5 %), so grain goes without it.
+RD_PARAMS = "trellis=2:subme=9"
+HEAVY_BPP = 0.3
+# The first probe's CRF offset by content class (measured on bench/bench_tsc.py's clips, 720p): smooth
 # pictures keep SSIM over several CRF steps down while the tuned encoder halves their bits; screen
 # content needs the plain quality almost as it is; natural detail affords about half a step more.
-START = {"flat": -3.0, "screen": -1.0, "detail": 0.5}
+START = {"flat": -6.0, "screen": 0.0, "detail": 0.5}  # flat: the lowest `start` gives
+_FLAT_STEP = 0.116  # levels a pixel where a flat picture starts at -1.5 (`start`)
 # dB of SSIM (-10 log10(1 - SSIM)) lost per CRF step by class, measured on the same clips: smooth
-# pictures barely move, detail and screen content move fast (so the steps after a miss stay small).
-SLOPE = {"flat": 0.15, "screen": 1.0, "detail": 1.0}
+# pictures move slowly (0.2-0.3), detail by 0.4 (fast motion) to 1.3 (fine texture), screen content
+# (SSIM 0.999, where 0.0001 is 0.15 dB) by about 0.8.
+SLOPE = {"flat": 0.25, "screen": 1.0, "detail": 0.7}
+# A passing probe is refined only when its surplus pays for this many CRF steps: a refinement costs
+# another encode (1.3-1.5x the plain one with RD_PARAMS) for 2-3 % of bits at 0.3-0.5 steps (a fine
+# texture, screen content), which the 3x time budget does not cover.
+_REFINE = 0.6
 _BITS_PER_STEP = 0.19  # ln of the tuned encoder's bits ratio per CRF step down (measured, flat 720p)
 MAX_DIP = 0.002      # at most this much SSIM below a scene's plain encode, paid by earlier surplus
 _MARGIN = 0.0002     # a scene encoded alone scores a little apart from the same scene in one long encode
@@ -246,9 +261,9 @@ class Encoder:
         the scene is the plain job's own output and needs no margin)."""
         frames, self._frames = self._frames, []
         self._stamps = [int(round((f.time or 0.0) * self.rate)) for f in frames]
-        kind = classify(frames[0])
+        kind, step = classify(frames[0])
         if self._kind != kind:
-            self._kind, self._delta = kind, START[kind]
+            self._kind, self._delta = kind, start(kind, step)
         plain = self._encode(frames, self.plain, 0.0)
         plain.plain = True
         # Quality ahead of the plain encode so far may be spent here (a little per frame), and
@@ -272,6 +287,9 @@ class Encoder:
         def good(p: Probe) -> bool:
             return p.score >= target and p.bits < plain.bits
         options = {"screen": self.screen, "detail": self.detail}.get(self._kind, self.tuned)
+        first = frames[0]
+        if plain.bits < HEAVY_BPP * first.width * first.height * len(frames):
+            options = _params(options, RD_PARAMS)
         tried = [self._encode(frames, options, self._delta)]
         while len(tried) < PROBES:
             step = _next_delta(tried[-1], target, plain.bits, self._kind)
@@ -337,19 +355,31 @@ def _quality(score: float) -> float:
     return -10 * math.log10(max(1e-6, 1 - score))
 
 
-def classify(frame: av.VideoFrame) -> str:
+def start(kind: str, step: float) -> float:
+    """The first probe's CRF offset for a scene of `kind` whose luma moves `step` levels a pixel: the
+    smoother a flat picture is per pixel (the same gradients at a higher resolution), the further down
+    it goes (flat clip: the best offset -1.5 at 320x180 (0.12 levels a pixel), -5.2 to -5.5 at 1280x720 (0.03))."""
+    if kind != "flat":
+        return START[kind]
+    halvings = math.log2(_FLAT_STEP / max(step, 1e-3))
+    return min(-1.0, max(START["flat"], -1.5 - 1.95 * halvings))
+
+
+def classify(frame: av.VideoFrame) -> tuple[str, float]:
     """The scene's content class from its first frame's luma: "screen" when at least 30 % of its 8x8
     blocks are one flat level (panels, backgrounds of text) and 3 % hold sharp edges (glyphs); "flat"
-    when the mean step between neighbouring pixels is under 1.5 levels (gradients, sky, walls);
-    "detail" otherwise."""
+    when the mean step between neighbouring pixels is under 1.5 levels (gradients, sky, walls) and
+    under 2 % of the blocks hold an edge (a test card or a slide is mostly flat too, but behaves as
+    detail: it needs its edges); "detail" otherwise. With the class, that mean step (0 for screen)."""
     y = luma(frame, 1)
     h, w = y.shape[0] // 8 * 8, y.shape[1] // 8 * 8
     blocks = y[:h, :w].reshape(h // 8, 8, w // 8, 8)
     spread = blocks.max(axis=(1, 3)) - blocks.min(axis=(1, 3))
     if h and w and float((spread <= 1).mean()) >= 0.3 and float((spread >= 96).mean()) >= 0.03:
-        return "screen"
+        return "screen", 0.0
     step = float(np.abs(np.diff(y, axis=1)).mean()) if y.shape[1] > 1 else 0.0
-    return "flat" if step < 1.5 else "detail"
+    edges = float((spread >= 48).mean()) if h and w else 0.0
+    return ("flat" if step < 1.5 and edges < 0.02 else "detail"), step
 
 
 def _next_delta(probe: Probe, target: float, ceiling: int, kind: str) -> float | None:
@@ -363,7 +393,7 @@ def _next_delta(probe: Probe, target: float, ceiling: int, kind: str) -> float |
     if probe.score >= target:
         step = 0.6 * surplus / slope
         if probe.bits < ceiling:
-            return probe.delta + min(2.0, step) if step >= 0.15 else None
+            return probe.delta + min(2.0, step) if step >= _REFINE else None
         over = math.log(probe.bits / ceiling) / _BITS_PER_STEP + 0.1  # steps up to come under the plain bits
         return probe.delta + min(2.0, max(over, step)) if over <= surplus / slope else None
     if probe.bits >= ceiling:
