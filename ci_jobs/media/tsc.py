@@ -64,8 +64,10 @@ HEAVY_BPP = 0.3
 # The first probe's CRF offset by content class (measured on bench/bench_tsc.py's clips, 720p): smooth
 # pictures keep SSIM over several CRF steps down while the tuned encoder halves their bits; screen
 # content needs the plain quality almost as it is; natural detail affords about half a step more.
-START = {"flat": -6.0, "screen": 0.0, "detail": 0.5}  # flat: the lowest `start` gives
-_FLAT_STEP = 0.116  # levels a pixel where a flat picture starts at -1.5 (`start`)
+START = {"flat": -6.0, "screen": 0.0, "detail": 0.5}  # flat: the floor of `start`'s offsets
+# A flat picture starts at _FLAT_START when its luma moves _FLAT_STEP levels a pixel, and
+# _FLAT_PER_HALVING steps further down each time that halves (`start`).
+_FLAT_START, _FLAT_STEP, _FLAT_PER_HALVING = -1.5, 0.116, 1.95
 # dB of SSIM (-10 log10(1 - SSIM)) lost per CRF step by class, measured on the same clips: smooth
 # pictures move slowly (0.2-0.3), detail by 0.4 (fast motion) to 1.3 (fine texture), screen content
 # (SSIM 0.999, where 0.0001 is 0.15 dB) by about 0.8.
@@ -287,10 +289,7 @@ class Encoder:
         """The tuned encode with the fewest bits reaching `target` under the plain bits, else the plain one."""
         def good(p: Probe) -> bool:
             return p.score >= target and p.bits < plain.bits
-        options = {"screen": self.screen, "detail": self.detail}.get(self._kind, self.tuned)
-        first = frames[0]
-        if plain.bits < HEAVY_BPP * first.width * first.height * len(frames):
-            options = _params(options, RD_PARAMS)
+        options = self._options(frames, plain)
         tried = [self._encode(frames, options, self._delta)]
         while len(tried) < PROBES:
             step = _next_delta(tried[-1], target, plain.bits, self._kind)
@@ -306,6 +305,14 @@ class Encoder:
             return plain
         # Headers differ (an unusual preset): the tuned encode nearest the target, at the best SSIM.
         return max(tried, key=lambda p: p.score)
+
+    def _options(self, frames: list[av.VideoFrame], plain: Probe) -> dict[str, str]:
+        """The tuned encoder for the scene's class, with RD_PARAMS unless its plain encode says grain."""
+        options = {"screen": self.screen, "detail": self.detail}.get(self._kind, self.tuned)
+        first = frames[0]
+        if plain.bits < HEAVY_BPP * first.width * first.height * len(frames):
+            options = _params(options, RD_PARAMS)
+        return options
 
     def _stitches(self, plain: Probe) -> bool:
         """Whether the plain encode's packets may go into the stream the tuned encoders' headers open."""
@@ -363,7 +370,7 @@ def start(kind: str, step: float) -> float:
     if kind != "flat":
         return START[kind]
     halvings = math.log2(_FLAT_STEP / max(step, 1e-3))
-    return min(-1.0, max(START["flat"], -1.5 - 1.95 * halvings))
+    return min(-1.0, max(START["flat"], _FLAT_START - _FLAT_PER_HALVING * halvings))
 
 
 def classify(frame: av.VideoFrame) -> tuple[str, float]:
