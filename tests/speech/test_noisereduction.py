@@ -38,29 +38,35 @@ def mixed(clean: np.ndarray, kind: str, db: float, seed: int) -> np.ndarray:
     return (clean + n * np.sqrt(np.mean(clean ** 2) / (np.mean(n ** 2) * 10 ** (db / 10)))).astype(np.float32)
 
 
+SENTENCES = ("Please close the window before you go to bed.",
+             "She bought three apples and a loaf of bread at the market this morning.")
+
+
 @pytest.fixture(scope="module")
-def sentence() -> tuple[str, np.ndarray]:
-    text = "Please close the window before you go to bed."
-    return text, speak(text)
+def sentences() -> list[tuple[str, np.ndarray]]:
+    return [(text, speak(text)) for text in SENTENCES]
 
 
-def test_snr_gain_and_asr(process: Runner, tmp_path: Path, sentence: tuple[str, np.ndarray]) -> None:
-    text, clean = sentence
-    gains, before, after = [], [], []
-    for seed, (kind, db) in enumerate((("white", 0), ("babble", 5), ("hum", 10), ("white", 10))):
-        noisy = mixed(clean, kind, db, seed)
-        path = write(tmp_path / f"{kind}{db}.wav", np.clip(noisy, -1, 1))
-        result, folder = process("NoiseReduction", {"NoiseReduction": {"Format": "wav", "Samplerate": "16000"}}, path)
-        out = audio.load(str(folder / result.files[0].name), RATE)[0]
-        gain = snr(clean, out) - snr(clean, noisy)
-        print(f"{kind} {db} dB: SNR {snr(clean, noisy):.1f} -> {snr(clean, out):.1f} dB")
-        gains.append(gain)
-        before.append(words(transcribe(noisy, "en")))
-        after.append(words(transcribe(out, "en")))
-    refs = [words(text)] * len(before)
-    print(f"mean gain {np.mean(gains):.1f} dB; WER noisy {wer(refs, before):.2f} denoised {wer(refs, after):.2f}")
+def test_snr_gain_and_asr(process: Runner, tmp_path: Path, sentences: list[tuple[str, np.ndarray]]) -> None:
+    gains, refs, before, after = [], [], [], []
+    for n, (text, clean) in enumerate(sentences):
+        for seed, (kind, db) in enumerate((("white", 0), ("babble", 5), ("hum", 10), ("white", 10))):
+            noisy = mixed(clean, kind, db, seed + 17 * n)
+            path = write(tmp_path / f"{n}{kind}{db}.wav", np.clip(noisy, -1, 1))
+            result, folder = process("NoiseReduction", {"NoiseReduction": {"Format": "wav", "Samplerate": "16000"}},
+                                     path)
+            out = audio.load(str(folder / result.files[0].name), RATE)[0]
+            gain = snr(clean, out) - snr(clean, noisy)
+            print(f"{kind} {db} dB: SNR {snr(clean, noisy):.1f} -> {snr(clean, out):.1f} dB")
+            gains.append(gain)
+            refs.append(words(text))
+            before.append(words(transcribe(noisy, "en")))
+            after.append(words(transcribe(out, "en")))
+    total = sum(len(r.split()) for r in refs)
+    print(f"mean gain {np.mean(gains):.1f} dB; WER noisy {wer(refs, before):.3f} denoised {wer(refs, after):.3f}")
     assert np.mean(gains) >= 6
-    assert wer(refs, after) <= wer(refs, before) + 1 / 36  # Whisper's int8 decoding may flip one word of 36
+    # Whisper's int8 decoding differs between CPUs and may flip one word of the set either way
+    assert wer(refs, after) <= wer(refs, before) + 1 / total
 
 
 def test_formats_rates_and_video_input(process: Runner, tmp_path: Path) -> None:
