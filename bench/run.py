@@ -167,11 +167,14 @@ def bench_transcode(work: Path) -> dict[str, float]:
 
 
 def run_job(client: Any, body: dict[str, Any]) -> float:
-    """Submit a job and poll it to Success; seconds from submit to Success."""
+    """Submit a job and poll it to Success; seconds from submit to Success.
+
+    Polls every 5 ms through the SDK: a 20 ms poll's wait added up to 20 ms (10 on average) to a Segment
+    job of about 100 ms, against an ffmpeg run that has no such wait."""
     t0 = time.perf_counter()
     job = client.ci_create_media_jobs(Bucket=BUCKET, Jobs=body)["JobsDetail"][0]
     while job["State"] not in ("Success", "Failed"):
-        time.sleep(0.02)
+        time.sleep(0.005)
         job = client.ci_get_media_jobs(Bucket=BUCKET, JobIDs=job["JobId"])["JobsDetail"][0]
     if job["State"] != "Success":
         raise RuntimeError(f"{body['Tag']} failed: {job['Code']} {job['Message']}")
