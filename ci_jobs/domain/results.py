@@ -12,6 +12,17 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class FileHashes:
+    """A finished file's size, MD5 (hex) and CRC-64/XZ (unsigned decimal): what storing it computes, worked
+    out beforehand where that overlaps other work (a worker hashing one output piece while its driver writes
+    the next). Plain values, so they cross a process pipe."""
+
+    size: int
+    md5: str
+    crc64: str
+
+
+@dataclass(frozen=True)
 class StoredObject:
     """One published output object."""
 

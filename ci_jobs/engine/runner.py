@@ -26,11 +26,13 @@ from ..domain.results import JobResult, StoredObject
 from ..errors import CiJobsError, JobFailed, NoSuchKey
 from ..media import OutputFile, Result, Task
 from ..notify import Notifier
-from ..storage import Storage
+from ..storage import ObjectMeta, Storage
 from ..store import Beat, Claim, JobRecord, JobState, Outcome, Store
 from ..wildcards import expand
 
 log = logging.getLogger(__name__)
+
+PUT_PARALLEL = 4  # output files stored at once
 
 
 class JobWorker(Protocol):
@@ -181,29 +183,37 @@ class Runner:
         The playlist names them relative to itself, so the keys must not be expanded or renumbered.
         """
         folder = posixpath.dirname(main_key)
-        for f in files:
-            key = posixpath.join(folder, f.name)
-            ctype = mimetypes.guess_type(key)[0] or "application/octet-stream"
-            bucket = str(out.get("Bucket") or job.bucket)
-            meta = await self.storage.put_file(bucket, key, outdir / f.name, content_type=ctype, owned=True)
-            await self.events.publish(ObjectCreated(bucket, key, meta.size, meta.etag, Source.JOB))
+        bucket = str(out.get("Bucket") or job.bucket)
+        await self._put_all(bucket, outdir, [(f, posixpath.join(folder, f.name)) for f in files])
 
     async def _upload_group(self, job: JobRecord, outdir: Path, files: list[OutputFile], patterns: list[str],
                             out: dict[str, Any], ext: str, input_key: str) -> tuple[StoredObject, ...]:
         """Upload `files[i]` under `patterns[i]` expanded with `${Number}` = i; a key taken already by
         this group (a pattern without `${Number}`) gets `-i` before its extension."""
-        stored: list[StoredObject] = []
         bucket, region = str(out.get("Bucket") or job.bucket), str(out.get("Region") or "")
+        keys: list[str] = []
         for i, (f, pattern) in enumerate(zip(files, patterns, strict=True)):
             key = expand(pattern, ext=f.ext or ext, number=i, job_id=job.job_id, input_key=input_key)
-            if any(o.key == key for o in stored):
-                key = _numbered(key, i)
+            keys.append(_numbered(key, i) if key in keys else key)
+        metas = await self._put_all(bucket, outdir, list(zip(files, keys, strict=True)))
+        return tuple(StoredObject(bucket, region, key, meta.etag) for key, meta in zip(keys, metas, strict=True))
+
+    async def _put_all(self, bucket: str, outdir: Path, files: list[tuple[OutputFile, str]]) -> list[ObjectMeta]:
+        """Store each staged file under its key, PUT_PARALLEL at a time (hashing them is most of a short
+        job's publishing: the threads overlap it); ObjectCreated goes out in the files' order."""
+        gate = asyncio.Semaphore(PUT_PARALLEL)
+
+        async def put(f: OutputFile, key: str) -> ObjectMeta:
             ctype = mimetypes.guess_type(key)[0] or "application/octet-stream"
-            # owned: the staging folder is only removed after this (a link, not a copy, on local storage)
-            meta = await self.storage.put_file(bucket, key, outdir / f.name, content_type=ctype, owned=True)
+            async with gate:
+                # owned: the staging folder is only removed after this (a link, not a copy, on local storage)
+                return await self.storage.put_file(bucket, key, outdir / f.name, content_type=ctype, owned=True,
+                                                   hashes=f.hashes)
+
+        metas = await asyncio.gather(*(put(f, key) for f, key in files))
+        for (_, key), meta in zip(files, metas, strict=True):
             await self.events.publish(ObjectCreated(bucket, key, meta.size, meta.etag, Source.JOB))
-            stored.append(StoredObject(bucket, region, key, meta.etag))
-        return tuple(stored)
+        return list(metas)
 
 
 def _operation(job: JobRecord) -> dict[str, Any]:

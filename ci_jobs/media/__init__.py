@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..domain.results import FileHashes
+
 Progress = Callable[[float], None]
 
 
@@ -28,6 +30,9 @@ class Task:
     job_id: str = ""  # for naming files whose names end up inside other files (HLS/DASH segments)
     input_key: str = ""
     probe_input: bool = False  # also report the input's MediaInfo (Result.input_info): MPS's MetaData
+    # The engine's hook, set where the driver runs: a driver may call it with an output file's name as soon
+    # as that file is finished and will not change, so the file is hashed while the driver goes on.
+    closed: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,9 @@ class OutputFile:
     role: str = "main"
     ext: str = ""   # its own `${ext}` ('' = the Result's)
     key: str = ""   # its own key pattern, for roles whose files each name one (StreamExtract)
+    # worked out while the driver ran, after the file was closed (else when it is stored); a cache, not part
+    # of what the file is, so results compare without it
+    hashes: FileHashes | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,10 @@ Duration split starts at the first key frame at least Duration after the previou
 from __future__ import annotations
 
 import bisect
+import collections
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +27,7 @@ from ..mediarules import SEGMENT_AUDIO_ONLY
 from ..tags.segment import SegmentOp
 from . import OutputFile, Progress, Result, Task
 from .common import Monotonic, Ticker, bad_input, check_start, copyable, demuxed, duration, open_input, origin, seek
-from .mediainfo import probe
+from .mediainfo import Info, probe
 from .streaming import SEGMENT_SECONDS, Package, finish, open_dash, open_hls, stem
 
 WHERE = "Request.Operation.Segment"
@@ -55,11 +57,39 @@ def run(task: Task, progress: Progress) -> Result:
             _package(package, inp, streams, span, ticker)
             files, info = finish(package)
         else:
-            cuts = _cuts(task.inputs[0], streams[0].index, span, op.duration) if op.duration else None
-            files = _pieces(task.outdir, op.muxer, op.ext, inp, streams, span, cuts, ticker)
-            info = probe(os.path.join(task.outdir, files[0].name))
+            with _Closed(task.outdir, task.closed) as closed:
+                names = _pieces(task.outdir, op.muxer, op.ext, inp, streams, span, op.duration, ticker, closed)
+                files, info = closed.results(names)
     progress(100.0)
     return Result(files, op.ext, info)
+
+
+class _Closed:
+    """Each finished piece goes to the engine's hook (to be hashed while the copy goes on) and the first one
+    is probed, in a thread, for the MediaInfo the job reports: probing runs mostly without the GIL, so on a
+    short job it overlaps the copy instead of following it."""
+
+    def __init__(self, outdir: str, hook: Callable[[str], None] | None) -> None:
+        self.outdir, self.hook = outdir, hook
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segment-probe")
+        self.info: Future[Info] | None = None
+
+    def __enter__(self) -> _Closed:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def __call__(self, piece: int, name: str) -> None:
+        if piece == 0:
+            self.info = self.pool.submit(probe, os.path.join(self.outdir, name))
+        if self.hook is not None:
+            self.hook(name)
+
+    def results(self, names: list[str]) -> tuple[tuple[OutputFile, ...], Info]:
+        """The pieces in order, and the first one's MediaInfo (raising what probing it raised)."""
+        info = self.info.result() if self.info is not None else probe(os.path.join(self.outdir, names[0]))
+        return tuple(OutputFile(name) for name in names), info
 
 
 def _open_package(task: Task, op: SegmentOp) -> Package:
@@ -153,21 +183,6 @@ def _past_end(packet: av.Packet[Any], zero: float, span: Span) -> bool:
     return float(stamp * packet.time_base) - zero >= span.end - _EPS
 
 
-def _cuts(path: str, lead_index: int, span: Span, split: float) -> list[float]:
-    """Start times of the pieces: the first key frame, then the first key frame >= previous + split.
-
-    A first pass over the lead stream alone (demuxing only, no decoding), in its own container so
-    the copying pass starts from the very same seek.
-    """
-    cuts: list[float] = []
-    with open_input(path) as inp:
-        lead = inp.streams[lead_index]
-        for packet, at in _packets(inp, [lead], span):
-            if packet.is_keyframe and (not cuts or at >= cuts[-1] + split - _EPS):
-                cuts.append(at)
-    return cuts
-
-
 def _seconds_per_tick(streams: list[Stream]) -> dict[int, float]:
     """Each stream's time base as a float (its packets carry the same), by stream index."""
     return {s.index: float(s.time_base) for s in streams if s.time_base}
@@ -200,36 +215,57 @@ def _package(package: Package, inp: InputContainer, streams: list[Stream], span:
 
 
 def _pieces(outdir: str, muxer: str, ext: str, inp: InputContainer, streams: list[Stream], span: Span,
-            cuts: list[float] | None, ticker: Ticker) -> tuple[OutputFile, ...]:
-    """Copy the span into one file, or into one file per cut when `cuts` is given."""
-    writer = _Pieces(outdir, muxer, ext, streams)
+            split: float | None, ticker: Ticker, closed: Callable[[int, str], None]) -> list[str]:
+    """Copy the span into one file, or into a piece per `split` seconds; `closed(piece, name)` hears of each
+    file as it is finished. Returns the file names in order.
+
+    A piece starts at the first key frame of the lead stream at least `split` after the previous piece's
+    start (the first at the span's first key frame). The cuts are found in the same pass as the copy: the
+    lead stream's packets go to the piece that is current when they arrive; another stream's packet waits
+    while a cut still to come could fall at or before it (from `split` after the last cut until the lead's
+    next key frame shows where the next cut is), so it goes to the piece whose time span holds it.
+    """
+    writer = _Pieces(outdir, muxer, ext, streams, closed)
     lead = streams[0].index
-    piece = 0
+    cuts: list[float] = []
+    waiting: collections.deque[tuple[av.Packet[Any], float]] = collections.deque()
+
+    def settled(at: float) -> bool:  # no cut still to come can fall at or before `at`
+        return split is None or at + _EPS < cuts[-1] + split - _EPS
+
+    def place(packet: av.Packet[Any], at: float) -> None:
+        index = max(0, bisect.bisect_right(cuts, at + _EPS) - 1)
+        writer.write(index, packet, cuts[index])
+
     try:
-        for packet, at in _packets(inp, streams, span):
-            if cuts is None:
-                cuts = [at]
+        for packet, at in _packets(inp, streams, span):  # the first packet is a lead key frame
             if packet.stream_index == lead:
                 # Decode order: the piece changes at the cut's key frame and never goes back.
-                if packet.is_keyframe and piece + 1 < len(cuts) and at >= cuts[piece + 1] - _EPS:
-                    piece += 1
-                writer.write(piece, packet, cuts[piece])
+                if not cuts or (split is not None and packet.is_keyframe and at >= cuts[-1] + split - _EPS):
+                    cuts.append(at)
+                    while waiting and settled(waiting[0][1]):
+                        place(*waiting.popleft())
+                writer.write(len(cuts) - 1, packet, cuts[-1])
                 ticker.at(at - cuts[0])
+            elif waiting or not settled(at):
+                waiting.append((packet, at))
             else:
-                index = max(0, bisect.bisect_right(cuts, at + _EPS) - 1)
-                writer.write(index, packet, cuts[index])
+                place(packet, at)
+        while waiting:  # the input ended: no cut is still to come
+            place(*waiting.popleft())
     finally:
         writer.close()
     if not writer.names:
         raise JobFailed(Failure.INVALID_INPUT, "The input has no packet to copy in the requested range")
-    return tuple(OutputFile(name) for name in sorted(writer.names))
+    return sorted(writer.names)
 
 
 class _Pieces:
     """The output files of a split, opened as packets reach them and closed once left behind."""
 
-    def __init__(self, outdir: str, muxer: str, ext: str, streams: list[Stream]) -> None:
-        self.outdir, self.muxer, self.ext, self.streams = outdir, muxer, ext, streams
+    def __init__(self, outdir: str, muxer: str, ext: str, streams: list[Stream],
+                 closed: Callable[[int, str], None]) -> None:
+        self.outdir, self.muxer, self.ext, self.streams, self.closed_hook = outdir, muxer, ext, streams, closed
         self.open: dict[int, tuple[OutputContainer, dict[int, _Target]]] = {}
         self.closed: set[int] = set()
         self.names: list[str] = []
@@ -254,7 +290,7 @@ class _Pieces:
             self._finish(piece)
 
     def _start(self, piece: int) -> tuple[OutputContainer, dict[int, _Target]]:
-        name = f"piece-{piece:05d}.{self.ext}"
+        name = f"piece-{piece:05d}.{self.ext}"  # as _finish names it to its hook
         options = {"movflags": "+faststart"} if self.muxer == "mp4" else {}
         out = av.open(os.path.join(self.outdir, name), "w", format=self.muxer, container_options=options)
         targets = {s.index: _Target(out, s) for s in self.streams}
@@ -274,6 +310,7 @@ class _Pieces:
         except av.FFmpegError as exc:
             raise JobFailed(Failure.INVALID_ARGUMENT,
                             f"The output could not be finished: {exc.strerror or exc}") from exc
+        self.closed_hook(piece, f"piece-{piece:05d}.{self.ext}")
 
 
 class _Target:

@@ -8,6 +8,7 @@ Keys are COS object keys (UTF-8, `/`-separated, a trailing `/` marks a zero-byte
 from __future__ import annotations
 
 import builtins  # `Storage.list` shadows the builtin inside class bodies
+import hashlib
 import mimetypes
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
@@ -16,11 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from ..domain.results import FileHashes
 from ..errors import InvalidArgument, KeyTooLong
+from .crc64 import Crc64
 
 MAX_KEY_BYTES = 850  # COS's documented key limit
 MIN_PART_SIZE = 1 << 20  # every part but the last must be at least 1 MiB at Complete
 MAX_PART_NUMBER = 10000
+HASH_CHUNK = 1 << 20
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
 # Object headers a PUT may set and every GET/HEAD returns (besides x-cos-meta-*).
@@ -47,6 +51,17 @@ class ObjectMeta:
     content_type: str = DEFAULT_CONTENT_TYPE
     crc64: str = ""  # CRC-64/XZ as unsigned decimal (x-cos-hash-crc64ecma)
     headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def hash_path(path: str | Path) -> FileHashes:
+    """Hash a file on disk (the GIL is released while the hashes run, so threads overlap)."""
+    md5, crc, size = hashlib.md5(), Crc64(), 0
+    with open(path, "rb") as fh:
+        while block := fh.read(HASH_CHUNK):
+            md5.update(block)
+            crc.update(block)
+            size += len(block)
+    return FileHashes(size, md5.hexdigest(), crc.decimal())
 
 
 @dataclass(frozen=True)
@@ -99,11 +114,14 @@ class Storage(Protocol):
 
     async def put_file(self, bucket: str, key: str, path: Path, *,
                        content_type: str = DEFAULT_CONTENT_TYPE,
-                       headers: Mapping[str, str] | None = None, owned: bool = False) -> ObjectMeta:
+                       headers: Mapping[str, str] | None = None, owned: bool = False,
+                       hashes: FileHashes | None = None) -> ObjectMeta:
         """Publish a finished local file as `key` (the file itself is left in place).
 
         `owned`: the caller will only delete the file from now on (a job's staged output), so a store on
         the same file system may publish the file itself (a hard link) instead of a copy of its bytes.
+        `hashes`: the file's, from `hash_path` after it was closed; an adapter that has them need not read
+        the file to hash it (a size that does not match the file's makes it hash the file after all).
         """
 
     def read(self, bucket: str, key: str, start: int, end: int) -> AsyncGenerator[bytes, None]:
@@ -179,5 +197,6 @@ def content_type_for(key: str) -> str:
 
 __all__ = [
     "DEFAULT_CONTENT_TYPE", "MAX_KEY_BYTES", "MAX_PART_NUMBER", "MIN_PART_SIZE", "STORED_HEADERS",
-    "ListResult", "ObjectMeta", "PartInfo", "Storage", "UploadInfo", "content_type_for", "safe_key",
+    "FileHashes", "ListResult", "ObjectMeta", "PartInfo", "Storage", "UploadInfo", "content_type_for", "hash_path",
+    "safe_key",
 ]

@@ -35,12 +35,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import BadDigest, InvalidArgument, KeyTooLong, NoSuchKey
-from . import DEFAULT_CONTENT_TYPE, ListResult, ObjectMeta, PartInfo, UploadInfo, safe_key
+from . import DEFAULT_CONTENT_TYPE, FileHashes, ListResult, ObjectMeta, PartInfo, UploadInfo, safe_key
 from .local_multipart import Uploads
 from .localfs import (
     CHUNK,
     FOLDER_MARK,
-    Digest,
     TempArea,
     copy_hashed,
     hash_file,
@@ -176,7 +175,7 @@ class LocalStorage:
         with data.open("rb") as fh:
             st = os.fstat(fh.fileno())
             digest = hash_file(fh)
-        fixed = {**meta, **_record(digest, meta["content_type"], meta["headers"]),
+        fixed = {**meta, **_record(digest.hashes(), meta["content_type"], meta["headers"]),
                  "inode": st.st_ino, "last_modified": st.st_mtime}
         tmp = self._temp.write_json(fixed)
         try:
@@ -200,20 +199,25 @@ class LocalStorage:
             digest = await self._temp.spool(chunks, tmp)
             if expected is not None and digest.md5.hexdigest() != expected:
                 raise BadDigest(resource=key)
-            record = _record(digest, content_type, headers)
+            record = _record(digest.hashes(), content_type, headers)
             return await asyncio.to_thread(self._commit, bucket, key, tmp, record)
         finally:
             tmp.unlink(missing_ok=True)
 
     async def put_file(self, bucket: str, key: str, path: Path, *,
                        content_type: str = DEFAULT_CONTENT_TYPE,
-                       headers: Mapping[str, str] | None = None, owned: bool = False) -> ObjectMeta:
+                       headers: Mapping[str, str] | None = None, owned: bool = False,
+                       hashes: FileHashes | None = None) -> ObjectMeta:
         """Copy a finished local file in (hashing it on the way) and publish it atomically; an `owned` one
-        is hard-linked in and hashed (no bytes written), or copied where a link cannot be made."""
+        is hard-linked in and hashed (no bytes written; not even read when its `hashes` are given), or
+        copied where a link cannot be made."""
         self._paths(bucket, key)
         tmp = self._temp.new()
         try:
-            digest = await asyncio.to_thread(link_hashed if owned else copy_hashed, Path(path), tmp)
+            if owned:
+                digest = await asyncio.to_thread(link_hashed, Path(path), tmp, hashes)
+            else:
+                digest = (await asyncio.to_thread(copy_hashed, Path(path), tmp)).hashes()
             return await asyncio.to_thread(self._commit, bucket, key, tmp,
                                            _record(digest, content_type, headers))
         finally:
@@ -384,6 +388,6 @@ def _meta(key: str, m: Mapping[str, Any]) -> ObjectMeta:
                       content_type=m["content_type"], crc64=m["crc64"], headers=dict(m["headers"]))
 
 
-def _record(digest: Digest, content_type: str, headers: Mapping[str, str] | None) -> dict[str, Any]:
-    return {"size": digest.size, "etag": digest.md5.hexdigest(), "crc64": digest.crc.decimal(),
+def _record(digest: FileHashes, content_type: str, headers: Mapping[str, str] | None) -> dict[str, Any]:
+    return {"size": digest.size, "etag": digest.md5, "crc64": digest.crc64,
             "content_type": content_type or DEFAULT_CONTENT_TYPE, "headers": dict(headers or {})}

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..errors import InvalidDigest
+from . import FileHashes
 from .crc64 import Crc64
 
 CHUNK = 1 << 20  # disk work happens in worker threads, about this much at a time
@@ -36,6 +37,10 @@ class Digest:
         self.size += len(data)
         self.md5.update(data)
         self.crc.update(data)
+
+    def hashes(self) -> FileHashes:
+        """The values, as `Storage` passes them around."""
+        return FileHashes(self.size, self.md5.hexdigest(), self.crc.decimal())
 
 
 class TempArea:
@@ -103,15 +108,17 @@ def copy_hashed(src: Path, dst: Path) -> Digest:
     return digest
 
 
-def link_hashed(src: Path, dst: Path) -> Digest:
-    """Hard-link `src` as `dst` and hash it (one read, no write); a copy where the link fails (another
-    file system, or one without links)."""
+def link_hashed(src: Path, dst: Path, known: FileHashes | None = None) -> FileHashes:
+    """Hard-link `src` as `dst` and hash it (one read, no write), or take `known` for its hashes when its
+    size matches; a copy where the link fails (another file system, or one without links)."""
     try:
         os.link(src, dst)
     except OSError:
-        return copy_hashed(src, dst)
+        return copy_hashed(src, dst).hashes()
+    if known is not None and dst.stat().st_size == known.size:
+        return known
     with dst.open("rb") as fh:
-        return hash_file(fh)
+        return hash_file(fh).hashes()
 
 
 def hash_file(fh: BinaryIO) -> Digest:

@@ -34,12 +34,11 @@ import aioboto3
 from aiobotocore.config import AioConfig
 
 from ..errors import InvalidArgument, NoSuchBucket, NoSuchKey, StorageError
-from . import DEFAULT_CONTENT_TYPE, ListResult, ObjectMeta, PartInfo, UploadInfo, safe_key
+from . import DEFAULT_CONTENT_TYPE, FileHashes, ListResult, ObjectMeta, PartInfo, UploadInfo, hash_path, safe_key
 from .localfs import md5_hex
 from .s3_io import (
     READ_CHUNK,
     Conn,
-    Hashes,
     S3Settings,
     add_content_md5,
     gather_limited,
@@ -157,18 +156,23 @@ class S3Storage:
         safe_key(key)
         expected = md5_hex(content_md5) if content_md5 is not None else None
         await self._client()
-        digest = await self._pub.stream(name, key, chunks, lambda d: _args(d, content_type, headers), expected)
-        return _meta(key, digest, content_type, headers)
+        digest = await self._pub.stream(name, key, chunks, lambda d: _args(d.hashes(), content_type, headers), expected)
+        return _meta(key, digest.hashes(), content_type, headers)
 
     async def put_file(self, bucket: str, key: str, path: Path, *,
                        content_type: str = DEFAULT_CONTENT_TYPE,
-                       headers: Mapping[str, str] | None = None, owned: bool = False) -> ObjectMeta:
-        """Hash a local file, then upload it with its metadata (multipart above `part_size`); `owned` changes
-        nothing here (the bytes are uploaded either way)."""
+                       headers: Mapping[str, str] | None = None, owned: bool = False,
+                       hashes: FileHashes | None = None) -> ObjectMeta:
+        """Hash a local file (unless its `hashes` are given and its size matches), then upload it with its
+        metadata (multipart above `part_size`); `owned` changes nothing here (the bytes are uploaded either
+        way)."""
         name = self._s3_bucket(bucket)
         safe_key(key)
         await self._client()
-        digest = await asyncio.to_thread(_hash_file, Path(path))
+        if hashes is not None and os.path.getsize(path) == hashes.size:
+            digest = hashes
+        else:
+            digest = await asyncio.to_thread(hash_path, Path(path))
         await self._pub.upload_file(name, key, Path(path), _args(digest, content_type, headers))
         return _meta(key, digest, content_type, headers)
 
@@ -343,19 +347,13 @@ def _start_after(prefix: str, marker: str, delimiter: str) -> str:
     return marker
 
 
-def _args(digest: Hashes, content_type: str, headers: Mapping[str, str] | None) -> dict[str, Any]:
-    return object_args(digest.md5.hexdigest(), digest.crc.decimal(), content_type, headers)
+def _args(digest: FileHashes, content_type: str, headers: Mapping[str, str] | None) -> dict[str, Any]:
+    return object_args(digest.md5, digest.crc64, content_type, headers)
 
 
-def _meta(key: str, digest: Hashes, content_type: str, headers: Mapping[str, str] | None) -> ObjectMeta:
-    return ObjectMeta(key=key, size=digest.size, etag=digest.md5.hexdigest(), last_modified=time.time(),
-                      content_type=content_type or DEFAULT_CONTENT_TYPE, crc64=digest.crc.decimal(),
+def _meta(key: str, digest: FileHashes, content_type: str, headers: Mapping[str, str] | None) -> ObjectMeta:
+    return ObjectMeta(key=key, size=digest.size, etag=digest.md5, last_modified=time.time(),
+                      content_type=content_type or DEFAULT_CONTENT_TYPE, crc64=digest.crc64,
                       headers=dict(headers or {}))
 
 
-def _hash_file(path: Path) -> Hashes:
-    digest = Hashes()
-    with path.open("rb") as fh:
-        while block := fh.read(8 * READ_CHUNK):
-            digest.update(block)
-    return digest

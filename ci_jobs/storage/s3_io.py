@@ -31,7 +31,7 @@ from ..errors import (
     ServiceUnavailable,
     StorageError,
 )
-from . import DEFAULT_CONTENT_TYPE, ObjectMeta
+from . import DEFAULT_CONTENT_TYPE, FileHashes, ObjectMeta
 from .crc64 import Crc64
 
 MiB = 1 << 20
@@ -227,6 +227,10 @@ class Hashes:
         self.size += len(data)
         self.md5.update(data)
         self.crc.update(data)
+
+    def hashes(self) -> FileHashes:
+        """The values, as `Storage` passes them around."""
+        return FileHashes(self.size, self.md5.hexdigest(), self.crc.decimal())
 
 
 async def blocks(chunks: AsyncIterator[bytes], size: int) -> AsyncIterator[bytes]:

@@ -16,6 +16,7 @@ from Crypto.Cipher import AES  # pycryptodome, installed with the COS SDK: tests
 from ci_jobs import tags
 from ci_jobs.errors import JobFailed
 from ci_jobs.media import OutputFile
+from ci_jobs.storage import hash_path
 from ci_jobs.tags.segment import SegmentOp
 from ci_jobs.tags.streams import HlsEncrypt
 
@@ -122,6 +123,11 @@ def test_duration_splits_at_key_frames(process: Process, long_clip: str) -> None
     assert [p for part in parts for p in part] == packets(long_clip, "video")
     assert all(part[0][1] for part in parts)
     assert out.result.media_info["Format"]["Duration"].startswith("5.0")
+    # the audio goes with the video it plays under: 5, 5 and 2 s of it
+    heard = [sum(f.samples for f in av.open(out.path(i)).decode(audio=0)) / 44100 for i in range(3)]
+    assert heard == [pytest.approx(s, abs=0.05) for s in (5.0, 5.0, 2.0)]
+    # each piece was hashed as it was finished, for storing without reading it again
+    assert [f.hashes for f in out.result.files] == [hash_path(out.path(i)) for i in range(3)]
 
 
 def test_window_starts_on_the_key_frame_before_start_time(process: Process, long_clip: str) -> None:

@@ -22,7 +22,7 @@ from ci_jobs.errors import (
     NoSuchKey,
     NoSuchUpload,
 )
-from ci_jobs.storage import ObjectMeta, Storage
+from ci_jobs.storage import FileHashes, ObjectMeta, Storage, hash_path
 from ci_jobs.storage.crc64 import crc64
 
 from .conftest import BUCKET
@@ -208,6 +208,23 @@ async def test_put_file_owned_survives_the_staged_file(storage: Storage, tmp_pat
     async with storage.local_input(BUCKET, "jobs/seg.ts") as path:
         assert Path(path).read_bytes() == b"other"
     assert (await storage.head(BUCKET, "jobs/seg.ts")).etag == hashlib.md5(b"other").hexdigest()
+
+
+async def test_put_file_takes_the_hashes_its_writer_worked_out(storage: Storage, tmp_path: Path) -> None:
+    """A job's worker hashes its outputs while it runs: given hashes are taken as they are (the file is not
+    read to hash it), unless their size is not the file's, when the file is hashed after all."""
+    src = tmp_path / "piece.ts"
+    src.write_bytes(b"piece" * 3000)
+    known = hash_path(src)
+    assert known == FileHashes(15000, hashlib.md5(b"piece" * 3000).hexdigest(), str(crc64(b"piece" * 3000)))
+    marked = FileHashes(known.size, "0" * 32, "1")
+    meta = await storage.put_file(BUCKET, "jobs/p0.ts", src, owned=True, hashes=marked)
+    assert (meta.etag, meta.crc64) == ("0" * 32, "1")  # taken, not recomputed
+    stale = FileHashes(known.size + 1, "0" * 32, "1")
+    meta = await storage.put_file(BUCKET, "jobs/p1.ts", src, owned=True, hashes=stale)
+    assert (meta.size, meta.etag, meta.crc64) == (known.size, known.md5, known.crc64)
+    head = await storage.head(BUCKET, "jobs/p1.ts")
+    assert (head.size, head.etag) == (known.size, known.md5)
 
 
 # --- listing --------------------------------------------------------------------------------
