@@ -8,7 +8,6 @@ Keys are COS object keys (UTF-8, `/`-separated, a trailing `/` marks a zero-byte
 from __future__ import annotations
 
 import builtins  # `Storage.list` shadows the builtin inside class bodies
-import hashlib
 import mimetypes
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
@@ -19,12 +18,11 @@ from typing import Protocol
 
 from ..domain.results import FileHashes
 from ..errors import InvalidArgument, KeyTooLong
-from .crc64 import Crc64
+from .localfs import hash_path
 
 MAX_KEY_BYTES = 850  # COS's documented key limit
 MIN_PART_SIZE = 1 << 20  # every part but the last must be at least 1 MiB at Complete
 MAX_PART_NUMBER = 10000
-HASH_CHUNK = 1 << 20
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
 # Object headers a PUT may set and every GET/HEAD returns (besides x-cos-meta-*).
@@ -51,17 +49,6 @@ class ObjectMeta:
     content_type: str = DEFAULT_CONTENT_TYPE
     crc64: str = ""  # CRC-64/XZ as unsigned decimal (x-cos-hash-crc64ecma)
     headers: Mapping[str, str] = field(default_factory=dict)
-
-
-def hash_path(path: str | Path) -> FileHashes:
-    """Hash a file on disk (the GIL is released while the hashes run, so threads overlap)."""
-    md5, crc, size = hashlib.md5(), Crc64(), 0
-    with open(path, "rb") as fh:
-        while block := fh.read(HASH_CHUNK):
-            md5.update(block)
-            crc.update(block)
-            size += len(block)
-    return FileHashes(size, md5.hexdigest(), crc.decimal())
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from ..domain.results import FileHashes
 from ..errors import InvalidDigest
-from . import FileHashes
 from .crc64 import Crc64
 
 CHUNK = 1 << 20  # disk work happens in worker threads, about this much at a time
@@ -118,6 +118,12 @@ def link_hashed(src: Path, dst: Path, known: FileHashes | None = None) -> FileHa
     if known is not None and dst.stat().st_size == known.size:
         return known
     with dst.open("rb") as fh:
+        return hash_file(fh).hashes()
+
+
+def hash_path(path: str | Path) -> FileHashes:
+    """Hash a file on disk (the GIL is released while the hashes run, so threads overlap)."""
+    with open(path, "rb") as fh:
         return hash_file(fh).hashes()
 
 
