@@ -9,13 +9,16 @@ profile. Frames are cut into scenes at picture changes (or every `keyint` frames
    puts the scene in a class, flat / screen / detail, that sets where the search starts and how
    fast SSIM moves with CRF there;
 2. an SSIM-tuned libx264 (`tuned`: psy-rd and psy-trellis off, aq-mode 2, as `tune=ssim`; 5
-   B-frames; the plain encoder's chroma QP offset, so colour is kept as plain keeps it; trellis on
-   every decision and subme 9 unless the scene is grain (RD_PARAMS, HEAVY_BPP); screen content:
-   variance AQ and light deblocking; detail: umh motion search) encodes the scene `delta` CRF steps
+   B-frames and no scene cuts of its own, TSC cuts the scenes; the plain encoder's chroma QP offset,
+   so colour is kept as plain keeps it; by class and bits: trellis on every decision and subme 9
+   (RD_PARAMS) unless the scene is grain (GRAIN_PARAMS, HEAVY_BPP); screen content: variance AQ and no
+   deblocking; detail: umh motion search and lighter deblocking) encodes the scene `delta` CRF steps
    above the plain CRF (a rate zone, `_zone`), delta starting from the class's `start` (flat
    pictures: further down the smoother they are per pixel) or what the previous scene of the class
    needed; a second encode moves delta by the SSIM surplus or deficit at the class's slope, when
-   the first missed or its surplus pays for at least _REFINE steps. At most `PROBES` tuned encodes;
+   the first missed or its surplus pays for at least _REFINE steps (`_next_delta`); a third goes
+   between a passing and a failing delta, or a little past two passing ones, where SSIM measured
+   in dB says the target lies (`_between`). At most `PROBES` tuned encodes;
 3. the tuned encode with the fewest bits that reaches the target AND spends fewer bits than the
    plain one goes into the output; when none does, the plain encode's own packets do (all the
    encoders write the same SPS/PPS, so scenes from either join into one stream). A video of one
@@ -47,19 +50,28 @@ from av.container import OutputContainer
 from ..domain.failures import Failure
 from ..errors import JobFailed
 
-PROBES = 2
-TUNED_PARAMS = "bframes=5"
-SCREEN_PARAMS = "aq-mode=1:deblock=-2,-2"  # flat panels and sharp glyphs: variance AQ, light deblocking
+PROBES = 3
+# No scene cuts of x264's own inside a TSC scene: it took every frame of a gradient under light grain for
+# a cut and coded it P, without B-frames (720p, at the plain CRF: 0.81 of the plain bits; without cuts,
+# B-frames and 0.20, both at +0.13 dB of SSIM).
+TUNED_PARAMS = "bframes=5:scenecut=0"
+# Flat panels and sharp glyphs: variance AQ, no deblocking (720p screen content at the plain CRF: light
+# deblocking 0.93 of the plain bits at +0.10 dB of SSIM, none 0.90 at +0.32 dB).
+SCREEN_PARAMS = "aq-mode=1:no-deblock=1"
 # Detail and motion: a wider motion search (720p fast motion with RD_PARAMS, bits at the plain SSIM:
-# 8 -> 14 % fewer, at about 1.2x the encode's time; a static texture gains nothing from it) and, for
-# grain (which goes without RD_PARAMS, whose subme 9 comes after and wins), subme 8: 2.8 -> 3.3 %.
-DETAIL_PARAMS = "me=umh:subme=8"
+# 8 -> 14 % fewer, at about 1.2x the encode's time; a static texture gains nothing from it) and lighter
+# deblocking (a fine texture one step up: +0.19 dB of SSIM instead of +0.06 at the same bits).
+DETAIL_PARAMS = "me=umh:subme=8:deblock=-1,-1"
 # Rate-distortion refinement everywhere: trellis on every decision and subme 9 (720p, bits at the plain
 # encode's SSIM, each clip encoded whole at a sweep of CRFs: flat gradients 21 -> 33 % fewer, fast motion
-# 1 -> 14 %, a fine texture 1 -> 6 %, screen 3 -> 6 %), at 1.0-1.5x the tuned encode's time. On grain
-# (a plain encode above HEAVY_BPP bits per pixel) trellis has many more coefficients to weigh and costs
-# twice while it saves about what the plain tuned encoder does (5 %), so grain goes without it.
+# 1 -> 14 %, a fine texture 1 -> 6 %, screen 3 -> 6 %), at 1.0-1.5x the tuned encode's time.
 RD_PARAMS = "trellis=2:subme=9"
+# Grain (a plain encode above HEAVY_BPP bits per pixel): trellis has many more coefficients to weigh and
+# costs twice for what the plain tuned encoder saves, and a wide motion search finds nothing in noise
+# (720p, sigma 9 grain, 0.5 steps up: umh and subme 8 took 1.37x the plain encode's time for +0.02 dB of
+# SSIM at 3.5 % fewer bits; medium's hex search and subme 7, 0.94x for +0.03 dB). Light deblocking keeps
+# the grain the SSIM counts: -2 gives +0.18 dB at the same bits.
+GRAIN_PARAMS = "subme=7:deblock=-2,-2"
 HEAVY_BPP = 0.3
 # The first probe's CRF offset by content class (measured on bench/bench_tsc.py's clips, 720p): smooth
 # pictures keep SSIM over several CRF steps down while the tuned encoder halves their bits; screen
@@ -69,13 +81,16 @@ START = {"flat": -6.0, "screen": 0.0, "detail": 0.5}  # flat: the floor of `star
 # _FLAT_PER_HALVING steps further down each time that halves (`start`).
 _FLAT_START, _FLAT_STEP, _FLAT_PER_HALVING = -1.5, 0.116, 1.95
 # dB of SSIM (-10 log10(1 - SSIM)) lost per CRF step by class, measured on the same clips: smooth
-# pictures move slowly (0.2-0.3), detail by 0.4 (fast motion) to 1.3 (fine texture), screen content
-# (SSIM 0.999, where 0.0001 is 0.15 dB) by about 0.8.
-SLOPE = {"flat": 0.25, "screen": 1.0, "detail": 0.7}
+# pictures move slowly (0.2-0.3), detail by 0.4 (fast motion) to 1.0 (a fine texture, a test card: 0.96
+# over 0.5-2.4 steps up), screen content (SSIM 0.999, where 0.0001 is 0.15 dB) by about 0.8-1.
+SLOPE = {"flat": 0.25, "screen": 1.0, "detail": 0.9}
 # A passing probe is refined only when its surplus pays for this many CRF steps: a refinement costs
-# another encode (1.3-1.5x the plain one with RD_PARAMS) for 2-3 % of bits at 0.3-0.5 steps (a fine
-# texture, screen content), which the 3x time budget does not cover.
-_REFINE = 0.6
+# another encode (1.3-1.5x the plain one with RD_PARAMS); a fine texture's first probe (0.5 steps up,
+# +0.58 dB) pays for 0.49 and there, 1.0 steps up, gets 5.5 % fewer bits instead of 2.5 %.
+_REFINE = 0.25
+_UP = 0.85  # a refinement goes up by this part of the steps the surplus pays for (at the class slope)
+_SHORT = 0.05  # a last probe between a pass and a miss aims this many steps under where they cross
+_LAST = 0.2    # and is made only when it lies this many steps above the best offset that passed
 _BITS_PER_STEP = 0.19  # ln of the tuned encoder's bits ratio per CRF step down (measured, flat 720p)
 MAX_DIP = 0.002      # at most this much SSIM below a scene's plain encode, paid by earlier surplus
 _MARGIN = 0.0002     # a scene encoded alone scores a little apart from the same scene in one long encode
@@ -292,7 +307,8 @@ class Encoder:
         options = self._options(frames, plain)
         tried = [self._encode(frames, options, self._delta)]
         while len(tried) < PROBES:
-            step = _next_delta(tried[-1], target, plain.bits, self._kind)
+            step = (_next_delta(tried[-1], target, plain.bits, self._kind) if len(tried) == 1
+                    else _between(tried, target))
             if step is None:
                 break
             tried.append(self._encode(frames, options, step))
@@ -307,12 +323,13 @@ class Encoder:
         return max(tried, key=lambda p: p.score)
 
     def _options(self, frames: list[av.VideoFrame], plain: Probe) -> dict[str, str]:
-        """The tuned encoder for the scene's class, with RD_PARAMS unless its plain encode says grain."""
-        options = {"screen": self.screen, "detail": self.detail}.get(self._kind, self.tuned)
+        """The tuned encoder for the scene's class with RD_PARAMS, or GRAIN_PARAMS when its plain encode
+        says grain."""
         first = frames[0]
-        if plain.bits < HEAVY_BPP * first.width * first.height * len(frames):
-            options = _params(options, RD_PARAMS)
-        return options
+        if plain.bits >= HEAVY_BPP * first.width * first.height * len(frames):
+            return _params(self.tuned, GRAIN_PARAMS)
+        options = {"screen": self.screen, "detail": self.detail}.get(self._kind, self.tuned)
+        return _params(options, RD_PARAMS)
 
     def _stitches(self, plain: Probe) -> bool:
         """Whether the plain encode's packets may go into the stream the tuned encoders' headers open."""
@@ -399,18 +416,50 @@ def _next_delta(probe: Probe, target: float, ceiling: int, kind: str) -> float |
     slope = SLOPE["flat" if probe.bits < 0.75 * ceiling else kind]
     surplus = _quality(probe.score) - _quality(target)  # dB of SSIM over the target
     if probe.score >= target:
-        step = 0.6 * surplus / slope
+        step = _UP * surplus / slope
         if probe.bits < ceiling:
-            return probe.delta + min(2.0, step) if step >= _REFINE else None
+            return probe.delta + min(3.0, step) if step >= _REFINE else None
         over = math.log(probe.bits / ceiling) / _BITS_PER_STEP + 0.1  # steps up to come under the plain bits
-        return probe.delta + min(2.0, max(over, step)) if over <= surplus / slope else None
+        return probe.delta + min(3.0, max(over, step)) if over <= surplus / slope else None
     if probe.bits >= ceiling:
         return None  # short of the target with the plain bits spent already: a lower CRF only costs more
     # Down by the steps the deficit needs, but not past 3 % under the plain bits (x264's bits grow about
     # 19 % a step down here): a miss there costs an encode, an overshoot the saving. (With 15 %, a probe
     # 8 % under the plain bits and 0.00001 short of its SSIM was never retried: 320x180 screen.)
-    need = -surplus / slope + 0.15
+    # With much room under the plain bits, down by half of it (at most a step) even for a tiny deficit:
+    # near its target a smooth picture's SSIM need not rise with the bits at all (320x180 gradients: 0.2
+    # steps down from 42 % under the plain bits and 0.00001 short of the SSIM gave 0.00001 less).
     room = math.log(0.97 * ceiling / probe.bits) / _BITS_PER_STEP
+    need = max(-surplus / slope + 0.15, min(room / 2, 1.0))
     if room < min(need, 0.5):
         return None  # the bits would reach the plain ones before the SSIM does: not worth an encode
     return probe.delta - min(3.0, need, room)
+
+
+def _between(tried: list[Probe], target: float) -> float | None:
+    """A last probe's CRF offset from the SSIM the earlier ones measured, in dB: between the highest offset
+    that reached `target` and the lowest above it that did not, or, when the last two both reached it,
+    past the last at the slope between them. None unless it lies at least _LAST steps above the best
+    offset that reached the target (less is not worth an encode)."""
+    want = _quality(target)
+    above = [p for p in tried if p.score >= target]
+    if not above:
+        return None
+    best = max(above, key=lambda p: p.delta)
+    over = [p for p in tried if p.score < target and p.delta > best.delta]
+    if over:
+        miss = min(over, key=lambda p: p.delta)
+        q0, q1 = _quality(best.score), _quality(miss.score)
+        delta = best.delta + (miss.delta - best.delta) * (q0 - want) / (q0 - q1) - _SHORT
+    else:
+        a, b = sorted(tried[-2:], key=lambda p: p.delta)
+        fall = (_quality(a.score) - _quality(b.score)) / (b.delta - a.delta) if b.delta > a.delta else 0.0
+        if b is not best or fall <= 0.02:
+            return None
+        # SSIM falls off a cliff past some offset (a fine texture: +0.46 dB 1.14 steps up, -0.10 dB at 1.3,
+        # after 0.35 dB a step from 0.5): extrapolate only within half the interval measured.
+        step = 0.9 * (_quality(best.score) - want) / fall
+        if step > (b.delta - a.delta) / 2:
+            return None
+        delta = best.delta + step
+    return delta if delta - best.delta >= _LAST else None

@@ -26,7 +26,7 @@ from .conftest import Outcome
 Process = Callable[..., Outcome]
 W, H, FPS = 320, 240, 25
 SCENES = ("testsrc2", "mandelbrot", "gradient")
-SAVING_FLAT, SAVING_MEAN = 0.20, 0.06  # measured 28.7 % and 9.2 %: see test_tsc_never_spends_more_bits_than_plain
+SAVING_FLAT, SAVING_MEAN = 0.30, 0.10  # measured 42.0 % and 13.7 %: see test_tsc_never_spends_more_bits_than_plain
 
 
 def gradient_frames() -> list[np.ndarray[Any, Any]]:
