@@ -439,8 +439,8 @@ def _next_delta(probe: Probe, target: float, ceiling: int, kind: str) -> float |
 def _between(tried: list[Probe], target: float) -> float | None:
     """A last probe's CRF offset from the SSIM the earlier ones measured, in dB: between the highest offset
     that reached `target` and the lowest above it that did not, or, when the last two both reached it,
-    past the last at the slope between them. None unless it lies at least _LAST steps above the best
-    offset that reached the target (less is not worth an encode)."""
+    past the last at the slope between them, by at most half their distance. None unless it lies at
+    least _LAST steps above the best offset that reached the target (less is not worth an encode)."""
     want = _quality(target)
     above = [p for p in tried if p.score >= target]
     if not above:
