@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -31,11 +28,11 @@ from ci_jobs.auth import signature  # noqa: E402
 from ci_jobs.server import NODE, create_app  # noqa: E402
 from tests.conftest import BUCKET, REGION, clip_bytes, make_settings, sdk  # noqa: E402
 from tests.harness import ServerThread, free_port  # noqa: E402
+from tests.listener import Listener  # noqa: E402
 
 HOST = f"{BUCKET}.cos.{REGION}.myqcloud.com"
 BARE = """
 import sys
-from aiohttp import web
 async def h(request):
     await request.read()
     return web.Response(body=b'<Response><JobsDetail><JobId>j0</JobId></JobsDetail></Response>',
@@ -133,7 +130,7 @@ def bench_transcode(work: Path) -> dict[str, float]:
     src = work / "in1080.mp4"
     clip_bytes(src, seconds=10, size="1920x1080", rate=30)
     srv = ServerThread(lambda: create_app(make_settings(work / "srv"))).start()
-    callbacks = Callbacks()
+    callbacks = Listener().start()
     try:
         client = sdk(srv.port)
         client.upload_file(Bucket=BUCKET, Key="bench/in1080.mp4", LocalFilePath=str(src))
@@ -173,44 +170,16 @@ def bench_transcode(work: Path) -> dict[str, float]:
     return out
 
 
-class Callbacks:
-    """A listener for the jobs' CI callbacks (Request.CallBack): the bench learns that a job ended the way a
-    CI user does, without polling. Polling a 4 s transcode through the SDK, even every 1 % of the time
-    waited, took ~0.55 s of CPU in this process (an SDK request and an answer each time) from an encoder
-    that wants both cores: 1.11-1.18x the ffmpeg CLI, against 0.95-1.0x for the same transcode run
-    in-process; a 20 ms poll added up to 20 ms to a Segment job of ~100 ms."""
+def run_job(client: Any, body: dict[str, Any], callbacks: Listener) -> float:
+    """Submit a job with a CI callback to `callbacks`; seconds from submit to its callback (then checks Success).
 
-    def __init__(self) -> None:
-        self.ended: dict[str, threading.Event] = {}
-        self.server = ServerThread(self._app).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.port}/callback"
-
-    def _app(self) -> web.Application:
-        async def receive(request: web.Request) -> web.Response:
-            found = re.search(rb"<JobId>([^<]+)</JobId>", await request.read())
-            if found:
-                self.ended.setdefault(found.group(1).decode(), threading.Event()).set()
-            return web.Response(text="ok")
-        app = web.Application()
-        app.router.add_post("/callback", receive)
-        return app
-
-    def wait(self, job_id: str, timeout: float = 600.0) -> None:
-        if not self.ended.setdefault(job_id, threading.Event()).wait(timeout):
-            raise RuntimeError(f"no callback for job {job_id} in {timeout:g} s")
-
-    def stop(self) -> None:
-        self.server.stop()
-
-
-def run_job(client: Any, body: dict[str, Any], callbacks: Callbacks) -> float:
-    """Submit a job with a callback to `callbacks`; seconds from submit to its callback (then checks Success)."""
+    The bench learns that a job ended the way a CI user does, without polling. Polling a 4 s transcode
+    through the SDK every 5 ms took ~0.55 s of CPU in this process (an SDK request and an answer each time)
+    from an encoder that wants both cores: 1.11-1.18x the ffmpeg CLI, against 0.95-1.0x for the same
+    transcode run in-process; a 20 ms poll added up to 20 ms to a Segment job of ~100 ms."""
     t0 = time.perf_counter()
     job = client.ci_create_media_jobs(Bucket=BUCKET, Jobs={**body, "CallBack": callbacks.url})["JobsDetail"][0]
-    callbacks.wait(job["JobId"])
+    callbacks.wait_job(job["JobId"], timeout=600)
     took = time.perf_counter() - t0
     job = client.ci_get_media_jobs(Bucket=BUCKET, JobIDs=job["JobId"])["JobsDetail"][0]
     if job["State"] != "Success":
