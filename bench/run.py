@@ -33,6 +33,7 @@ from tests.listener import Listener  # noqa: E402
 HOST = f"{BUCKET}.cos.{REGION}.myqcloud.com"
 BARE = """
 import sys
+from aiohttp import web
 async def h(request):
     await request.read()
     return web.Response(body=b'<Response><JobsDetail><JobId>j0</JobId></JobsDetail></Response>',
