@@ -9,9 +9,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import parse_qsl, quote, unquote
 
 from .errors import AccessDenied, InvalidAuthorization, RequestTimeTooSkewed, SignatureDoesNotMatch
@@ -20,9 +21,8 @@ FIELDS = ("q-sign-algorithm", "q-ak", "q-sign-time", "q-key-time", "q-header-lis
           "q-url-param-list", "q-signature")
 
 
-@dataclass(frozen=True)
-class Credential:
-    """The q-* fields of one request."""
+class Credential(NamedTuple):
+    """The q-* fields of one request (a tuple: made on every signed request, ~10x cheaper than a frozen dataclass)."""
 
     secret_id: str
     sign_time: str
@@ -32,8 +32,13 @@ class Credential:
     signature: str
 
 
+_UNRESERVED = re.compile(r"[A-Za-z0-9\-_.~]*")
+
+
 def enc(s: str) -> str:
     """COS UrlEncode: UTF-8, every byte outside A-Z a-z 0-9 - _ . ~ as uppercase %XX."""
+    if _UNRESERVED.fullmatch(s):  # a host, a date, a length: nothing to encode (most signed values)
+        return s
     return quote(s.encode("utf-8"), safe="-_.~")
 
 

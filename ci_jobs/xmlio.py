@@ -138,27 +138,35 @@ def dumps(tag: str, value: Any) -> bytes:
 
 
 def _write(parts: list[str], tag: str, value: Any) -> None:
-    if isinstance(value, list):
-        for item in value:
-            _write(parts, tag, item)
-        return
-    if value is None or (isinstance(value, dict) and not value):
-        parts.append(f"<{tag}/>")
-        return
-    if isinstance(value, dict):
+    # The submit hot path (a JobsDetail echo is ~30 elements): exact-class checks, one regex search per leaf.
+    cls = value.__class__
+    if cls is dict or isinstance(value, dict):
+        if not value:
+            parts.append(f"<{tag}/>")
+            return
         parts.append(f"<{tag}>")
         for k, v in value.items():
             _write(parts, k, v)
         parts.append(f"</{tag}>")
         return
-    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    if cls is list or isinstance(value, list):
+        for item in value:
+            _write(parts, tag, item)
+        return
+    if value is None:
+        parts.append(f"<{tag}/>")
+        return
+    text = value if cls is str else ("true" if value else "false") if cls is bool else str(value)
     if not text:
         parts.append(f"<{tag}/>")
+    elif _SPECIAL.search(text) is None:
+        parts.append(f"<{tag}>{text}</{tag}>")
     else:
         parts.append(f"<{tag}>{_escape(text)}</{tag}>")
 
 
 _INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_SPECIAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff&<>\r]")  # what _escape changes
 
 
 def _escape(text: str) -> str:

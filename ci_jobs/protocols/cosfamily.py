@@ -52,18 +52,20 @@ class CosFamily(abc.ABC):
 async def respond(request: web.Request, service: str, handler: Handler) -> web.StreamResponse:
     """Run `handler`; any error becomes the `<Error>` XML of `service`; the standard headers are added."""
     rid = request[REQUEST_ID]
-    resource = request.host + request.path
     try:
         response = await handler(request)
     except errors.CiJobsError as exc:
-        response = error_response(exc, service=service, request_id=rid, resource=resource, method=request.method)
+        response = error_response(exc, service=service, request_id=rid, resource=request.host + request.path,
+                                  method=request.method)
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
         response = error_response(errors.CiJobsError("We encountered an internal error."), service=service,
-                                  request_id=rid, resource=resource, method=request.method)
+                                  request_id=rid, resource=request.host + request.path, method=request.method)
     if not response.prepared:
+        hdrs = response.headers
         for k, v in headers(service, rid).items():
-            response.headers.setdefault(k, v)
+            if k not in hdrs:
+                hdrs[k] = v
     return response
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -27,26 +28,38 @@ class Target:
     host: str
 
 
+_HOST_KEY = "ci_jobs.host"  # where host_of keeps its answer on the request (each protocol asks for it)
+
+
 def host_of(request: web.Request) -> str:
     """The request's host name without port, lower-cased (absolute request URIs win)."""
+    found: str | None = request.get(_HOST_KEY)
+    if found is not None:
+        return found
     if request.raw_path.startswith(("http://", "https://")):  # proxy-style absolute request URI
         host = request.url.host or request.host
     else:
         host = request.host
     host = host.lower()
-    if host.startswith("["):
-        return host.split("]")[0] + "]"
-    return host.split(":", 1)[0]
+    host = host.split("]")[0] + "]" if host.startswith("[") else host.split(":", 1)[0]
+    request[_HOST_KEY] = host
+    return host
+
+
+@functools.lru_cache(maxsize=512)
+def _bucket_host(host: str) -> re.Match[str] | None:
+    # A server sees a few host names; the match of each is kept (a Match is immutable).
+    return _HOST.match(host)
 
 
 def is_mps_host(host: str) -> bool:
     """MPS's API hosts: mps.tencentcloudapi.com, mps.<region>.tencentcloudapi.com, mps.intl.tencentcloudapi.com."""
-    return bool(_MPS.match(host))
+    return host.startswith("mps") and bool(_MPS.match(host))
 
 
 def bucket_host(host: str) -> str | None:
     """The bucket a virtual-hosted COS/CI host name names (`<bucket>.cos.<region>.<domain>`), else None."""
-    m = _HOST.match(host.lower())
+    m = _bucket_host(host.lower())
     return m["bucket"] if m else None
 
 
@@ -64,7 +77,7 @@ def is_ci_path(path: str) -> bool:
 
 def service_of(request: web.Request, settings: Settings) -> str:
     """`ci` or `cos`: which protocol of the family a request speaks, by host and path (never raises)."""
-    m = _HOST.match(host_of(request))
+    m = _bucket_host(host_of(request))
     if m and m["svc"] == "ci":
         return "ci"
     if m and not settings.server.ci_paths_on_cos_host:
@@ -75,7 +88,7 @@ def service_of(request: web.Request, settings: Settings) -> str:
 def resolve(request: web.Request, settings: Settings) -> Target:
     """Map Host to a configured bucket and service; unknown buckets raise NoSuchBucket."""
     host = host_of(request)
-    m = _HOST.match(host)
+    m = _bucket_host(host)
     if m:
         bucket = settings.bucket(m["bucket"])
         if bucket is None:
