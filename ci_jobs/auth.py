@@ -102,7 +102,16 @@ def signature(secret_key: str, key_time: str, method: str, path: str,
     """Compute the hex signature for a decoded `path` and the signed params and headers."""
     http_string = f"{method.lower()}\n{path}\n{_canon(params)}\n{_canon(headers)}\n"
     sts = f"sha1\n{key_time}\n{hashlib.sha1(http_string.encode()).hexdigest()}\n"
-    return hmac.digest(_sign_key(secret_key, key_time), sts.encode(), "sha1").hex()
+    mac = _sign_mac(secret_key, key_time).copy()
+    mac.update(sts.encode())
+    return mac.hexdigest()
+
+
+@functools.lru_cache(maxsize=1024)
+def _sign_mac(secret_key: str, key_time: str) -> hmac.HMAC:
+    # The HMAC keyed with the window's SignKey, copied per request: no key schedule (nor OpenSSL's
+    # digest lookup, which hmac.digest repeats on every call) per signature.
+    return hmac.new(_sign_key(secret_key, key_time), digestmod=hashlib.sha1)
 
 
 def verify(cred: Credential, secret_key: str, method: str, raw_path: str, raw_query: str,
