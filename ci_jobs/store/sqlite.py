@@ -408,17 +408,29 @@ def _insert_jobs(conn: sqlite3.Connection | None, jobs: list[JobRecord], values:
         queue_ids = sorted({j.queue_id for j in jobs})
         queue_states = dict(conn.execute(sql.QUEUE_STATES.format(marks=sql.marks(len(queue_ids))), queue_ids))
         states = [domain.submitted_state(j.state, queue_states.get(j.queue_id)) for j in jobs]
-        conn.executemany(sql.INSERT_JOB, [v if v[STATE] == state else (*v[:STATE], state, *v[STATE + 1:])
-                                          for v, state in zip(values, states, strict=True)])
+        rows = [v if v[STATE] == state else (*v[:STATE], state, *v[STATE + 1:])
+                for v, state in zip(values, states, strict=True)]
+        _insert_all(conn, sql.INSERT_JOB, rows)
         seqs = _seqs(conn, jobs)  # before the tasks: last_insert_rowid() must be the last job's
         if tasks:
-            conn.executemany(sql.INSERT_TASK, tasks)
+            _insert_all(conn, sql.INSERT_TASK, tasks)
         conn.execute(sql.COMMIT)
         return list(zip(states, seqs, strict=True))
     except Exception as exc:
         with contextlib.suppress(Exception):
             conn.execute(sql.ROLLBACK)
         raise StoreError(f"store write failed: {exc}") from exc
+
+
+def _insert_all(conn: sqlite3.Connection, statement: str, rows: list[tuple[Any, ...]]) -> None:
+    """Insert `rows` in order, up to _ROWS_PER_STATEMENT a statement: one step of SQLite (and one release of
+    the GIL) for many rows, where executemany steps, and gives the GIL back, once a row."""
+    for at in range(0, len(rows), _ROWS_PER_STATEMENT):
+        chunk = rows[at:at + _ROWS_PER_STATEMENT]
+        conn.execute(sql.insert_rows(statement, len(chunk)), [v for row in chunk for v in row])
+
+
+_ROWS_PER_STATEMENT = 64  # 640 parameters for a job row of 10: far under SQLite's limit of 32,766
 
 
 def _seqs(conn: sqlite3.Connection, jobs: list[JobRecord]) -> list[int]:

@@ -6,6 +6,7 @@ adapter. The values a statement writes (states, codes, messages) come from domai
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from ..domain.priority import ONLINE_FLOOR
@@ -42,6 +43,13 @@ QUEUE_STATES = "SELECT queue_id, state FROM queues WHERE queue_id IN ({marks})"
 # --- jobs ------------------------------------------------------------------------------------
 
 INSERT_JOB = f"INSERT INTO jobs ({', '.join(JOB_VALUES)}) VALUES ({marks(len(JOB_VALUES))})"
+
+
+@functools.lru_cache(maxsize=64)
+def insert_rows(statement: str, n: int) -> str:
+    """`statement` (an INSERT of one row of `?`s) inserting `n` rows in one statement, in their order."""
+    head, _, row = statement.partition(" VALUES ")
+    return f"{head} VALUES {','.join([row] * n)}"
 LAST_INSERTED = "SELECT last_insert_rowid()"
 SEQ_OF = "SELECT seq FROM jobs WHERE job_id=?"
 SEQS_OF = "SELECT job_id, seq FROM jobs WHERE job_id IN ({marks})"

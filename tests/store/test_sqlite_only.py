@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from pathlib import Path
@@ -76,3 +77,35 @@ async def test_a_database_of_version_2_migrates_and_its_jobs_have_no_task(tmp_pa
     check = sqlite3.connect(path)
     assert check.execute(sql.USER_VERSION).fetchone() == (len(migrations("sqlite")),)
     check.close()
+
+
+async def test_a_batch_over_one_statement_keeps_order_states_and_tasks(tmp_path: Path) -> None:
+    """Job and task rows go in as multi-row INSERTs of at most 64 rows: 150 concurrent submissions (one
+    group commit) keep their order, their seqs, the paused queue's state and every task."""
+    store = SqliteStore(tmp_path / "x.db")
+    await store.open()
+    try:
+        active = await store.ensure_queue("b", "queue-1", 1)
+        paused = await store.ensure_queue("b", "queue-2", 1)
+        await store.update_queue("b", paused.queue_id, "queue-2", "Paused", {}, time.time())
+        inserts = []
+        for i in range(150):
+            queue = paused if i % 3 == 0 else active
+            job = JobRecord(job_id=ids.new_id("j"), bucket="b", queue_id=queue.queue_id, tag="Transcode",
+                            state=JobState.SUBMITTED, level=0, created=1000.0 + i, spec={"n": i},
+                            task_id=ids.new_id("k"))
+            inserts.append(([job], TaskRecord(job.task_id, "b", TaskKind.REQUEST, "ci", job.created, (job.job_id,))))
+        results = await asyncio.gather(*(store.insert_jobs(jobs, task) for jobs, task in inserts))
+        stored = [r[0] for r in results]
+        assert [j.seq for j in stored] == sorted(j.seq for j in stored) and len({j.seq for j in stored}) == 150
+        assert [j.state for j in stored] == [JobState.PAUSE if i % 3 == 0 else JobState.SUBMITTED
+                                             for i in range(150)]
+        read = await store.get_jobs("b", [j.job_id for j in stored])
+        by_id = {j.job_id: j for j in read}
+        assert all(by_id[j.job_id].seq == j.seq and by_id[j.job_id].state == j.state
+                   and by_id[j.job_id].spec == {"n": i} for i, j in enumerate(stored))
+        for jobs, task in inserts[::37]:
+            found = await store.get_task("b", task.task_id)
+            assert found is not None and found.job_ids == (jobs[0].job_id,)
+    finally:
+        await store.close()
