@@ -35,6 +35,7 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/profile_submit.py
 	$(BIN)/python bench/bench_sync.py
 	$(BIN)/python bench/bench_store.py
 	$(BIN)/python bench/bench_validation.py
