@@ -30,8 +30,11 @@ os.register_at_fork(after_in_child=_forget_pool)
 
 
 def random_bytes(n: int) -> bytes:
-    """`n` (at most 4,096) bytes from the OS's CSPRNG, drawn from a pool refilled by one getrandom call."""
+    """`n` bytes from the OS's CSPRNG, drawn from a pool refilled by one getrandom call (more than the pool
+    holds: straight from the OS)."""
     global _pool, _pool_at  # noqa: PLW0603 - the module's one pool
+    if n > _POOL_SIZE:
+        return os.urandom(n)
     with _pool_lock:
         if _pool_at + n > len(_pool):
             _pool, _pool_at = memoryview(os.urandom(_POOL_SIZE)), 0

@@ -19,6 +19,13 @@ def marks(n: int) -> str:
     return ",".join("?" * n)
 
 
+@functools.lru_cache(maxsize=64)
+def insert_rows(statement: str, n: int) -> str:
+    """`statement` (an INSERT of one row of `?`s) inserting `n` rows in one statement, in their order."""
+    head, _, row = statement.partition(" VALUES ")
+    return f"{head} VALUES {','.join([row] * n)}"
+
+
 PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous={synchronous}", "PRAGMA busy_timeout=10000",
            "PRAGMA foreign_keys=ON")
 USER_VERSION = "PRAGMA user_version"
@@ -43,13 +50,6 @@ QUEUE_STATES = "SELECT queue_id, state FROM queues WHERE queue_id IN ({marks})"
 # --- jobs ------------------------------------------------------------------------------------
 
 INSERT_JOB = f"INSERT INTO jobs ({', '.join(JOB_VALUES)}) VALUES ({marks(len(JOB_VALUES))})"
-
-
-@functools.lru_cache(maxsize=64)
-def insert_rows(statement: str, n: int) -> str:
-    """`statement` (an INSERT of one row of `?`s) inserting `n` rows in one statement, in their order."""
-    head, _, row = statement.partition(" VALUES ")
-    return f"{head} VALUES {','.join([row] * n)}"
 LAST_INSERTED = "SELECT last_insert_rowid()"
 SEQ_OF = "SELECT seq FROM jobs WHERE job_id=?"
 SEQS_OF = "SELECT job_id, seq FROM jobs WHERE job_id IN ({marks})"
