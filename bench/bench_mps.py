@@ -32,7 +32,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import _load, wait_port  # noqa: E402
+from bench.run import _load, pause_queue, wait_port  # noqa: E402
 from ci_jobs.protocols.mps import tc3  # noqa: E402
 from tests.conftest import BUCKET, REGION, SECRET_ID, SECRET_KEY, clip_bytes, sdk  # noqa: E402
 from tests.harness import free_port  # noqa: E402
@@ -100,9 +100,7 @@ def bench_mps(seconds: float = 14.0, rounds: int = 7) -> dict[str, float]:
         wait_port(port, proc)
         client = sdk(port)
         client.put_object(Bucket=BUCKET, Key=KEY, Body=clip_bytes(Path(data) / "c.mp4", seconds=2.0))
-        q = client.ci_get_media_queue(Bucket=BUCKET)["QueueList"][0]
-        client.ci_update_media_queue(Bucket=BUCKET, QueueId=q["QueueId"],
-                                     Request={"Name": q["Name"], "State": "Paused", "NotifyConfig": {"State": "Off"}})
+        pause_queue(client)
         asyncio.run(_load(port, 1.0))
         asyncio.run(_mps_load(port, 1.0, 0))
         runs: dict[str, list[float]] = {"jobs": [], "probed": [], "skipped": []}

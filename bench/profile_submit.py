@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import functools
 import resource
 import sqlite3
@@ -39,12 +40,9 @@ from tests.harness import free_port  # noqa: E402
 LOAD = """
 import asyncio, sys
 sys.path.insert(0, {root!r})
-from bench.run import _load, BUCKET
+from bench.run import _load, pause_queue
 from tests.conftest import sdk
-client = sdk({port})
-queue = client.ci_get_media_queue(Bucket=BUCKET)["QueueList"][0]
-client.ci_update_media_queue(Bucket=BUCKET, QueueId=queue["QueueId"],
-                             Request={{"Name": queue["Name"], "State": "Paused", "NotifyConfig": {{"State": "Off"}}}})
+pause_queue(sdk({port}))
 asyncio.run(_load({port}, {seconds}))
 """
 STAGES = (("signature check", cosfamily, "authenticate", False),
@@ -77,7 +75,7 @@ def _timed(spent: collections.defaultdict[str, float], name: str, fn: Callable[.
 
 
 def _jobs(db: Path) -> int:
-    with sqlite3.connect(db) as conn:
+    with contextlib.closing(sqlite3.connect(db)) as conn:  # sqlite3's own `with` commits; it does not close
         return int(conn.execute("SELECT count(*) FROM jobs").fetchone()[0])
 
 

@@ -94,6 +94,13 @@ def wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("server did not start")
 
 
+def pause_queue(client: Any) -> None:
+    """Pause the bucket's default queue, its notifications off: submitted jobs are committed and never run."""
+    q = client.ci_get_media_queue(Bucket=BUCKET)["QueueList"][0]
+    client.ci_update_media_queue(Bucket=BUCKET, QueueId=q["QueueId"],
+                                 Request={"Name": q["Name"], "State": "Paused", "NotifyConfig": {"State": "Off"}})
+
+
 def bench_submit(seconds: float = 10.0, rounds: int = 5) -> dict[str, float]:
     """Throughput of POST /jobs vs a bare aiohttp handler, each in its own process."""
     port_bare, port_ci = free_port(), free_port()
@@ -105,10 +112,7 @@ def bench_submit(seconds: float = 10.0, rounds: int = 5) -> dict[str, float]:
     try:
         wait_port(port_bare, bare)
         wait_port(port_ci, ci)
-        client = sdk(port_ci)
-        q = client.ci_get_media_queue(Bucket=BUCKET)["QueueList"][0]
-        client.ci_update_media_queue(Bucket=BUCKET, QueueId=q["QueueId"],
-                                     Request={"Name": q["Name"], "State": "Paused", "NotifyConfig": {"State": "Off"}})
+        pause_queue(sdk(port_ci))
         asyncio.run(_load(port_bare, 1.0))
         asyncio.run(_load(port_ci, 1.0))
         # Alternate short rounds and take medians: the machine's other load drifts over seconds.
