@@ -164,7 +164,7 @@ async def _serve_app(app: Any, settings: config.Settings) -> None:
     """
     from aiohttp import web  # noqa: PLC0415
 
-    from .protocols.serving import runner  # noqa: PLC0415
+    from .protocols.serving import runner, settle_heap  # noqa: PLC0415
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -174,6 +174,7 @@ async def _serve_app(app: Any, settings: config.Settings) -> None:
     await app_runner.setup()
     try:
         await web.TCPSite(app_runner, settings.server.host, settings.server.port).start()
+        settle_heap()
         print(banner(settings), flush=True)
         await stop.wait()
         print("stopping: running jobs get "
@@ -186,6 +187,7 @@ async def _serve_app(app: Any, settings: config.Settings) -> None:
 
 def worker(args: argparse.Namespace) -> int:
     """Run a processing node until SIGTERM/SIGINT."""
+    from .protocols.serving import settle_heap  # noqa: PLC0415
     from .server import run_worker  # noqa: PLC0415
 
     logs.setup(args.log_level, args.log_format)
@@ -201,6 +203,7 @@ def worker(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         def ready(node: str) -> None:
+            settle_heap()
             print(f"ci-jobs worker {node} ready: {settings.worker_count} workers + "
                   f"{settings.scheduler.fast_lane} fast lane", flush=True)
 
