@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 from ci_jobs import config  # noqa: E402
 from ci_jobs.app import jobs as app_jobs  # noqa: E402
-from ci_jobs.protocols import cosfamily, serving  # noqa: E402
+from ci_jobs.protocols import cosfamily  # noqa: E402
 from ci_jobs.protocols.ci import codec, handlers  # noqa: E402
-from ci_jobs.server import create_app  # noqa: E402
+from ci_jobs.server import create_app, settle_heap  # noqa: E402
 from tests.harness import free_port  # noqa: E402
 
 LOAD = """
@@ -85,7 +85,7 @@ async def _measure(seconds: float) -> None:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
-    serving.settle_heap()  # as `ci-jobs serve` does once started
+    settle_heap()  # as `ci-jobs serve` does once started
     load = await asyncio.create_subprocess_exec(sys.executable, "-c", LOAD.format(root=str(ROOT), port=port,
                                                                                   seconds=2 * seconds + 3))
     db = data / "ci-jobs.db"

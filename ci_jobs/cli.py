@@ -164,7 +164,8 @@ async def _serve_app(app: Any, settings: config.Settings) -> None:
     """
     from aiohttp import web  # noqa: PLC0415
 
-    from .protocols.serving import runner, settle_heap  # noqa: PLC0415
+    from .protocols.serving import runner  # noqa: PLC0415
+    from .server import settle_heap  # noqa: PLC0415
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -187,8 +188,7 @@ async def _serve_app(app: Any, settings: config.Settings) -> None:
 
 def worker(args: argparse.Namespace) -> int:
     """Run a processing node until SIGTERM/SIGINT."""
-    from .protocols.serving import settle_heap  # noqa: PLC0415
-    from .server import run_worker  # noqa: PLC0415
+    from .server import run_worker, settle_heap  # noqa: PLC0415
 
     logs.setup(args.log_level, args.log_format)
     settings = config.load(args.config, {"data_dir": args.data_dir})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib.util
 import logging
 import shutil
@@ -40,6 +41,8 @@ from .storage import Storage
 from .store import Store
 
 log = logging.getLogger(__name__)
+
+GC_YOUNG_THRESHOLD = 10_000  # CPython's 700 ran a young collection every few requests, each ~0.3 ms here
 
 
 def make_store(settings: Settings, data_dir: Path) -> Store:
@@ -162,6 +165,20 @@ async def _maybe(obj: Any, method: str) -> None:
 def _fatal(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.critical("background task %s died: %r", task.get_name(), task.exception())
+
+
+def settle_heap() -> None:
+    """Once a long-running process has started: move what it has built so far (modules, schemas, the
+    app) out of the cyclic collector's reach, and let it collect young objects less often.
+
+    A full collection walked ~100,000 start-up objects (60 ms with the loop stopped), and young ones ran
+    every few requests; a request leaves no cycles behind, so neither found anything. POST /jobs spent
+    ~25 us a job in the collector before this. Objects made later are still collected as usual.
+    """
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 def prepare(settings: Settings) -> Settings:

@@ -8,7 +8,6 @@ error is rendered, without the echo.
 
 from __future__ import annotations
 
-import gc
 import logging
 from typing import Any
 
@@ -20,23 +19,6 @@ from .. import errors, ids
 from .xmlerrors import error_response
 
 log = logging.getLogger(__name__)
-
-GC_YOUNG_THRESHOLD = 10_000  # CPython's 700 ran a young collection every few requests, each ~0.3 ms here
-
-
-def settle_heap() -> None:
-    """Once a long-running process has started: move what it has built so far (modules, schemas, the
-    app) out of the cyclic collector's reach, and let it collect young objects less often.
-
-    A full collection walked ~100,000 start-up objects (60 ms with the loop stopped), and young ones ran
-    every few requests; a request leaves no cycles behind, so neither found anything. POST /jobs spent
-    ~25 us a job in the collector before this. Objects made later are still collected as usual.
-    """
-    gc.collect()
-    gc.freeze()
-    _, middle, old = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
-
 
 class _Handler(RequestHandler):
     """aiohttp's connection handler with CI-shaped parse and last-resort errors."""

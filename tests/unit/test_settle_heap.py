@@ -8,7 +8,7 @@ import sys
 
 CHILD = """
 import gc, weakref
-from ci_jobs.protocols.serving import GC_YOUNG_THRESHOLD, settle_heap
+from ci_jobs.server import GC_YOUNG_THRESHOLD, settle_heap
 
 class Node:
     pass
