@@ -20,6 +20,7 @@ from .xmlerrors import error_response
 
 log = logging.getLogger(__name__)
 
+
 class _Handler(RequestHandler):
     """aiohttp's connection handler with CI-shaped parse and last-resort errors."""
 
