@@ -27,6 +27,12 @@ class InvalidArgument(CiJobsError):
     code = "InvalidArgument"
 
 
+class MalformedPOSTRequest(CiJobsError):
+    """The body of your POST request is not well-formed multipart/form-data."""
+
+    code = "MalformedPOSTRequest"
+
+
 class MalformedXML(CiJobsError):
     """The XML you provided was not well-formed."""
 

@@ -14,6 +14,7 @@ STATUS: dict[type[errors.CiJobsError], int] = {
     errors.InvalidArgument: 400,
     errors.InvalidRequest: 400,
     errors.MalformedXML: 400,
+    errors.MalformedPOSTRequest: 400,
     errors.MissingContent: 400,
     errors.EntityTooLarge: 400,
     errors.EntityTooSmall: 400,

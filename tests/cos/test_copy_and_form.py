@@ -241,3 +241,46 @@ def test_form_upload_refusals(server: ServerThread, cos: CosS3Client) -> None:
                            headers={"Host": COS_HOST}, timeout=30)
     assert code(nofile) == (400, "InvalidArgument")
     assert "Contents" not in cos.list_objects(Bucket=BUCKET, Prefix=base)
+
+
+def _raw_form(server: ServerThread, body: bytes, content_type: str = "multipart/form-data; boundary=XX") -> \
+        requests.Response:
+    return requests.post(f"http://127.0.0.1:{server.port}/", data=body, timeout=30,
+                         headers={"Host": COS_HOST, "Content-Type": content_type})
+
+
+def _part(name: str, value: bytes, filename: str | None = None) -> bytes:
+    disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename is not None else "")
+    return f"--XX\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + value + b"\r\n"
+
+
+@pytest.mark.parametrize(("body", "content_type"), [
+    (_part("key", b"up/x") + b'--XX\r\nContent-Disposition: form-data; name="file"; filename="a\x00b"\r\n\r\nD\r\n'
+     b"--XX--\r\n", None),
+    (b"--XX\r\n\r\nx\r\n--XX--\r\n", "multipart/form-data"),
+    (b'--XX\r\nContent-Disposition: form-data; name="key"\r\n\r\nup/', None),
+    (b"--XX\r\nthis is not a header\r\n\r\nx\r\n--XX--\r\n", None),
+    (b"--XX\r\nX-Long: " + b"a" * 100_000 + b"\r\n\r\nx\r\n--XX--\r\n", None),
+], ids=["nul-in-part-header", "no-boundary", "ends-in-a-field", "not-a-header", "part-header-too-long"])
+def test_form_that_is_not_multipart_is_malformed_post_request(server: ServerThread, body: bytes,
+                                                              content_type: str | None) -> None:
+    """What COS answers for a body that is not multipart/form-data: 400 MalformedPOSTRequest, before any
+    signature is looked at (these carry none), never an internal error."""
+    resp = _raw_form(server, body, content_type or "multipart/form-data; boundary=XX")
+    assert resp.status_code == 400, resp.text
+    assert "<Code>MalformedPOSTRequest</Code>" in resp.text
+
+
+def test_form_whose_file_part_never_closes_stores_nothing(server: ServerThread, cos: CosS3Client) -> None:
+    """A signed form whose body ends inside the file part (no closing boundary) is a truncated upload: it
+    is refused and nothing is stored, as when the connection drops."""
+    key = fresh("formcut") + "f.bin"
+    fields = {**form_fields([{"bucket": BUCKET}, ["starts-with", "$key", ""]]), "key": key}
+    head = b"".join(_part(k, v.encode()) for k, v in fields.items())
+    resp = _raw_form(server, head + b'--XX\r\nContent-Disposition: form-data; name="file"; filename="f.bin"\r\n\r\n'
+                     + b"Z" * 1000)
+    assert resp.status_code == 400 and "<Code>MalformedPOSTRequest</Code>" in resp.text, resp.text
+    assert not cos.object_exists(Bucket=BUCKET, Key=key)
+    whole = _raw_form(server, head + _part("file", b"Z" * 1000, "f.bin") + b"--XX--\r\n")
+    assert whole.status_code == 204, whole.text
+    assert read(cos, key) == b"Z" * 1000

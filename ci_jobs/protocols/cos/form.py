@@ -20,10 +20,19 @@ from typing import Any
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from ... import auth
 from ...config import Bucket
-from ...errors import AccessDenied, EntityTooLarge, EntityTooSmall, InvalidAccessKeyId, InvalidArgument, NoSuchBucket
+from ...errors import (
+    AccessDenied,
+    EntityTooLarge,
+    EntityTooSmall,
+    InvalidAccessKeyId,
+    InvalidArgument,
+    MalformedPOSTRequest,
+    NoSuchBucket,
+)
 from ...storage import STORED_HEADERS, content_type_for, safe_key
 from ..hosts import resolve
 from ..keys import OBJECTS, SETTINGS, TARGET
@@ -34,6 +43,9 @@ FIELDS_LIMIT = 64 * 1024  # all the fields before `file` together
 MAX_FIELDS = 100
 READ_CHUNK = 1 << 20
 _STORED = {h.lower(): h for h in STORED_HEADERS}
+# What aiohttp's multipart reader raises on a body that is not multipart/form-data: no boundary, a part
+# header that is no header or too long, the stream ending inside a part.
+_MALFORMED = (ValueError, BadHttpMessage)
 
 
 @dataclass(frozen=True)
@@ -77,12 +89,19 @@ async def handle(request: web.Request) -> web.StreamResponse:
 
 
 async def read_form(request: web.Request) -> Form:
-    """The fields up to `file`, bounded by FIELDS_LIMIT and MAX_FIELDS; InvalidArgument without a file."""
-    reader = await request.multipart()
+    """The fields up to `file`, bounded by FIELDS_LIMIT and MAX_FIELDS; InvalidArgument without a file,
+    MalformedPOSTRequest for a body that is not multipart/form-data."""
+    try:
+        reader = await request.multipart()
+    except _MALFORMED as exc:
+        raise MalformedPOSTRequest(f"{MalformedPOSTRequest.__doc__} ({_short(exc)})") from exc
     fields: dict[str, str] = {}
     budget = FIELDS_LIMIT
     for _ in range(MAX_FIELDS):
-        part = await reader.next()
+        try:
+            part = await reader.next()
+        except _MALFORMED as exc:
+            raise MalformedPOSTRequest(f"{MalformedPOSTRequest.__doc__} ({_short(exc)})") from exc
         if part is None:
             break
         if not isinstance(part, BodyPartReader):
@@ -98,11 +117,30 @@ async def read_form(request: web.Request) -> Form:
 
 async def _field(part: BodyPartReader, budget: int) -> bytes:
     value = bytearray()
-    while chunk := await part.read_chunk(8192):
+    while chunk := await _chunk(part, 8192):
         value += chunk
         if len(value) > budget:
             raise EntityTooLarge(f"The form fields before file exceed {FIELDS_LIMIT} bytes.")
     return bytes(value)
+
+
+async def _chunk(part: BodyPartReader, size: int) -> bytes:
+    """The part's next bytes; b"" once its closing boundary was read. A body that ends before it (the
+    reader then answers b"" too, without being at the part's end) is MalformedPOSTRequest."""
+    try:
+        chunk = await part.read_chunk(size)
+    except _MALFORMED as exc:
+        raise MalformedPOSTRequest(f"{MalformedPOSTRequest.__doc__} ({_short(exc)})") from exc
+    if not chunk and not part.at_eof():
+        raise MalformedPOSTRequest(f"The form's body ends inside its {part.name or 'unnamed'} part, before "
+                                   "the boundary that closes it.")
+    return chunk
+
+
+def _short(exc: Exception) -> str:
+    """The first line of what the reader said (aiohttp's HTTP errors carry it as `message`)."""
+    said = str(getattr(exc, "message", "") or exc).strip()
+    return said.splitlines()[0][:200] if said else type(exc).__name__
 
 
 def _required(fields: Mapping[str, str], name: str) -> str:
@@ -139,7 +177,7 @@ def json_policy(text: bytes) -> dict[str, Any]:
         doc = json.loads(text)
         expiration = datetime.fromisoformat(str(doc["expiration"])).timestamp()
         conditions = doc.get("conditions", [])
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise InvalidArgument("The policy must be JSON with an ISO 8601 expiration.") from exc
     if not isinstance(conditions, list):
         raise InvalidArgument("The policy's conditions must be a list.")
@@ -191,7 +229,7 @@ def _status(fields: Mapping[str, str]) -> int:
 async def _file_chunks(part: BodyPartReader, low: int, high: int) -> AsyncIterator[bytes]:
     """The file's bytes; past `high` or (at the end, before the object commits) under `low` raises."""
     size = 0
-    while chunk := await part.read_chunk(READ_CHUNK):
+    while chunk := await _chunk(part, READ_CHUNK):
         size += len(chunk)
         if size > high:
             raise EntityTooLarge(f"The file exceeds the policy's content-length-range maximum of {high} bytes.")
