@@ -85,10 +85,13 @@ IMAGE_EXTS = {"jpg": "mjpeg", "jpeg": "mjpeg", "png": "png", "webp": "libwebp"}
 
 def section(parent: Any, key: str) -> dict[str, Any]:
     """Return the child container `key` of a parsed XML dict ({} when absent or empty)."""
-    value = parent.get(key) if isinstance(parent, dict) else None
+    # Called a dozen times per submitted job: exact-class checks before isinstance.
+    value = parent.get(key) if parent.__class__ is dict or isinstance(parent, dict) else None
+    if value is None:
+        return {}
     if value.__class__ is list:
         value = value[0] if value else None
-    return dict(value) if isinstance(value, dict) else {}
+    return dict(value) if value.__class__ is dict or isinstance(value, dict) else {}
 
 
 def text(parent: Mapping[str, Any], key: str, default: str = "") -> str:
@@ -99,7 +102,7 @@ def text(parent: Mapping[str, Any], key: str, default: str = "") -> str:
         return default
     if value.__class__ is list:
         value = value[0] if value else None
-    if isinstance(value, str):
+    if value.__class__ is str or isinstance(value, str):
         value = value.strip()
         return value or default
     return default
@@ -178,6 +181,20 @@ def parse_color(value: str) -> tuple[int, int, int] | None:
         return None
     rgb = int(match.group(1), 16)
     return (rgb >> 16) & 255, (rgb >> 8) & 255, rgb & 255
+
+
+# A virtual-hosted COS/CI host name: `<bucket>.cos.<region>.<domain>` (or `.ci.`); protocols/hosts routes by it.
+BUCKET_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]*-\d+)\.(?P<svc>cos|ci)\.(?P<region>[^.]+)\.(?P<rest>.+)$")
+
+
+def object_bucket(ref: str) -> str | None:
+    """The bucket an object URL names by its host (`http://<bucket>.cos.<region>.myqcloud.com/key`); None
+    for a plain key or a URL of any other host."""
+    ref = ref.strip()
+    if "://" not in ref:
+        return None
+    m = BUCKET_HOST.match((urlsplit(ref).hostname or "").lower())
+    return m["bucket"] if m else None
 
 
 def object_key(ref: str) -> str:

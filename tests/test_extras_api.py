@@ -55,3 +55,27 @@ def test_digital_watermark_is_checked_not_ignored(client: CosS3Client) -> None:
         client.ci_create_media_jobs(Bucket=BUCKET, Jobs=job_body("Transcode", "dw/in.mp4", op))
     assert err.value.get_status_code() == 400 and err.value.get_error_code() == "InvalidArgument"
     assert "DigitalWatermark" in err.value.get_error_msg()
+
+
+@pytest.mark.parametrize("ref", [
+    f"http://logos-1250000000.cos.{REGION}.myqcloud.com/marks/logo.png",  # another bucket
+    "http://169.254.169.254/latest/meta-data",                          # another host
+    "https://example.com/marks/logo.png",
+])
+@pytest.mark.parametrize("where", ["watermark", "audiomix", "subtitle"])
+def test_references_outside_the_jobs_bucket_are_refused(client: CosS3Client, ref: str, where: str) -> None:
+    """A watermark image, AudioMix source or subtitle is read from the job's own bucket (reference: "image in
+    same bucket", "same bucket as input"): a URL naming another bucket or host is refused at submit,
+    instead of the same path being read from the job's bucket."""
+    op: dict[str, object] = {"Transcode": {"Container": {"Format": "mp4"}}, "Output": output("output/ref.mp4")}
+    if where == "watermark":
+        op["Watermark"] = {"Type": "Image", "Pos": "TopLeft", "LocMode": "Absolute", "Dx": "0", "Dy": "0",
+                           "Image": {"Url": ref}}
+    elif where == "audiomix":
+        op["Transcode"] = {"Container": {"Format": "mp4"}, "AudioMix": {"AudioSource": ref}}
+    else:
+        op["Subtitles"] = {"Subtitle": {"Url": ref}}
+    with pytest.raises(CosServiceError) as err:
+        client.ci_create_media_jobs(Bucket=BUCKET, Jobs=job_body("Transcode", "input/extras clip.mp4", op))
+    assert err.value.get_status_code() == 400 and err.value.get_error_code() == "InvalidArgument"
+    assert ref in err.value.get_error_msg() and BUCKET in err.value.get_error_msg()

@@ -96,6 +96,16 @@ def test_concat_two_uploaded_fragments(client: CosS3Client, fragments: dict[str,
     assert seconds == pytest.approx(total, abs=0.05) and frames == pytest.approx(25 * total, abs=1)
 
 
+def test_concat_fragment_of_another_bucket_is_refused(client: CosS3Client) -> None:
+    """A fragment URL naming another bucket is refused at submit, not read from this bucket's same path."""
+    url = f"https://other-1250000001.cos.{REGION}.myqcloud.com/cat/in/a.mp4"
+    op = {"ConcatTemplate": {"ConcatFragment": [{"Url": url}, {"Url": "cat/in/b.mp4"}], "Container": {"Format": "mp4"}},
+          "Output": output("cat/out/never.mp4")}
+    with pytest.raises(CosServiceError) as err:
+        submit(client, {"Tag": "Concat", "Operation": op})
+    assert err.value.get_error_code() == "InvalidArgument" and url in err.value.get_error_msg()
+
+
 def test_concat_template_puts_an_intro_before_the_input(client: CosS3Client, fragments: dict[str, float],
                                                         tmp_path: Path) -> None:
     template = client.ci_create_template(Bucket=BUCKET, Template={

@@ -161,6 +161,7 @@ class Jobs:
 
     def _check_operation(self, bucket: Bucket, tag: str, operation: dict[str, Any]) -> None:
         tags.check_operation(tag, operation)
+        tags.check_references(tag, operation, bucket.name)
         out = operation.get("Output")
         if isinstance(out, dict):
             target = self.settings.bucket(str(out.get("Bucket", "")))

@@ -10,8 +10,9 @@ from aiohttp import web
 
 from ..config import Bucket, Settings
 from ..errors import NoSuchBucket
+from ..mediarules import BUCKET_HOST
 
-_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]*-\d+)\.(?P<svc>cos|ci)\.(?P<region>[^.]+)\.(?P<rest>.+)$")
+_HOST = BUCKET_HOST
 _ACCOUNT = re.compile(r"^(?P<svc>ci|cos)\.(?P<region>[^.]+)\.")
 _MPS = re.compile(r"^mps(\.[a-z0-9-]+)?\.tencentcloudapi\.com$")
 

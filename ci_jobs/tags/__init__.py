@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import InvalidArgument
-from ..mediarules import object_key, section, text
+from ..mediarules import object_bucket, object_key, section, text
 from . import (
     adaptivestreaming,
     animation,
@@ -104,6 +104,19 @@ def parse(tag: str, operation: Mapping[str, Any]) -> Any:
     """
     check_operation(tag, operation)
     return spec(tag).parse(operation)
+
+
+def check_references(tag: str, operation: Mapping[str, Any], bucket: str) -> None:
+    """Refuse an object URL among the objects a job reads besides its input (watermark images, Concat
+    fragments, AudioMix sources, subtitles, a TTS text) that names another bucket or another host: CI reads
+    them from the job's own bucket, and the runner only ever fetches that bucket's keys (a plain key is
+    the job's bucket's)."""
+    found = REGISTRY.get(tag)
+    for ref in found.references(operation) if found is not None else []:
+        if "://" in ref and object_bucket(ref) != bucket:
+            raise InvalidArgument(f"Request.Operation: {ref.strip()[:256]} is not an object of bucket {bucket}: "
+                                  "watermark images, fragments, AudioMix sources, subtitles and texts are read "
+                                  "from the job's own bucket (give its object URL or the object key)")
 
 
 def referenced_objects(tag: str, operation: Mapping[str, Any]) -> list[str]:
