@@ -3,8 +3,10 @@
 An address is judged after normalising every spelling that reaches the same host: IPv4 in
 decimal, octal, hex or short forms (`2852039166`, `0251.0376.0251.0376`, `169.254.43518`), and
 IPv4 inside IPv6 (mapped `::ffff:a.b.c.d`, compatible `::a.b.c.d`, NAT64 `64:ff9b::/96`, 6to4
-`2002::/16`, Teredo). Loopback and link-local (cloud metadata lives at 169.254.169.254) are refused
-unless the settings allow them; unspecified, multicast and broadcast addresses always are.
+`2002::/16`, Teredo, SIIT `::ffff:0:a.b.c.d`). Loopback and the addresses of this machine's own
+interfaces (a service bound to 0.0.0.0 answers on them as on 127.0.0.1), and link-local (cloud metadata
+lives at 169.254.169.254) are refused unless the settings allow them; unspecified, multicast and
+broadcast addresses always are.
 
 A name is resolved once at send time and the connection goes to the address that was checked, so
 a DNS answer that changes between check and connect (rebinding) cannot slip through.
@@ -13,9 +15,11 @@ a DNS answer that changes between check and connect (rebinding) cannot slip thro
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from .errors import InvalidArgument
@@ -23,6 +27,7 @@ from .errors import InvalidArgument
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_SIIT = ipaddress.ip_network("::ffff:0:0:0/96")  # IPv4-translated (RFC 2765), beside the mapped ::ffff:0:0/96
 _COMPAT = ipaddress.ip_network("::/96")
 # Cloud metadata services outside the link-local ranges (Alibaba; AWS's IPv6 endpoint).
 _METADATA = frozenset({ipaddress.ip_address("100.100.100.200"), ipaddress.ip_address("fd00:ec2::254")})
@@ -47,7 +52,7 @@ def embedded_ipv4(ip: Address) -> ipaddress.IPv4Address | None:
         return ip.sixtofour
     if ip.teredo is not None:
         return ip.teredo[1]
-    if ip in _NAT64 or (ip in _COMPAT and int(ip) > 1):
+    if ip in _NAT64 or ip in _SIIT or (ip in _COMPAT and int(ip) > 1):
         return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     return None
 
@@ -70,7 +75,33 @@ def _refusal(ip: Address, policy: Policy) -> str | None:
     if ip.is_link_local or ip in _METADATA:
         return None if policy.allow_link_local else \
             "a link-local or cloud-metadata address ([callbacks] allow_link_local)"
+    if not policy.allow_loopback and is_own(ip):
+        return "an address of this machine ([callbacks] allow_loopback)"
     return None
+
+
+def is_own(ip: Address) -> bool:
+    """Whether `ip` is an address of one of this machine's interfaces: a socket can bind to it (the system
+    refuses to bind to any other, EADDRNOTAVAIL), asked anew each time as interfaces come and go. Where the
+    system lets sockets bind to any address (ip_nonlocal_bind), that says nothing, and no address counts."""
+    family = socket.AF_INET if ip.version == 4 else socket.AF_INET6
+    if _binds_anything(family):
+        return False
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.bind((str(ip), 0))
+    except OSError:  # EADDRNOTAVAIL: not this machine's; EAFNOSUPPORT: no IPv6 here at all
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=2)
+def _binds_anything(family: int) -> bool:
+    name = "ipv4" if family == socket.AF_INET else "ipv6"
+    try:
+        return Path(f"/proc/sys/net/{name}/ip_nonlocal_bind").read_text().strip() not in ("", "0")
+    except OSError:
+        return False
 
 
 def literal(host: str) -> Address | None:

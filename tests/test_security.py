@@ -126,6 +126,8 @@ REFUSED = [
     "http://localhost:9000/",
     "http://api.localhost./",
     "http://224.0.0.1/",
+    "http://[::ffff:0:127.0.0.1]/",
+    "http://[::ffff:0:169.254.169.254]/",
 ]
 
 
@@ -139,6 +141,32 @@ def test_refused_spellings(url: str) -> None:
                                  "http://[2001:db8::1]/cb"])
 def test_ordinary_targets_pass(url: str) -> None:
     outbound.check_url(url, outbound.Policy())
+
+
+def _own_addresses() -> list[str]:
+    """This machine's non-loopback interface addresses, as the kernel lists them (ip(8)'s netlink view)."""
+    import subprocess  # noqa: PLC0415 - only this test reads the interfaces
+    try:
+        out = subprocess.run(["ip", "-o", "addr"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    found = [line.split()[3].split("/")[0] for line in out.splitlines() if " inet" in line]
+    return [a for a in found if not a.startswith(("127.", "::1", "fe80"))]
+
+
+def test_this_machines_own_addresses_count_as_loopback() -> None:
+    """A service bound to 0.0.0.0 answers on every address of the machine as on 127.0.0.1: a callback to
+    the node's own interface address is refused unless allow_loopback, and allowed with it."""
+    own = _own_addresses()
+    if not own:
+        pytest.skip("this machine has no non-loopback interface address")
+    for address in own:
+        url = f"http://[{address}]:9/" if ":" in address else f"http://{address}:9/"
+        with pytest.raises(InvalidArgument, match="an address of this machine"):
+            outbound.check_url(url, outbound.Policy())
+        outbound.check_url(url, outbound.Policy(allow_loopback=True))
+    assert not outbound.is_own(outbound.literal("203.0.113.7"))  # type: ignore[arg-type]
+    assert outbound.is_own(outbound.literal("127.0.0.1"))  # type: ignore[arg-type]
 
 
 def test_policy_switches() -> None:
