@@ -354,6 +354,20 @@ def test_state_changes_need_the_csrf_token(page: Page) -> None:
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
 
 
+@pytest.mark.parametrize("body", [b"{", b"[" * 100_000 + b"]" * 100_000, b"[1, 2]", b"\xff\xfe{"],
+                         ids=["cut", "nested-too-deep", "array", "not-utf-8"])
+def test_bodies_that_are_no_json_object_are_invalid_argument(page: Page, body: bytes) -> None:
+    """The sign-in and the state-changing calls answer 400 InvalidArgument, never an internal error."""
+    signin = page.request.fetch("/console/api/signin", method="POST", data=body,
+                                headers={"Content-Type": "application/json"})
+    assert signin.status == 400 and signin.json()["error"]["code"] == "InvalidArgument", signin.text()
+    queues = page.request.get(f"/console/api/queues/{BUCKET}").json()["Queues"]
+    me = page.request.get("/console/api/me").json()
+    change = page.request.fetch(f"/console/api/queues/{BUCKET}/{queues[0]['Id']}", method="POST", data=body,
+                                headers={"X-CSRF-Token": me["Csrf"], "Content-Type": "application/json"})
+    assert change.status == 400 and change.json()["error"]["code"] == "InvalidArgument", change.text()
+
+
 def test_the_chart_is_our_own_svg(page: Page) -> None:
     page.goto("/console/")
     expect(page.locator("#chart svg rect.ok").first).to_be_attached()

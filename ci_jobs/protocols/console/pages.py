@@ -14,6 +14,7 @@ from aiohttp import web
 from ...errors import InvalidArgument, NoSuchResource
 from ..keys import SETTINGS
 from . import session
+from .body import json_object
 from .state import Console
 
 STATIC = Path(__file__).parent / "static"
@@ -55,9 +56,7 @@ async def sign_in(request: web.Request, console: Console) -> web.StreamResponse:
     session.check_origin(request)
     if request.content_type != "application/json":
         raise InvalidArgument("sign in with a JSON body")
-    body = await request.json()
-    if not isinstance(body, dict):
-        raise InvalidArgument("sign in with a JSON object")
+    body = await json_object(request)
     settings = request.app[SETTINGS]
     if "password" in body:
         account = await session.sign_in_with_password(request, settings, str(body["password"]))

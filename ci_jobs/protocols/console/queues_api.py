@@ -6,6 +6,7 @@ from aiohttp import web
 
 from ...app.requests import QueueUpdate
 from ...errors import InvalidArgument, NoSuchQueue
+from .body import json_object
 from .state import Call
 
 
@@ -21,7 +22,7 @@ async def list_queues(call: Call) -> web.StreamResponse:
 async def change_queue(call: Call) -> web.StreamResponse:
     """POST /console/api/queues/<bucket>/<queue>: {"state": "Active"|"Paused"} and/or {"maxConcurrent": n}."""
     bucket = call.bucket()
-    body = await call.request.json()
+    body = await json_object(call.request)
     service = call.console.service
     queues = {q.queue_id: q for q in await service.store.queues(bucket.name)}
     queue = queues.get(call.params["queue"])

@@ -13,6 +13,7 @@ from ...app.requests import JobRequest, Operation
 from ...errors import InvalidArgument, NoSuchResource
 from ...presets import OFFICIAL
 from . import chart, views
+from .body import json_object
 from .state import Call
 
 PAGE = 20
@@ -80,7 +81,7 @@ async def resend_callback(call: Call) -> web.StreamResponse:
 async def create_task(call: Call) -> web.StreamResponse:
     """POST /console/api/tasks/<bucket>: one job on an object (a preset, a custom template or parameters)."""
     bucket = call.bucket()
-    body = await _json(call.request)
+    body = await json_object(call.request)
     tag = str(body.get("tag", ""))
     if tag not in CREATABLE:
         raise InvalidArgument(f"tag must be one of {', '.join(CREATABLE)}")
@@ -122,7 +123,7 @@ async def end(call: Call) -> web.StreamResponse:
 async def bulk(call: Call) -> web.StreamResponse:
     """POST /console/api/bulk/<bucket>: restart or end the selected tasks, or every filtered one."""
     bucket = call.bucket()
-    body = await _json(call.request)
+    body = await json_object(call.request)
     if body.get("all"):
         task_ids = await call.console.queries.filtered_ids(bucket, task_filter(body.get("filter") or {}))
     else:
@@ -150,13 +151,3 @@ async def throughput(call: Call) -> web.StreamResponse:
     data = await call.console.queries.throughput(call.bucket())
     return web.Response(text=chart.svg(data), content_type="image/svg+xml",
                         headers={"Cache-Control": "no-store"})
-
-
-async def _json(request: web.Request) -> dict[str, Any]:
-    try:
-        value = await request.json()
-    except ValueError as exc:
-        raise InvalidArgument(f"the body is not JSON: {exc}") from exc
-    if not isinstance(value, dict):
-        raise InvalidArgument("the body must be a JSON object")
-    return value
