@@ -138,9 +138,12 @@ def dumps(tag: str, value: Any) -> bytes:
 
 
 def _write(parts: list[str], tag: str, value: Any) -> None:
-    # The submit hot path (a JobsDetail echo is ~30 elements): exact-class checks, one regex search per leaf.
+    # The submit hot path (a JobsDetail echo is ~30 elements, most of them text): exact-class checks, the
+    # text leaf first, one regex search per leaf.
     cls = value.__class__
-    if cls is dict or isinstance(value, dict):
+    if cls is str:
+        text = value
+    elif cls is dict or (cls is not list and isinstance(value, dict)):
         if not value:
             parts.append(f"<{tag}/>")
             return
@@ -149,14 +152,15 @@ def _write(parts: list[str], tag: str, value: Any) -> None:
             _write(parts, k, v)
         parts.append(f"</{tag}>")
         return
-    if cls is list or isinstance(value, list):
+    elif cls is list or isinstance(value, list):
         for item in value:
             _write(parts, tag, item)
         return
-    if value is None:
+    elif value is None:
         parts.append(f"<{tag}/>")
         return
-    text = value if cls is str else ("true" if value else "false") if cls is bool else str(value)
+    else:
+        text = ("true" if value else "false") if cls is bool else str(value)
     if not text:
         parts.append(f"<{tag}/>")
     elif _SPECIAL.search(text) is None:

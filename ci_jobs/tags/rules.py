@@ -5,6 +5,7 @@ Each raises InvalidArgument naming the element by its dotted path (`Request.Oper
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -51,8 +52,14 @@ def _number(raw: str) -> float | None:
 def choice(parent: Mapping[str, Any], key: str, where: str, allowed: tuple[str, ...]) -> None:
     """Refuse leaf `key` unless it is one of `allowed` (case-insensitive)."""
     raw = text(parent, key)
-    if raw and raw.lower() not in tuple(a.lower() for a in allowed):
+    if raw and raw.lower() not in _lowered(allowed):
         raise InvalidArgument(f"{where}.{key} {raw} must be one of {', '.join(allowed)}")
+
+
+@functools.lru_cache(maxsize=256)
+def _lowered(allowed: tuple[str, ...]) -> frozenset[str]:
+    # The rule tables are module constants: each is lowered once, not on every submitted job.
+    return frozenset(a.lower() for a in allowed)
 
 
 def size(parent: Mapping[str, Any], where: str) -> None:

@@ -30,3 +30,16 @@ def test_read_refuses_unknown_not_yet_and_mistyped() -> None:
 def test_template_fields_are_the_sdks(model: schema.Model) -> None:
     sdk = [name[1:] for name in vars(getattr(models, model.name)())]
     assert sorted(model.fields) == sorted(sdk)
+
+
+def test_read_keeps_types_exact_on_the_common_path() -> None:
+    """Strings and ints pass as they are; a bool is no int, a number no string, and big ints stay exact."""
+    with pytest.raises(InvalidParameter, match="TasksPriority must be a number"):
+        schema.read({"TasksPriority": True}, schema.PROCESS_MEDIA, "")
+    with pytest.raises(InvalidParameter, match="OutputDir must be a string"):
+        schema.read({"OutputDir": 7}, schema.PROCESS_MEDIA, "")
+    with pytest.raises(InvalidParameter, match="SessionContext must be a string"):
+        schema.read({"SessionContext": ["x"]}, schema.PROCESS_MEDIA, "")
+    big = 2**60 + 1
+    assert schema.read({"TasksPriority": big, "OutputDir": "/o/", "SessionId": None}, schema.PROCESS_MEDIA,
+                       "") == {"TasksPriority": big, "OutputDir": "/o/"}

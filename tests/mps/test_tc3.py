@@ -104,3 +104,9 @@ def test_replay_cache_refuses_a_live_signature_once_more_and_forgets_it_after_it
     assert cache.first_use("a", until=30, now=11)  # its window closed: the timestamp check refuses it anyway
     assert cache.first_use("b", until=30, now=12) and cache.first_use("c", until=30, now=12)
     assert len(cache) == 2
+
+
+@pytest.mark.parametrize(("timestamp", "date"), [(0, "1970-01-01"), (86399, "1970-01-01"), (86400, "1970-01-02"),
+                                                  (1700006399, "2023-11-14"), (1700006400, "2023-11-15")])
+def test_scope_date_is_the_utc_day_either_side_of_midnight(timestamp: int, date: str) -> None:
+    assert tc3._utc_date(timestamp // 86400) == date

@@ -279,7 +279,7 @@ async def parse_notification(call: Call) -> dict[str, Any]:
         raise MissingParameter("Content is required.")
     try:
         event = json.loads(params["Content"])
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise InvalidParameterValue(f"Content is not JSON: {exc}.", sub="InvalidContent") from exc
     if not isinstance(event, dict) or not isinstance(event.get("EventType"), str):
         raise InvalidParameterValue("Content is not an MPS event notification (no EventType).", sub="InvalidContent")

@@ -72,13 +72,24 @@ def _model(value: Any, kind: Model, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidParameter(f"{where or 'The request body'} must be a JSON object ({kind.name}).")
     out: dict[str, Any] = {}
+    fields = kind.fields
     for name, item in value.items():
-        path = f"{where}.{name}" if where else str(name)
-        if name not in kind.fields:
-            raise UnknownParameter(f"{path} is not a parameter of {kind.name}.")
-        if item is not None:
-            out[name] = read(item, kind.fields[name], path)
+        field = fields.get(name)
+        if field is None:
+            raise UnknownParameter(f"{_path(where, name)} is not a parameter of {kind.name}.")
+        if item is None:
+            continue
+        # A string where a string goes, or an int (not a bool) where an int goes, is itself: the common
+        # case skips `read` and the field's path, which only a message needs.
+        if field is STR and item.__class__ is str or field is INT and item.__class__ is int:
+            out[name] = item
+        else:
+            out[name] = read(item, field, _path(where, name))
     return out
+
+
+def _path(where: str, name: Any) -> str:
+    return f"{where}.{name}" if where else str(name)
 
 
 def _scalar(value: Any, kind: str, where: str) -> Any:

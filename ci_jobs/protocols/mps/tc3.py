@@ -68,6 +68,12 @@ def signing_key(secret_key: str, date: str, service: str) -> bytes:
     return hmac.digest(secret_service, b"tc3_request", "sha256")
 
 
+@functools.lru_cache(maxsize=4)
+def _utc_date(day: int) -> str:
+    # The scope's date of a timestamp: one strftime per UTC day (a call spans at most a day's boundary).
+    return datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%d")
+
+
 def canonical_request(method: str, path: str, query: str, headers: list[tuple[str, str]], payload_hash: str) -> str:
     """The CanonicalRequest of reference §2: method, URI, query, `name:value\\n` lines, names, payload hash."""
     lines = "".join(f"{name}:{value}\n" for name, value in headers)
@@ -105,7 +111,7 @@ def verify(cred: Credential, secret_key: str, method: str, path: str, query: str
     """Raise unless `cred` signs this request with `secret_key` (the time window is `check_time`'s)."""
     if cred.service != SERVICE:
         raise SignatureFailure(f"The credential scope's service is {cred.service!r}; ci-jobs serves 'mps'.")
-    date = datetime.fromtimestamp(int(timestamp), UTC).strftime("%Y-%m-%d")
+    date = _utc_date(int(timestamp) // 86400)
     if cred.date != date:
         raise SignatureFailure(f"The credential scope's date {cred.date} is not the UTC date {date} of "
                                f"X-TC-Timestamp {timestamp}.")
