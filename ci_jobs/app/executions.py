@@ -188,8 +188,10 @@ class Executions:
         op = expand_known(dict(node.body.get("Operation") or {}), input_key=ex.object, run_id=ex.run_id,
                           batch_id=ex.batch_id)
         parent = next((jobs[nodes[p]] for p in node.parents if p != flow.START and p in nodes), None)
-        echo = {"Workflow": {"RunId": ex.run_id, "WorkflowId": ex.workflow_id,
-                             "WorkflowName": ex.detail.get("WorkflowName", ""), "Name": node.name}}
+        echo: dict[str, Any] = {"Workflow": {"RunId": ex.run_id, "WorkflowId": ex.workflow_id,
+                                             "WorkflowName": ex.detail.get("WorkflowName", ""), "Name": node.name}}
+        if ex.batch_id:  # a batch job of Type Workflow made this run: GET /jobs?inventoryTriggerJobId= finds it
+            echo["InventoryTriggerJobId"] = ex.batch_id
         request = JobRequest(bucket=bucket, input_key=_output_of(parent) if parent else ex.object,
                              operations=(Operation(node.type, op),), queue_id=start.queue_id,
                              callback=_task_callback(start.notify), echo=echo,

@@ -117,8 +117,7 @@ class Jobs:
             stored["Origin"] = request.origin
         if probe:
             stored["ProbeInput"] = True
-        level = request.level if request.level is not None else \
-            priority.from_job_level(int(operation.get("JobLevel") or 0))
+        level = request.level if request.level is not None else priority.from_job_level(_job_level(operation))
         queue = await self.queues.resolve(bucket, request.queue_id)
         self._check_callback(request.callback)
         return JobRecord(job_id=ids.new_id(spec.id_prefix), bucket=bucket.name, queue_id=queue.queue_id, tag=op.tag,
@@ -247,6 +246,15 @@ def _ids(job_ids: str) -> list[str]:
     return wanted
 
 
+def _job_level(operation: dict[str, Any]) -> int:
+    """Operation.JobLevel: 0 (absent or empty), 1 or 2. POST /jobs bodies meet it by their XSD already;
+    a batch's or a workflow's job parameters come here without one."""
+    raw = str(operation.get("JobLevel") or "").strip()
+    if raw in ("", "0", "1", "2"):
+        return int(raw or 0)
+    raise InvalidArgument(f"Request.Operation.JobLevel {raw[:64]} must be 0, 1 or 2")
+
+
 def _key(where: str, value: Any) -> str:
     try:
         return safe_key(str(value))
@@ -291,4 +299,6 @@ def _job_filter(params: dict[str, str]) -> JobFilter:
                      start=times.get("startCreationTime"), end=times.get("endCreationTime"),
                      ascending=order == "Asc", size=int_param(params, "size", 10, 1, 100),
                      after_seq=_untoken(params.get("nextToken") or ""),
-                     input_object=params.get("inputObject") or "")
+                     input_object=params.get("inputObject") or "",
+                     workflow_id=(params.get("workflowId") or "").strip(),
+                     batch_id=(params.get("inventoryTriggerJobId") or "").strip())

@@ -456,6 +456,8 @@ def _matches(j: JobRecord, flt: JobFilter) -> bool:
             and (not flt.states or j.state in flt.states)
             and (flt.start is None or j.created >= flt.start) and (flt.end is None or j.created <= flt.end)
             and (not flt.input_object or j.input_object == flt.input_object)
+            and (not flt.workflow_id or (j.spec.get("Workflow") or {}).get("WorkflowId") == flt.workflow_id)
+            and (not flt.batch_id or j.spec.get("InventoryTriggerJobId") == flt.batch_id)
             and (flt.after_seq is None or (j.seq > flt.after_seq if flt.ascending else j.seq < flt.after_seq)))
 
 

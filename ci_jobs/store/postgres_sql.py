@@ -270,6 +270,8 @@ def list_jobs(bucket: str, flt: JobFilter) -> tuple[str, list[Any]]:
                                 ("created >= ?", flt.start, flt.start is not None),
                                 ("created <= ?", flt.end, flt.end is not None),
                                 ("input_object = ?", flt.input_object, bool(flt.input_object)),
+                                ("spec->'Workflow'->>'WorkflowId' = ?", flt.workflow_id, bool(flt.workflow_id)),
+                                ("spec->>'InventoryTriggerJobId' = ?", flt.batch_id, bool(flt.batch_id)),
                                 ("seq > ?" if flt.ascending else "seq < ?", flt.after_seq, flt.after_seq is not None)):
         if used:
             cond(clause, value)

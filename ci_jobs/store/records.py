@@ -152,6 +152,8 @@ class JobFilter:
     size: int = 10
     after_seq: int | None = None
     input_object: str = ""
+    workflow_id: str = ""  # jobs a workflow made (their spec's Workflow.WorkflowId)
+    batch_id: str = ""     # jobs a batch job made (their spec's InventoryTriggerJobId)
 
 
 @dataclass(frozen=True)

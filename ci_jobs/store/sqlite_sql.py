@@ -147,6 +147,9 @@ def list_jobs(bucket: str, flt: JobFilter) -> tuple[str, list[Any]]:
                                 ("created>=?", flt.start, flt.start is not None),
                                 ("created<=?", flt.end, flt.end is not None),
                                 ("input_object=?", flt.input_object, bool(flt.input_object)),
+                                ("json_extract(spec, '$.Workflow.WorkflowId')=?", flt.workflow_id,
+                                 bool(flt.workflow_id)),
+                                ("json_extract(spec, '$.InventoryTriggerJobId')=?", flt.batch_id, bool(flt.batch_id)),
                                 ("seq>?" if flt.ascending else "seq<?", flt.after_seq, flt.after_seq is not None)):
         if used:
             where.append(clause)

@@ -182,6 +182,25 @@ async def test_list_paging_and_filters(store: Store) -> None:
     assert running == []
 
 
+async def test_list_by_workflow_and_batch(store: Store) -> None:
+    q = await store.ensure_queue(B, "queue-1", 10)
+    plain = job(q.queue_id)
+    flow = dataclasses.replace(job(q.queue_id), spec={"Input": {"Object": "a.mp4"},
+                                                      "Workflow": {"RunId": "i1", "WorkflowId": "w1"}})
+    batch = dataclasses.replace(job(q.queue_id), spec={"Input": {"Object": "a.mp4"}, "InventoryTriggerJobId": "b1"})
+    both = dataclasses.replace(job(q.queue_id), spec={"Workflow": {"WorkflowId": "w1"}, "InventoryTriggerJobId": "b1"})
+    for j in (plain, flow, batch, both):
+        await store.insert_jobs([j])
+
+    async def ids_of(**kw: str) -> set[str]:
+        return {j.job_id for j in await store.list_jobs(B, JobFilter(tag="Transcode", size=100, **kw))}
+    assert await ids_of(workflow_id="w1") == {flow.job_id, both.job_id}
+    assert await ids_of(batch_id="b1") == {batch.job_id, both.job_id}
+    assert await ids_of(workflow_id="w1", batch_id="b1") == {both.job_id}
+    assert await ids_of(workflow_id="w2") == set() and await ids_of(batch_id="i1") == set()
+    assert len(await ids_of()) == 4
+
+
 async def test_data_survives_reopen(store: Store) -> None:
     q = await store.ensure_queue(B, "queue-1", 10)
     j = job(q.queue_id)
