@@ -87,7 +87,10 @@ def test_describe_media_meta_data_and_the_tasks_meta_data(client: mps_client.Mps
 
 
 def test_parse_notification_refuses_what_is_not_one(client: mps_client.MpsClient) -> None:
-    for content in ("not json", '{"a": 1}'):
+    for content in ("not json", '{"a": 1}', '{"EventType": "WorkflowTask", "WorkflowTaskEvent": "str"}',
+                    '{"EventType": "WorkflowTask", "WorkflowTaskEvent": [1, 2]}',
+                    '{"EventType": "WorkflowTask", "WorkflowTaskEvent": {}, "Timestamp": "soon"}',
+                    '{"EventType": "WorkflowTask", "SessionContext": {"a": 1}}', "[" * 100_000 + "]" * 100_000):
         with pytest.raises(TencentCloudSDKException) as info:
             client.ParseNotification(request(models.ParseNotificationRequest, {"Content": content}))
         assert info.value.get_code() == "InvalidParameterValue.InvalidContent"

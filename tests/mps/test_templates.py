@@ -119,6 +119,11 @@ REFUSED = [
     ("CreateImageSpriteTemplate", {**CREATES["ImageSprite"], "Format": "png"}, "InvalidParameterValue.Format",
      "Format"),
     ("ModifyTranscodeTemplate", {"Definition": 100030, "Name": "x"}, "InvalidParameterValue.Definition", "preset"),
+    ("CreateAnimatedGraphicsTemplate", {"Format": "gif", "Fps": 1000}, "InvalidParameterValue.Fps", "Fps 1000"),
+    ("CreateAnimatedGraphicsTemplate", {"Format": "webp", "Fps": 10, "Quality": 500}, "InvalidParameterValue.Quality",
+     "Quality 500"),
+    ("CreateAnimatedGraphicsTemplate", {"Format": "gif", "Fps": 10, "Quality": 40}, "InvalidParameterValue.Quality",
+     "webp"),
 ]
 
 

@@ -283,9 +283,21 @@ async def parse_notification(call: Call) -> dict[str, Any]:
         raise InvalidParameterValue(f"Content is not JSON: {exc}.", sub="InvalidContent") from exc
     if not isinstance(event, dict) or not isinstance(event.get("EventType"), str):
         raise InvalidParameterValue("Content is not an MPS event notification (no EventType).", sub="InvalidContent")
-    known = ("EventType", "WorkflowTaskEvent", "EditMediaTaskEvent", "SessionId", "SessionContext",
-             "ScheduleTaskEvent", "Timestamp", "Sign", "BatchTaskEvent", "ExtractBlindWatermarkTask")
-    return {k: event[k] for k in known if event.get(k) is not None}
+    out = {k: event[k] for k in _NOTIFICATION_FIELDS if event.get(k) is not None}
+    for name, value in out.items():
+        kind = _NOTIFICATION_FIELDS[name]
+        if not isinstance(value, kind) or isinstance(value, bool):  # the SDK reads these into its models
+            raise InvalidParameterValue(f"Content.{name} must be a JSON {_JSON_KINDS[kind]}.", sub="InvalidContent")
+    return out
+
+
+# ParseNotificationResponse's fields and the JSON kind each holds (an event is an object the SDK reads into
+# its model: a string or an array there made the SDK itself fail).
+_NOTIFICATION_FIELDS: dict[str, type] = {
+    "EventType": str, "WorkflowTaskEvent": dict, "EditMediaTaskEvent": dict, "SessionId": str,
+    "SessionContext": str, "ScheduleTaskEvent": dict, "Timestamp": int, "Sign": str, "BatchTaskEvent": dict,
+    "ExtractBlindWatermarkTask": dict}
+_JSON_KINDS = {str: "string", dict: "object", int: "integer"}
 
 
 ACTIONS: dict[str, Action] = {

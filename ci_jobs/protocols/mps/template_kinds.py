@@ -64,15 +64,26 @@ def _transcode(body: dict[str, Any], where: str) -> dict[str, Any]:
     return raw_transcode(body, where)
 
 
+ANIMATED_QUALITY = 75  # MPS's default Quality of an animated graphics template
+
+
 def _animated(body: dict[str, Any], where: str) -> dict[str, Any]:
     fmt = str(body.get("Format", "gif"))
     if fmt not in ("gif", "webp"):
         raise InvalidParameterValue(f"{where}.Format {fmt} must be gif or webp.", sub="Format")
     if not body.get("Fps"):
         raise MissingParameter(f"{where}.Fps is required.")
+    if not 1 <= body["Fps"] <= 30:
+        raise InvalidParameterValue(f"{where}.Fps {body['Fps']} must be within [1, 30].", sub="Fps")
     video = {"Codec": fmt, "Fps": str(body["Fps"]), **_size({**body, "FillType": "stretch"}, where)}
-    if "Quality" in body and fmt == "webp":
-        video["Quality"] = f"{body['Quality']:g}"
+    if "Quality" in body:
+        if not 1 <= body["Quality"] <= 100:
+            raise InvalidParameterValue(f"{where}.Quality {body['Quality']:g} must be within [1, 100].", sub="Quality")
+        if fmt == "webp":
+            video["Quality"] = f"{body['Quality']:g}"
+        elif body["Quality"] != ANIMATED_QUALITY:
+            raise InvalidParameterValue(f"{where}.Quality applies to webp: a gif is made with its own palette "
+                                        f"(only the default {ANIMATED_QUALITY} is taken for gif).", sub="Quality")
     return {"Container": {"Format": fmt}, "Video": video}
 
 
