@@ -81,3 +81,36 @@ def test_link_local_callback_refused(client: CosS3Client, media: str) -> None:
         client.ci_create_media_jobs(Bucket=BUCKET, Jobs=job_body(
             "MediaInfo", media, {}, CallBack="http://169.254.169.254/latest/meta-data"))
     assert err.value.get_error_code() == "InvalidArgument" and "link-local" in err.value.get_error_msg()
+
+
+@pytest.mark.parametrize(("notify", "named"), [
+    ({"State": "On", "Type": "Url", "Url": "http://example.com/cb", "Event": "Nope"}, "Event Nope"),
+    ({"State": "On", "Type": "Url", "Url": "http://example.com/cb", "Event": "TaskFinish,"}, None),
+    ({"State": "On", "Type": "Url", "Url": "http://example.com/cb", "Event": "TaskFinish",
+      "KafkaConfig": {"Topic": "t"}}, "KafkaConfig"),
+    ({"State": "On", "Type": "TDMQ", "MqName": "q", "MqRegion": "gz", "Event": "TaskFinish"},
+     "no message broker is configured"),
+])
+def test_queue_notify_config_that_could_never_call_back_is_refused(client: CosS3Client, notify: dict[str, Any],
+                                                                   named: str | None) -> None:
+    """An Event that is none of TaskFinish/WorkflowFinish/WorkflowStart, a field this server does not send,
+    or a TDMQ target with no broker configured ([mq]): stored, the queue would never call back."""
+    q = queue_by_name(client, "queue-1")
+    request = {"Name": "queue-1", "State": "Active", "NotifyConfig": notify}
+    if named is None:  # a trailing comma is only a comma list's end: accepted, then switched off again
+        client.ci_update_media_queue(Bucket=BUCKET, QueueId=q["QueueId"], Request=request)
+        client.ci_update_media_queue(Bucket=BUCKET, QueueId=q["QueueId"],
+                                     Request={"Name": "queue-1", "State": "Active", "NotifyConfig": {"State": "Off"}})
+        return
+    with pytest.raises(CosServiceError) as err:
+        client.ci_update_media_queue(Bucket=BUCKET, QueueId=q["QueueId"], Request=request)
+    assert err.value.get_error_code() == "InvalidArgument" and named in err.value.get_error_msg()
+    assert queue_by_name(client, "queue-1")["NotifyConfig"].get("State") != "On"
+
+
+def test_tdmq_job_callback_without_a_broker_is_refused(client: CosS3Client, media: str) -> None:
+    body = job_body("MediaInfo", media, {}, CallBackType="TDMQ",
+                    CallBackMqConfig={"MqMode": "Queue", "MqRegion": "gz", "MqName": "q"})
+    with pytest.raises(CosServiceError) as err:
+        submit(client, body)
+    assert err.value.get_error_code() == "InvalidArgument" and "no message broker" in err.value.get_error_msg()

@@ -19,7 +19,7 @@ from ..outbound import check_url
 from ..storage import safe_key
 from ..store import JobFilter, JobRecord, JobState, Store, TaskRecord
 from .paging import int_param
-from .queues import Queues
+from .queues import Queues, check_mq_broker
 from .requests import JobRequest, Operation
 from .templates import Templates
 from .templates import inline as template_inline
@@ -182,6 +182,9 @@ class Jobs:
         kind = str(callback.get("CallBackType") or "Url")
         if kind == "TDMQ" and not isinstance(callback.get("CallBackMqConfig"), dict):
             raise InvalidArgument("Request.CallBackMqConfig is required when CallBackType is TDMQ")
+        if kind == "TDMQ":
+            check_mq_broker(self.settings, str(callback["CallBackMqConfig"].get("MqRegion") or ""),
+                            "Request.CallBackMqConfig")
         if url and url.lower() != "no" and kind != "TDMQ":
             check_url(url, self.settings.callbacks.policy)
 

@@ -15,6 +15,17 @@ from ..store import QueueRecord, Store
 from .paging import int_param
 from .requests import QueueUpdate
 
+NOTIFY_FIELDS = frozenset({"Url", "Type", "Event", "ResultFormat", "MqRegion", "MqMode", "MqName", "State"})
+NOTIFY_EVENTS = frozenset({"TaskFinish", "WorkflowFinish", "WorkflowStart"})
+
+
+def check_mq_broker(settings: Settings, region: str, where: str) -> None:
+    """Refuse a TDMQ callback when no RabbitMQ broker stands for its MqRegion ([mq] url or [mq.regions]):
+    it could never be delivered."""
+    if not settings.mq.broker(region):
+        raise InvalidArgument(f"{where}: no message broker is configured for MqRegion {region!r} on this server "
+                              "([mq] url or [mq.regions]), so a TDMQ callback could never be delivered")
+
 DEFAULT_QUEUE = "queue-1"
 MAX_IDS = 10
 
@@ -98,6 +109,10 @@ class Queues:
 
     def _notify_config(self, value: Any) -> dict[str, str]:
         cfg = {k: str(v) for k, v in value.items() if isinstance(v, str)} if isinstance(value, dict) else {}
+        for key in value if isinstance(value, dict) else ():
+            if key not in NOTIFY_FIELDS:
+                raise InvalidArgument(f"Request.NotifyConfig.{key} is not a NotifyConfig field (or not supported: "
+                                      "this server sends Url and TDMQ callbacks)")
         if cfg.get("State", "Off") not in ("On", "Off"):
             raise InvalidArgument("Request.NotifyConfig.State must be On or Off")
         if cfg.get("ResultFormat") and cfg["ResultFormat"].upper() not in ("XML", "JSON"):
@@ -110,10 +125,17 @@ class Queues:
                 if not cfg.get("Url"):
                     raise InvalidArgument("Request.NotifyConfig.Url is required when Type is Url")
                 check_url(cfg["Url"], self.settings.callbacks.policy, "Request.NotifyConfig.Url")
-            elif not cfg.get("MqName"):
-                raise InvalidArgument("Request.NotifyConfig.MqName is required when Type is TDMQ")
-            if not cfg.get("Event"):
+            else:
+                if not cfg.get("MqName"):
+                    raise InvalidArgument("Request.NotifyConfig.MqName is required when Type is TDMQ")
+                check_mq_broker(self.settings, cfg.get("MqRegion", ""), "Request.NotifyConfig")
+            events = [e.strip() for e in cfg.get("Event", "").split(",") if e.strip()]
+            if not events:
                 raise InvalidArgument("Request.NotifyConfig.Event is required when State is On")
+            bad = [e for e in events if e not in NOTIFY_EVENTS]
+            if bad:
+                raise InvalidArgument(f"Request.NotifyConfig.Event {bad[0]} is not an event; use "
+                                      f"{', '.join(sorted(NOTIFY_EVENTS))} (a comma list)")
         return cfg
 
 

@@ -24,6 +24,7 @@ from ..tags import workflow_nodes
 from .flow_requests import WorkflowRequest
 from .jobs import Jobs
 from .paging import int_param
+from .queues import NOTIFY_EVENTS, NOTIFY_FIELDS, check_mq_broker
 from .requests import JobRequest, Operation
 from .variables import expand_known
 
@@ -48,8 +49,6 @@ START_REFUSED = {
     "SamplingConfig": "sampling of uploads is not implemented",
 }
 EXT_FLAGS = ("Video", "Audio", "Image", "ContentType", "Custom", "AllFile")
-NOTIFY_FIELDS = frozenset({"Url", "Type", "Event", "ResultFormat", "MqRegion", "MqMode", "MqName", "State"})
-NOTIFY_EVENTS = frozenset({"TaskFinish", "WorkflowFinish", "WorkflowStart"})
 
 
 @dataclass(frozen=True)
@@ -234,6 +233,9 @@ class Workflows:
         await self.jobs.queues.resolve(bucket, start.queue_id)
         if start.notify is not None and start.notify.get("Url"):
             check_url(str(start.notify["Url"]), self.settings.callbacks.policy)
+        if start.notify is not None and str(start.notify.get("Type") or "Url") == "TDMQ":
+            check_mq_broker(self.settings, str(start.notify.get("MqRegion") or ""),
+                            f"{WHERE}.Topology.Nodes.Start.Input.NotifyConfig")
         for node in topo.nodes:
             await self._check_node(bucket, start, node)
 
