@@ -13,11 +13,12 @@ import copy
 import time
 from typing import Any
 
-from .. import ids
+from .. import ids, xmlio
 from ..config import Bucket
 from ..errors import AccessDenied, InvalidArgument, NoSuchTemplate
 from ..presets import OFFICIAL
 from ..store import Store, TemplateRecord
+from ..store.flows import WorkflowRecord
 from ..tags import TEMPLATE_KINDS, TemplateKind, check_operation
 from .requests import TemplateRequest
 
@@ -75,6 +76,23 @@ def template_path(message: str, kind: TemplateKind) -> str:
     return message.replace(prefix, "Request.")
 
 
+_TEMPLATE_KEYS = frozenset({"TemplateId", "TranscodeTemplateId", "WatermarkTemplateId"})
+_WORKFLOW_PAGE = 100
+
+
+def _names_template(value: Any, template_id: str) -> bool:
+    """Whether a parsed body names `template_id` under one of the template-id keys, at any depth."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in _TEMPLATE_KEYS and template_id in (str(i).strip() for i in xmlio.as_list(item)):
+                return True
+            if _names_template(item, template_id):
+                return True
+    elif isinstance(value, list):
+        return any(_names_template(item, template_id) for item in value)
+    return False
+
+
 class Templates:
     """Template use cases over the Store."""
 
@@ -105,8 +123,25 @@ class Templates:
         """DELETE /template/<id>."""
         if template_id in OFFICIAL:
             raise AccessDenied(f"Official template {template_id} cannot be deleted.")
+        user = await self._workflow_using(bucket, template_id)
+        if user is not None:
+            raise InvalidArgument(f"The template {template_id} is used by workflow {user.workflow_id} ({user.name}): "
+                                  "change or delete the workflow first")
         if not await self.store.delete_template(bucket.name, template_id):
             raise NoSuchTemplate(f"The template {template_id} does not exist.")
+
+    async def _workflow_using(self, bucket: Bucket, template_id: str) -> WorkflowRecord | None:
+        """A workflow of the bucket whose nodes name the template (TemplateId, TranscodeTemplateId or
+        WatermarkTemplateId): deleting it would fail every execution of the workflow from then on."""
+        offset = 0
+        while True:
+            page, total = await self.store.list_workflows(bucket.name, [], "", offset, _WORKFLOW_PAGE)
+            for workflow in page:
+                if _names_template(workflow.topology, template_id):
+                    return workflow
+            offset += len(page)
+            if not page or offset >= total:
+                return None
 
     async def get(self, bucket: Bucket, template_id: str) -> TemplateRecord:
         """A custom template of the bucket or an Official one."""

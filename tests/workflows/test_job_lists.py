@@ -73,3 +73,22 @@ def test_a_batch_jobs_joblevel_is_checked(wf: CosS3Client, level: str) -> None:
         wf.ci_create_inventory_trigger_jobs(Bucket=BUCKET, JobBody=body)
     assert err.value.get_status_code() == 400 and err.value.get_error_code() == "InvalidArgument"
     assert "JobLevel" in err.value.get_error_msg()
+
+
+def test_a_template_a_workflow_uses_cannot_be_deleted(wf: CosS3Client) -> None:
+    """Deleting it would fail every later execution ('template does not exist'): refused while a workflow
+    (Active or Paused) names it, allowed once the workflow is gone."""
+    template_id = wf.ci_create_template(Bucket=BUCKET, Template={
+        "Tag": "Snapshot", "Name": "in-use", "Snapshot": {"Mode": "Interval", "Count": "1"}})["Template"]["TemplateId"]
+    body = workflow_body("uses-template", queue_id(wf), "inuse/", {"Start": "Snapshot_1", "Snapshot_1": "End"},
+                         {"Snapshot_1": {"Type": "Snapshot", "Operation": {
+                             "TemplateId": template_id,
+                             "Output": {"Region": REGION, "Bucket": BUCKET, "Object": "inuse/out/${Number}.jpg"}}}},
+                         state="Paused")
+    workflow_id = wf.ci_create_workflow(Bucket=BUCKET, Body=body)["MediaWorkflow"]["WorkflowId"]
+    with pytest.raises(CosServiceError) as err:
+        wf.ci_delete_template(Bucket=BUCKET, TemplateId=template_id)
+    assert err.value.get_error_code() == "InvalidArgument" and workflow_id in err.value.get_error_msg()
+    assert wf.ci_get_template(Bucket=BUCKET, Ids=template_id)["TemplateList"][0]["TemplateId"] == template_id
+    wf.ci_delete_workflow(Bucket=BUCKET, WorkflowId=workflow_id)
+    wf.ci_delete_template(Bucket=BUCKET, TemplateId=template_id)
