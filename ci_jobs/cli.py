@@ -134,6 +134,10 @@ def serve(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {k: getattr(args, k) for k in
                                  ("host", "port", "data_dir", "ephemeral", "workers_enabled", "admin")}
     settings = prepare(config.load(args.config, overrides))
+    problem = _data_dir_problem(settings.server.data_dir)
+    if problem:
+        print(f"ci-jobs: data_dir {settings.server.data_dir}: {problem}", file=sys.stderr)
+        return 2
     if (not _is_loopback(settings.server.host) and settings.uses_demo_key
             and not settings.server.allow_public_with_demo_key):
         print(f"refusing to listen on {settings.server.host} with the demo key configured; set your own "
@@ -154,6 +158,20 @@ def serve(args: argparse.Namespace) -> int:
         if settings.server.ephemeral:
             shutil.rmtree(settings.server.data_dir, ignore_errors=True)
     return 0
+
+
+def _data_dir_problem(data_dir: str) -> str:
+    """Why the data dir cannot hold the store and the buckets ('' when it can): made if missing, then
+    written to, before anything else starts."""
+    path = Path(data_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".ci-jobs-probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        return f"cannot create or write it ({exc.strerror or exc})"
+    return ""
 
 
 async def _serve_app(app: Any, settings: config.Settings) -> None:

@@ -262,7 +262,12 @@ def download(ctx: _Context, args: argparse.Namespace) -> int:
     if target == "-":
         shutil.copyfileobj(stream, sys.stdout.buffer)
         return 0
-    with open(target, "wb") as fh:
+    try:
+        fh = open(target, "wb")  # noqa: SIM115 - closed below; only the open's failure is the user's
+    except OSError as exc:
+        print(f"ci-jobs: cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    with fh:
         shutil.copyfileobj(stream, fh)
     print(f"{args.key} -> {target} ({Path(target).stat().st_size} bytes)")
     return 0

@@ -127,3 +127,23 @@ def test_bad_endpoint_and_missing_sdk_are_one_line() -> None:
     assert missing.returncode == 2
     assert missing.stderr.decode().startswith("ci-jobs: the client commands need the COS SDK and tqdm: "
                                               "pip install 'ci-jobs[client]'")
+
+
+def test_download_to_an_unwritable_path_is_one_line(ci_jobs_server: Server, clip_file: Path,  # noqa: F811
+                                                    tmp_path: Path) -> None:
+    assert cli(ci_jobs_server, "upload", str(clip_file), "cli/dl.mp4").returncode == 0
+    for target in (tmp_path, tmp_path / "missing" / "x.mp4"):  # a directory; a folder that does not exist
+        got = cli(ci_jobs_server, "download", "cli/dl.mp4", str(target))
+        assert got.returncode == 2 and b"Traceback" not in got.stderr, got.stderr
+        assert got.stderr.decode().startswith(f"ci-jobs: cannot write {target}")
+
+
+def test_serve_with_a_data_dir_it_cannot_use_is_one_line(tmp_path: Path) -> None:
+    afile = tmp_path / "a-file"
+    afile.write_text("x")
+    for data_dir in (afile, afile / "below"):
+        got = subprocess.run([sys.executable, "-m", "ci_jobs", "serve", "--no-workers", "--port", "1",
+                              "--data-dir", str(data_dir)], capture_output=True, timeout=60, check=False,
+                             stdin=subprocess.DEVNULL)
+        assert got.returncode == 2 and b"Traceback" not in got.stderr, got.stderr
+        assert got.stderr.decode().strip().startswith(f"ci-jobs: data_dir {data_dir}: cannot create or write it")

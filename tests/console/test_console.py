@@ -368,6 +368,13 @@ def test_bodies_that_are_no_json_object_are_invalid_argument(page: Page, body: b
     assert change.status == 400 and change.json()["error"]["code"] == "InvalidArgument", change.text()
 
 
+@pytest.mark.parametrize("body", [{"action": "end", "ids": 5}, {"action": "end", "ids": [1, 2]},
+                                  {"action": "end", "all": True, "filter": "x"}])
+def test_bulk_with_misshapen_ids_or_filter_is_invalid_argument(page: Page, body: dict[str, Any]) -> None:
+    r = api(page, "POST", f"/bulk/{BUCKET}", body)
+    assert r.status == 400 and r.json()["error"]["code"] == "InvalidArgument", r.text()
+
+
 def test_the_chart_is_our_own_svg(page: Page) -> None:
     page.goto("/console/")
     expect(page.locator("#chart svg rect.ok").first).to_be_attached()

@@ -30,7 +30,7 @@ STATUS: dict[type[errors.CiJobsError], int] = {
     errors.NoSuchBucket: 404, errors.NoSuchKey: 404, errors.NoSuchResource: 404, errors.NoSuchQueue: 404,
     errors.NoSuchJob: 404, errors.NoSuchTemplate: 404, errors.MethodNotAllowed: 405,
     errors.InvalidRange: 416, errors.ServiceUnavailable: 503, errors.InvalidArgument: 400,
-    errors.InvalidRequest: 400, errors.MalformedXML: 400,
+    errors.InvalidRequest: 400, errors.MalformedXML: 400, errors.KeyTooLong: 400, errors.EntityTooLarge: 400,
 }
 
 

@@ -125,9 +125,15 @@ async def bulk(call: Call) -> web.StreamResponse:
     bucket = call.bucket()
     body = await json_object(call.request)
     if body.get("all"):
-        task_ids = await call.console.queries.filtered_ids(bucket, task_filter(body.get("filter") or {}))
+        chosen = body.get("filter") or {}
+        if not isinstance(chosen, dict):
+            raise InvalidArgument("filter must be an object of the list's filters (status, search, tag, ...)")
+        task_ids = await call.console.queries.filtered_ids(bucket, task_filter(chosen))
     else:
-        task_ids = [str(i) for i in body.get("ids") or []]
+        ids = body.get("ids") or []
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise InvalidArgument("ids must be a list of task ids")
+        task_ids = ids
     outcome = await call.console.queries.bulk(bucket, str(body.get("action", "")), task_ids)
     return web.json_response({"Results": outcome})
 
