@@ -163,3 +163,14 @@ def test_high_speed_hd_template_runs_the_seed_003_body_with_tsc(client: CosS3Cli
         submit(client, job_body("Snapshot", media, {"TemplateId": plain["TemplateId"], "Output": output("x.jpg")}))
     with pytest.raises(CosServiceError, match="is a HighSpeedHd template, not a Snapshot one"):
         submit(client, job_body("Snapshot", media, {"TemplateId": tsc["TemplateId"], "Output": output("x.jpg")}))
+
+
+@pytest.mark.parametrize("video", [{"Codec": "H.265"}, {"Remove": "true"}])
+def test_high_speed_hd_template_that_no_job_could_run_is_refused_at_create(client: CosS3Client,
+                                                                          video: dict[str, str]) -> None:
+    """A HighSpeedHd template is checked as the TSC job it makes (TranscodeMode forced): H.265 or no video,
+    which every job naming it would be refused for, is refused at create."""
+    with pytest.raises(CosServiceError) as err:
+        create(client, {"Tag": "HighSpeedHd", "Name": "tsc-bad", "Container": {"Format": "mp4"}, "Video": video,
+                        "Audio": {"Codec": "aac"}})
+    assert err.value.get_error_code() == "InvalidArgument" and "TSC" in err.value.get_error_msg()

@@ -60,7 +60,7 @@ def check_operation_of(req: TemplateRequest, kind: TemplateKind) -> None:
         return
     op: dict[str, Any] = {} if kind.wrapped else {kind.inline: {}}
     holder = op if kind.wrapped else op[kind.inline]
-    holder.update(copy.deepcopy(parameters(req.params)))
+    holder.update(kind.apply(copy.deepcopy(parameters(req.params))))  # as a job runs it (HighSpeedHd: TSC)
     if kind.job_tag != req.tag:  # a template-only kind (Watermark) checked inside a minimal job of its Tag
         op.setdefault(kind.job_tag, {"Container": {"Format": "mp4"}})
     op["Output"] = {"Region": "ap-guangzhou", "Bucket": "check-1250000000", **dict(kind.check_output)}

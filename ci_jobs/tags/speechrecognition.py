@@ -60,6 +60,7 @@ def check(op: Mapping[str, Any], params: dict[str, Any], where: str) -> None:
                               f"{REFUSED[engine]}; supported: {', '.join(ENGINES)}")
     if engine not in ENGINES:
         raise InvalidArgument(f"{where}.EngineModelType {engine} must be one of {', '.join(ENGINES)}")
+    choice(params, "FlashAsr", where, ("true", "false"))
     flash = flag(params, "FlashAsr")
     number_range(params, "ChannelNum", where, 1, 2, choices=(1, 2))
     if (num(params, "ChannelNum") or 1) == 2 and (engine != "8k_zh" or flash):

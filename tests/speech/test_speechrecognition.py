@@ -184,6 +184,7 @@ def test_convert_num_mode(heard: str, mode: int, written: str) -> None:
     ({"EngineModelType": "16k_en", "ConvertNumMode": "2"}, "ConvertNumMode 2 must be one of 0, 1, 3"),
     ({"EngineModelType": "16k_en", "SentenceMaxLength": "10"}, "SentenceMaxLength applies only with FlashAsr"),
     ({"EngineModelType": "16k_en", "FirstChannelOnly": "0"}, "FirstChannelOnly applies only with FlashAsr"),
+    ({"EngineModelType": "16k_en", "FlashAsr": "maybe"}, "FlashAsr maybe must be one of true, false"),
     ({"EngineModelType": "16k_en", "WordInfo": "1"}, "WordInfo applies only with FlashAsr"),
     ({"EngineModelType": "16k_en", "Format": "wav"}, "Format applies only with FlashAsr"),
     ({"EngineModelType": "16k_en", "FlashAsr": "true", "Format": "wav", "ResTextFormat": "2"},
