@@ -123,14 +123,20 @@ class Node:
     async def start(self) -> None:
         """Open the store and storage, create queues, start workers, the scheduler and the outbox."""
         await self.store.open()
-        if not self.single_node:
-            self.relay.attach()  # other nodes' JobFinished and ObjectCreated reach remote subscribers here
-        await _maybe(self.storage, "open")
-        queues_dir = Path(self.settings.server.queues_dir)
-        await self.service.ensure_queues(queues_dir if queues_dir.is_dir() else None)
-        if self.pool is not None and self.scheduler is not None:
-            await self.pool.start()
-            await self.scheduler.start(single_node=self.single_node)
+        try:
+            if not self.single_node:
+                self.relay.attach()  # other nodes' JobFinished and ObjectCreated reach remote subscribers here
+            await _maybe(self.storage, "open")
+            queues_dir = Path(self.settings.server.queues_dir)
+            await self.service.ensure_queues(queues_dir if queues_dir.is_dir() else None)
+            if self.pool is not None and self.scheduler is not None:
+                await self.pool.start()
+                await self.scheduler.start(single_node=self.single_node)
+        except BaseException:
+            # A storage that cannot be reached (S3 down, wrong key) must not leave the store's threads
+            # running: the process would print the error and then never exit.
+            await self._close_opened()
+            raise
         task = asyncio.create_task(self.outbox.run(), name="callback-outbox")
         task.add_done_callback(_fatal)
         poll = self.settings.scheduler.poll_seconds
@@ -139,6 +145,15 @@ class Node:
             self._tasks.append(asyncio.create_task(loop, name=name))
             self._tasks[-1].add_done_callback(_fatal)
         self._tasks.append(task)
+
+    async def _close_opened(self) -> None:
+        """Close what a start that failed may have opened (each close tolerates what was never opened)."""
+        for close in (self.pool.close if self.pool is not None else None, lambda: _maybe(self.storage, "close"),
+                      self.store.close):
+            if close is None:
+                continue
+            with contextlib.suppress(Exception):
+                await close()
 
     async def stop(self) -> None:
         """Stop in reverse order: running jobs get the grace period to finish, the rest are given back

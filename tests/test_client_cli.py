@@ -147,3 +147,14 @@ def test_serve_with_a_data_dir_it_cannot_use_is_one_line(tmp_path: Path) -> None
                              stdin=subprocess.DEVNULL)
         assert got.returncode == 2 and b"Traceback" not in got.stderr, got.stderr
         assert got.stderr.decode().strip().startswith(f"ci-jobs: data_dir {data_dir}: cannot create or write it")
+
+
+def test_serve_with_unreachable_s3_storage_exits(tmp_path: Path) -> None:
+    """The error is printed and the process ends: the store opened before the storage failed is closed (its
+    threads had kept the interpreter alive for ever)."""
+    conf = tmp_path / "s3.toml"
+    conf.write_text('[server]\nstorage = "s3://AK:SK@127.0.0.1:1/?region=us-east-1&secure=false"\n')
+    got = subprocess.run([sys.executable, "-m", "ci_jobs", "serve", "--config", str(conf), "--port", "0",
+                          "--data-dir", str(tmp_path / "data")], capture_output=True, timeout=90, check=False,
+                         stdin=subprocess.DEVNULL)
+    assert got.returncode == 2 and b"S3 request failed" in got.stderr, got.stderr
